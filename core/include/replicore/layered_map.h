@@ -1,0 +1,87 @@
+// The storage model of the local state: an ordered base map with layers of
+// writes on top.
+//
+// Why layers: the state an app sees is the server-confirmed state with the
+// pending mutations applied on top. Keeping the pending writes in a separate
+// Layer over the confirmed BaseMap means a rebase never copies or walks the
+// cache: it applies the pull's patch to the base (cost: size of the patch)
+// and rebuilds the pending layer by replaying the pending mutations (cost:
+// their writes). A transaction's own writes are one more layer, so reads in
+// a write transaction see its writes and an aborted transaction just drops
+// its layer. A patch that has been received but not yet committed is also a
+// layer (one that may hide everything below it, for the `clear` op), so the
+// old state stays readable while a rebase is being built.
+//
+// Keys order by their UTF-8 bytes (std::string compares chars as unsigned).
+#ifndef REPLICORE_LAYERED_MAP_H_
+#define REPLICORE_LAYERED_MAP_H_
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "replicore/value.h"
+
+namespace replicore {
+
+using BaseMap = std::map<std::string, ValuePtr, std::less<>>;
+
+// One layer of writes: key -> new value, or key -> nullptr for a delete.
+struct Layer {
+  // When true, nothing below this layer is visible (a `clear`).
+  bool hidesBelow = false;
+  std::map<std::string, ValuePtr, std::less<>> writes;
+
+  bool empty() const { return !hidesBelow && writes.empty(); }
+  void put(std::string key, ValuePtr value) { writes[std::move(key)] = std::move(value); }
+  void erase(std::string key) { writes[std::move(key)] = nullptr; }
+  void clear() { hidesBelow = true; writes.clear(); }
+  // Writes `upper` over this layer, as if `upper` had been applied after it.
+  void absorb(const Layer& upper);
+};
+
+// Applies a layer to a base map for good: costs O(layer size · log n), or
+// O(n) when the layer hides what is below.
+void applyLayer(BaseMap& base, const Layer& layer);
+
+struct ScanOptions {
+  std::string prefix;              // only keys that start with this
+  std::optional<std::string> startKey;  // first key to consider
+  bool startExclusive = false;     // skip startKey itself
+  std::optional<size_t> limit;     // at most this many entries
+};
+
+struct Entry {
+  std::string key;
+  ValuePtr value;
+};
+
+// A read-only view of a base with layers on top (bottom first). Holds
+// pointers: the base and layers must outlive the view and not change while
+// a scan runs.
+class LayeredView {
+ public:
+  LayeredView(const BaseMap* base, std::vector<const Layer*> layers)
+      : base_(base), layers_(std::move(layers)) {}
+
+  // The visible value of `key`, or nullptr when absent.
+  ValuePtr get(std::string_view key) const;
+  bool empty() const;
+  // Calls `visit` for each visible entry that the options select, in key
+  // order, until it returns false or the limit is reached. Returns the number
+  // of entries visited.
+  size_t scan(const ScanOptions& options,
+              const std::function<bool(const std::string&, const ValuePtr&)>& visit) const;
+
+ private:
+  const BaseMap* base_;
+  std::vector<const Layer*> layers_;
+};
+
+}  // namespace replicore
+
+#endif  // REPLICORE_LAYERED_MAP_H_

@@ -1,0 +1,246 @@
+// Replica: one client's local state, its mutators and its queue of pending
+// mutations, and the rebase of that queue onto each accepted pull.
+//
+// The visible state is always `confirmed base + pull patch being applied (if
+// any) + pending layer`. Guarantees:
+//  - A mutation that fails (unknown name, a throwing mutator) writes nothing
+//    and records nothing; the caller gets the error.
+//  - Pending mutations stay in the queue, in order, until a pull's
+//    lastMutationIDChanges confirms them; nothing else removes them.
+//  - A pull response is validated in full before anything changes; an
+//    invalid one changes nothing.
+//  - A mutator that throws during a rebase keeps its mutation pending, its
+//    effect is skipped for that replay, and the error is reported; the rebase
+//    goes on (Replicache would instead fail the pull forever).
+//  - Each commit (mutation or rebase) notifies change listeners once, with
+//    the keys whose visible value changed.
+//
+// Single-threaded. At most one write (a mutation or a rebase) is open at a
+// time; a host whose mutators are asynchronous (JavaScript) drives the staged
+// forms (beginMutation, beginRebase) and serializes them itself.
+#ifndef REPLICORE_REPLICA_H_
+#define REPLICORE_REPLICA_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "replicore/change_set.h"
+#include "replicore/layered_map.h"
+#include "replicore/protocol.h"
+#include "replicore/transaction.h"
+
+namespace replicore {
+
+// Thrown by Replica::mutate and beginMutation for an unknown mutator name or
+// a mutator that threw; nothing was written.
+class MutationError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ReplicaOptions {
+  std::string clientID;
+  std::string clientGroupID;
+  std::string profileID;
+  std::string schemaVersion;
+};
+
+// A mutator run during a rebase failed; its mutation stays pending.
+struct ReplayError {
+  std::string clientID;
+  uint64_t mutationID = 0;
+  std::string name;
+  std::string message;
+};
+
+// What became of a pull response handed to the replica.
+struct PullOutcome {
+  enum class Kind {
+    kApplied,   // new confirmed state, pending mutations rebased
+    kNoOp,      // same cookie as the confirmed one: nothing to do
+    kDropped,   // the confirmed cookie changed while the pull was out
+    kRejected,  // invalid (lower cookie, lower lmid, bad update op): nothing changed
+  };
+  Kind kind = Kind::kApplied;
+  std::string error;                      // for kRejected
+  size_t confirmedMutations = 0;          // pending mutations the pull confirmed
+  std::vector<ReplayError> replayErrors;  // mutators that threw on replay
+};
+
+class Replica;
+
+// A mutation being run by a host (staged form of Replica::mutate). Write
+// through tx(); commit() records the mutation. Destroying it without commit
+// discards every write.
+class PendingWrite {
+ public:
+  ~PendingWrite();
+  PendingWrite(const PendingWrite&) = delete;
+  PendingWrite& operator=(const PendingWrite&) = delete;
+
+  WriteTransaction& tx() { return *tx_; }
+  const Mutation& mutation() const { return mutation_; }
+  // Commits the writes and queues the mutation. Returns its id.
+  uint64_t commit();
+
+ private:
+  friend class Replica;
+  PendingWrite(Replica* replica, Mutation mutation);
+  Replica* replica_;
+  Mutation mutation_;
+  Layer layer_;
+  std::unique_ptr<WriteTransaction> tx_;
+  bool done_ = false;
+};
+
+// A rebase being run by a host (staged form of Replica::applyPull): for each
+// mutation from next(), run its mutator on tx() and call succeeded() or
+// failed(); then finish(). Destroying it unfinished changes nothing.
+class Rebase {
+ public:
+  ~Rebase();
+  Rebase(const Rebase&) = delete;
+  Rebase& operator=(const Rebase&) = delete;
+
+  // The next mutation to replay, or nullptr when all are done.
+  const Mutation* next();
+  WriteTransaction& tx() { return *tx_; }
+  void succeeded();
+  void failed(std::string message);
+  // Installs the new confirmed state and pending layer, notifies listeners.
+  PullOutcome finish();
+
+ private:
+  friend class Replica;
+  Rebase(Replica* replica, PullSuccess response, Layer patch, std::vector<Mutation> replay);
+  void closeCurrent(bool keep);
+  Replica* replica_;
+  PullSuccess response_;
+  Layer patch_;
+  Layer newPending_;
+  std::vector<Mutation> replay_;
+  size_t index_ = 0;
+  bool current_ = false;
+  Layer txLayer_;
+  std::unique_ptr<WriteTransaction> tx_;
+  std::vector<ReplayError> errors_;
+  size_t confirmed_ = 0;
+  bool done_ = false;
+};
+
+class Replica {
+ public:
+  using Mutator = std::function<Json(WriteTransaction& tx, const Json& args)>;
+  using Query = std::function<Json(ReadTransaction& tx)>;
+  using ChangeListener = std::function<void(const ChangeSet&)>;
+
+  explicit Replica(ReplicaOptions options);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  const ReplicaOptions& options() const { return options_; }
+  RequestIdentity identity() const;
+
+  // --- Mutators ---------------------------------------------------------------
+  // Registers (or replaces) the mutator called `name`.
+  void registerMutator(std::string name, Mutator mutator);
+  bool hasMutator(const std::string& name) const;
+
+  // Runs mutator `name` now with reason 'initial', commits its writes and
+  // queues the mutation. Returns the mutator's result. Throws MutationError
+  // (nothing written, nothing queued) for an unknown name or a throwing
+  // mutator, std::logic_error while another write is open.
+  Json mutate(const std::string& name, Json args, double timestamp);
+
+  // Staged form for hosts with their own mutator functions: opens the write
+  // transaction for the next mutation id. Throws std::logic_error while
+  // another write is open.
+  std::unique_ptr<PendingWrite> beginMutation(std::string name, Json args, double timestamp);
+
+  // --- Reading ------------------------------------------------------------------
+  // A read transaction on the current visible state; records what it reads
+  // in `readSet` when given. Valid until the next commit.
+  std::unique_ptr<ReadTransaction> read(ReadSet* readSet = nullptr) const;
+
+  // --- Sync state -----------------------------------------------------------------
+  const Json& cookie() const { return cookie_; }
+  // The confirmed last mutation id of each client of the group.
+  const std::map<std::string, uint64_t>& lastMutationIDs() const { return lastMutationIDs_; }
+  // Pending mutations, oldest first (what the next push sends).
+  const std::deque<Mutation>& pendingMutations() const { return pending_; }
+  std::vector<Mutation> mutationsToPush() const { return {pending_.begin(), pending_.end()}; }
+  size_t confirmedSize() const { return base_.size(); }
+
+  // --- Pull ------------------------------------------------------------------------
+  // Applies an accepted pull response, replaying pending mutations with the
+  // registered mutators. `requestCookie` is the cookie the pull was sent with.
+  PullOutcome applyPull(const PullSuccess& response, const Json& requestCookie);
+
+  // Staged form. Returns nullptr and sets `outcome` when the response is not
+  // to be applied (dropped, no-op, rejected); otherwise a Rebase to drive.
+  std::unique_ptr<Rebase> beginRebase(const PullSuccess& response, const Json& requestCookie,
+                                      PullOutcome* outcome);
+
+  // --- Change notification -------------------------------------------------------------
+  // Called once after each commit that changed the visible state.
+  uint64_t addChangeListener(ChangeListener listener);
+  void removeChangeListener(uint64_t id);
+
+  // Runs `query` now and calls `onData` with its result; afterwards re-runs
+  // it only when a commit changed a key or range it read, and calls `onData`
+  // only when the result differs. `onError` gets a query's exception text.
+  uint64_t subscribe(Query query, std::function<void(const Json&)> onData,
+                     std::function<void(const std::string&)> onError = {});
+  void unsubscribe(uint64_t id);
+
+  // One entry of a watch diff.
+  struct DiffOp {
+    enum class Op { kAdd, kDel, kChange } op;
+    std::string key;
+    ValuePtr oldValue;  // del, change
+    ValuePtr newValue;  // add, change
+  };
+  using WatchCallback = std::function<void(const std::vector<DiffOp>&)>;
+  // Calls `callback` with the changes under `prefix` after each commit that
+  // has some. With `initialValuesInFirstDiff`, calls it at once with every
+  // current entry under `prefix` as an add (even when there are none).
+  uint64_t watch(std::string prefix, WatchCallback callback, bool initialValuesInFirstDiff = false);
+  void unwatch(uint64_t id);
+
+ private:
+  friend class PendingWrite;
+  friend class Rebase;
+  struct Subscription;
+  struct Watch;
+
+  LayeredView visible() const;
+  uint64_t nextMutationID(const std::string& clientID) const;
+  void notify(const ChangeSet& changes);
+  static ChangeSet diffLayer(const LayeredView& before, const LayeredView& after,
+                             const Layer& layer, ChangeSet* into);
+
+  ReplicaOptions options_;
+  BaseMap base_;
+  Layer pending_layer_;
+  std::deque<Mutation> pending_;
+  Json cookie_ = nullptr;
+  std::map<std::string, uint64_t> lastMutationIDs_;
+  std::map<std::string, Mutator> mutators_;
+  bool writeOpen_ = false;
+
+  uint64_t nextListenerID_ = 1;
+  std::map<uint64_t, ChangeListener> listeners_;
+  std::map<uint64_t, std::shared_ptr<Subscription>> subscriptions_;
+  std::map<uint64_t, std::shared_ptr<Watch>> watches_;
+};
+
+}  // namespace replicore
+
+#endif  // REPLICORE_REPLICA_H_

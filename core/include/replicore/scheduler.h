@@ -1,0 +1,142 @@
+// SyncScheduler: when to push and pull, as a deterministic state machine over
+// an injected Clock and HttpTransport (no threads, no sleeps).
+//
+// Rules (shared/PROTOCOL.md, "Timing, retries and status"):
+//  - push `pushDelayMs` after a mutation; pull at start(), on poke(), on
+//    pull(), and every `pullIntervalMs` (when set);
+//  - push and pull are separate loops with at most one request in flight
+//    each; pokes and pull() calls during a pull coalesce into one more pull;
+//  - a failure (network error, non-200 status, invalid pull body, a failed
+//    apply) is retried `minDelayMs` after the start of the failed attempt,
+//    doubling up to `maxDelayMs`; a success resets the delay;
+//  - HTTP 401 asks the auth refresher for new auth and retries at once, up to
+//    8 times in a row; a refresher that gives nothing stops the retry;
+//  - network errors (and 200 pulls whose body is not JSON) make the client
+//    offline, the next success online again;
+//  - ClientStateNotFound stops all syncing for good; VersionNotSupported
+//    reports that an update is needed and stops retrying that request.
+#ifndef REPLICORE_SCHEDULER_H_
+#define REPLICORE_SCHEDULER_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "replicore/platform.h"
+#include "replicore/protocol.h"
+
+namespace replicore {
+
+// What the scheduler needs from the local state.
+class SyncHost {
+ public:
+  virtual ~SyncHost() = default;
+  virtual RequestIdentity identity() = 0;
+  virtual std::vector<Mutation> mutationsToPush() = 0;
+  virtual Json confirmedCookie() = 0;
+  // Applies an accepted pull. Calls `done` exactly once (now or later) with
+  // an empty string on success, else with the reason it failed.
+  virtual void applyPull(PullSuccess response, Json requestCookie,
+                         std::function<void(std::string error)> done) = 0;
+};
+
+struct SchedulerOptions {
+  std::string pushURL;  // empty: never push
+  std::string pullURL;  // empty: never pull
+  std::string auth;     // sent as Authorization, even when empty
+  std::string clientID;
+  std::string sessionHex;  // the middle part of X-Replicache-RequestID
+  double pushDelayMs = 10;
+  std::optional<double> pullIntervalMs = 60000;
+  double minDelayMs = 30;
+  double maxDelayMs = 60000;
+  ParseLimits limits;
+};
+
+struct SchedulerCallbacks {
+  std::function<void(bool online)> onOnlineChange;
+  std::function<void(bool syncing)> onSync;
+  std::function<void()> onClientStateNotFound;
+  std::function<void(const std::string& versionType)> onUpdateNeeded;
+  // Asks for new auth after a 401; answer with nullopt to give up.
+  std::function<void(std::function<void(std::optional<std::string>)> answer)> getAuth;
+  // Every failure, for logging: "push" or "pull", and what went wrong.
+  std::function<void(const std::string& which, const std::string& message)> onError;
+};
+
+class SyncScheduler {
+ public:
+  SyncScheduler(SchedulerOptions options, SchedulerCallbacks callbacks, SyncHost* host,
+                Clock* clock, HttpTransport* transport);
+  ~SyncScheduler();
+  SyncScheduler(const SyncScheduler&) = delete;
+  SyncScheduler& operator=(const SyncScheduler&) = delete;
+
+  // Starts syncing: the first pull, and the pull interval.
+  void start();
+  // A mutation was queued: push after pushDelayMs.
+  void mutationAdded();
+  // A poke arrived: pull now (or once more after the one in flight).
+  void poke() { pull(); }
+  // Pull now, or once more after the one in flight; skips a pending retry wait.
+  void pull();
+  // Push now (if anything is pending); skips a pending retry wait.
+  void push();
+  // Stops for good: cancels timers, ignores responses still out.
+  void close();
+
+  bool online() const { return online_; }
+  bool closed() const { return closed_; }
+  bool stopped() const { return stopped_; }  // ClientStateNotFound
+  bool syncing() const { return push_.inFlight || pull_.inFlight; }
+  const std::string& auth() const { return options_.auth; }
+  void setAuth(std::string auth) { options_.auth = std::move(auth); }
+  // The delay the next retry of each loop would wait (for tests and status).
+  double pushRetryDelayMs() const { return push_.delayMs; }
+  double pullRetryDelayMs() const { return pull_.delayMs; }
+
+ private:
+  struct Loop {
+    bool inFlight = false;
+    bool again = false;
+    uint64_t timer = 0;  // a delay or retry timer waiting to start this loop
+    double delayMs = 0;  // the next retry delay
+    double lastStartMs = 0;
+    int authRetries = 0;
+  };
+  void startPush();
+  void startPull();
+  void send(bool isPush, std::string body, std::function<void(HttpResponse)> done);
+  void onPushResponse(HttpResponse response, uint64_t lastSentID);
+  void onPullResponse(HttpResponse response, Json requestCookie);
+  // Ends an attempt: on failure schedules a retry, on success resets.
+  void finish(Loop& loop, bool isPush, bool success, const std::string& error);
+  bool handleAuth(Loop& loop, bool isPush, int status);
+  void armPullInterval();
+  void setOnline(bool online);
+  void setSyncing(bool before);
+  void cancel(uint64_t& timer);
+  void reportError(bool isPush, const std::string& message);
+
+  SchedulerOptions options_;
+  SchedulerCallbacks callbacks_;
+  SyncHost* host_;
+  Clock* clock_;
+  HttpTransport* transport_;
+  Loop push_;
+  Loop pull_;
+  uint64_t intervalTimer_ = 0;
+  uint64_t requestCount_ = 0;
+  bool online_ = true;
+  bool closed_ = false;
+  bool stopped_ = false;
+  bool started_ = false;
+  // Guards callbacks that arrive after destruction.
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace replicore
+
+#endif  // REPLICORE_SCHEDULER_H_
