@@ -1,0 +1,215 @@
+// PostgreSQL storage (pg). Transactions run at REPEATABLE READ and are retried on serialization
+// failure (40001) and deadlock (40P01) with jittered backoff, at most `maxRetries` times.
+// Every writer of a space first bumps that space's version row (an upsert), which takes the row
+// lock; a writer whose snapshot is older than another writer's commit fails with 40001 and is
+// re-run, so writes to one space are serialized while different spaces never touch the same rows.
+// Pokes between instances go over LISTEN/NOTIFY on channel `replicore_poke` (payload = space).
+import pg from 'pg';
+
+export const POKE_CHANNEL = 'replicore_poke';
+const RETRYABLE = new Set(['40001', '40P01']);
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS replicore_space (
+  space TEXT COLLATE "C" PRIMARY KEY,
+  version BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replicore_entry (
+  space TEXT COLLATE "C" NOT NULL,
+  key TEXT COLLATE "C" NOT NULL,
+  value TEXT,
+  version BIGINT NOT NULL,
+  deleted BOOLEAN NOT NULL DEFAULT false,
+  PRIMARY KEY (space, key)
+);
+CREATE INDEX IF NOT EXISTS replicore_entry_version ON replicore_entry (space, version);
+CREATE TABLE IF NOT EXISTS replicore_client_group (
+  client_group_id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  space TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replicore_client (
+  client_id TEXT PRIMARY KEY,
+  client_group_id TEXT NOT NULL,
+  last_mutation_id BIGINT NOT NULL,
+  version BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS replicore_client_group_version ON replicore_client (client_group_id, version);
+`;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function makeTx(client) {
+  const q = (text, values) => client.query({ text, values });
+  return {
+    async bumpSpaceVersion(space) {
+      const r = await q(`INSERT INTO replicore_space (space, version) VALUES ($1, 1)
+        ON CONFLICT (space) DO UPDATE SET version = replicore_space.version + 1 RETURNING version`, [space]);
+      return Number(r.rows[0].version);
+    },
+    async getSpaceVersion(space) {
+      const r = await q('SELECT version FROM replicore_space WHERE space = $1', [space]);
+      return r.rows.length ? Number(r.rows[0].version) : 0;
+    },
+    async getEntry(space, key) {
+      const r = await q('SELECT value, deleted, version FROM replicore_entry WHERE space = $1 AND key = $2', [space, key]);
+      if (!r.rows.length) return undefined;
+      const row = r.rows[0];
+      return { value: row.value, deleted: row.deleted, version: Number(row.version) };
+    },
+    async scanEntries(space, prefix, limit = Infinity) {
+      if (limit <= 0) return [];
+      const lim = Number.isFinite(limit) ? limit : null;
+      const r = await q(`SELECT key, value FROM replicore_entry
+        WHERE space = $1 AND key >= $2 AND starts_with(key, $2) AND NOT deleted ORDER BY key LIMIT $3`,
+        [space, prefix, lim]);
+      return r.rows;
+    },
+    async putEntry(space, key, value, version, deleted) {
+      await q(`INSERT INTO replicore_entry (space, key, value, version, deleted) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (space, key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, deleted = EXCLUDED.deleted`,
+        [space, key, deleted ? null : value, version, deleted]);
+    },
+    async entriesSince(space, version) {
+      const r = await q(`SELECT key, value, deleted FROM replicore_entry
+        WHERE space = $1 AND version > $2 ORDER BY key`, [space, version]);
+      return r.rows;
+    },
+    async liveEntries(space) {
+      const r = await q('SELECT key, value FROM replicore_entry WHERE space = $1 AND NOT deleted ORDER BY key', [space]);
+      return r.rows;
+    },
+    async getClientGroup(id) {
+      const r = await q('SELECT user_id, space FROM replicore_client_group WHERE client_group_id = $1', [id]);
+      return r.rows.length ? { userID: r.rows[0].user_id, space: r.rows[0].space } : undefined;
+    },
+    async insertClientGroup(id, userID, space) {
+      await q(`INSERT INTO replicore_client_group (client_group_id, user_id, space) VALUES ($1, $2, $3)
+        ON CONFLICT (client_group_id) DO NOTHING`, [id, userID, space]);
+    },
+    async getClient(id) {
+      const r = await q('SELECT client_group_id, last_mutation_id, version FROM replicore_client WHERE client_id = $1', [id]);
+      if (!r.rows.length) return undefined;
+      const row = r.rows[0];
+      return { clientGroupID: row.client_group_id, lastMutationID: Number(row.last_mutation_id), version: Number(row.version) };
+    },
+    async putClient(id, group, lmid, version) {
+      await q(`INSERT INTO replicore_client (client_id, client_group_id, last_mutation_id, version) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (client_id) DO UPDATE SET last_mutation_id = EXCLUDED.last_mutation_id, version = EXCLUDED.version`,
+        [id, group, lmid, version]);
+    },
+    async clientsChangedSince(group, version) {
+      const r = await q(`SELECT client_id, last_mutation_id FROM replicore_client
+        WHERE client_group_id = $1 AND version > $2`, [group, version]);
+      return r.rows.map((row) => ({ clientID: row.client_id, lastMutationID: Number(row.last_mutation_id) }));
+    },
+  };
+}
+
+export function createPostgresStorage({
+  connectionString,
+  poolSize = 10,
+  maxRetries = 20,
+  logger,
+} = {}) {
+  if (!connectionString) throw new Error('createPostgresStorage needs connectionString');
+  const pool = new pg.Pool({ connectionString, max: poolSize });
+  pool.on('error', (err) => logger?.error({ msg: 'pg pool error', error: err.message }));
+  const stats = { retries: 0 };
+  const pokeListeners = new Set();
+  let listenClient = null;
+  let closed = false;
+  let reconnectTimer = null;
+
+  async function startListening() {
+    const client = new pg.Client({ connectionString });
+    client.on('notification', (n) => {
+      if (n.channel !== POKE_CHANNEL) return;
+      for (const cb of pokeListeners) cb(n.payload);
+    });
+    client.on('error', (err) => {
+      logger?.error({ msg: 'poke listener connection lost', error: err.message });
+      if (listenClient === client) listenClient = null;
+      client.end().catch(() => {});
+      if (!closed) reconnectTimer = setTimeout(() => startListening().catch(() => {}), 1000);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${POKE_CHANNEL}`);
+    } catch (err) {
+      client.end().catch(() => {});
+      throw err;
+    }
+    if (closed) {
+      await client.end();
+      return;
+    }
+    listenClient = client;
+  }
+
+  return {
+    kind: 'postgres',
+    stats,
+    async init() {
+      const client = await pool.connect();
+      try {
+        // Two instances may start at once: serialize schema creation with an advisory lock.
+        await client.query('SELECT pg_advisory_lock(7274720421)');
+        try {
+          await client.query(SCHEMA);
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(7274720421)');
+        }
+      } finally {
+        client.release();
+      }
+      await startListening();
+    },
+    async check() {
+      await pool.query('SELECT 1');
+    },
+    async transact(fn) {
+      for (let attempt = 0; ; attempt++) {
+        const client = await pool.connect();
+        let broken = false;
+        try {
+          await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+          try {
+            const result = await fn(makeTx(client));
+            await client.query('COMMIT');
+            return result;
+          } catch (err) {
+            await client.query('ROLLBACK').catch(() => { broken = true; });
+            throw err;
+          }
+        } catch (err) {
+          if (RETRYABLE.has(err.code) && attempt < maxRetries) {
+            stats.retries++;
+            client.release(broken);
+            broken = null;
+            await sleep(Math.random() * Math.min(100, 2 ** attempt));
+            continue;
+          }
+          throw err;
+        } finally {
+          if (broken !== null) client.release(broken);
+        }
+      }
+    },
+    async publishPoke(space) {
+      await pool.query('SELECT pg_notify($1, $2)', [POKE_CHANNEL, space]);
+    },
+    onPoke(cb) {
+      pokeListeners.add(cb);
+      return () => pokeListeners.delete(cb);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearTimeout(reconnectTimer);
+      pokeListeners.clear();
+      if (listenClient) await listenClient.end().catch(() => {});
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,147 @@
+// SQLite storage (better-sqlite3, WAL). One connection per process; transactions are serialized
+// by an async mutex because the sync layer awaits between statements. SQLite has one writer at a
+// time anyway, so pushes to different spaces do wait on each other here (unlike PostgreSQL).
+// Use one server process per SQLite file.
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Mutex } from '../mutex.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS replicore_space (
+  space TEXT PRIMARY KEY,
+  version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replicore_entry (
+  space TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT,
+  version INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (space, key)
+);
+CREATE INDEX IF NOT EXISTS replicore_entry_version ON replicore_entry (space, version);
+CREATE TABLE IF NOT EXISTS replicore_client_group (
+  client_group_id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  space TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replicore_client (
+  client_id TEXT PRIMARY KEY,
+  client_group_id TEXT NOT NULL,
+  last_mutation_id INTEGER NOT NULL,
+  version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS replicore_client_group_version ON replicore_client (client_group_id, version);
+`;
+
+export function createSqliteStorage({ file, dataDir } = {}) {
+  if (!file) {
+    if (!dataDir) throw new Error('createSqliteStorage needs file or dataDir');
+    fs.mkdirSync(dataDir, { recursive: true });
+    file = path.join(dataDir, 'replicore.sqlite3');
+  }
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  db.defaultSafeIntegers(false);
+
+  const s = {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+    bump: db.prepare(`INSERT INTO replicore_space (space, version) VALUES (?, 1)
+      ON CONFLICT (space) DO UPDATE SET version = version + 1 RETURNING version`),
+    getVersion: db.prepare('SELECT version FROM replicore_space WHERE space = ?'),
+    getEntry: db.prepare('SELECT value, deleted, version FROM replicore_entry WHERE space = ? AND key = ?'),
+    scan: db.prepare(`SELECT key, value FROM replicore_entry
+      WHERE space = ? AND key >= ? AND deleted = 0 ORDER BY key`),
+    putEntry: db.prepare(`INSERT INTO replicore_entry (space, key, value, version, deleted) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (space, key) DO UPDATE SET value = excluded.value, version = excluded.version, deleted = excluded.deleted`),
+    since: db.prepare(`SELECT key, value, deleted FROM replicore_entry
+      WHERE space = ? AND version > ? ORDER BY key`),
+    live: db.prepare('SELECT key, value FROM replicore_entry WHERE space = ? AND deleted = 0 ORDER BY key'),
+    getGroup: db.prepare('SELECT user_id, space FROM replicore_client_group WHERE client_group_id = ?'),
+    insertGroup: db.prepare(`INSERT INTO replicore_client_group (client_group_id, user_id, space) VALUES (?, ?, ?)
+      ON CONFLICT (client_group_id) DO NOTHING`),
+    getClient: db.prepare('SELECT client_group_id, last_mutation_id, version FROM replicore_client WHERE client_id = ?'),
+    putClient: db.prepare(`INSERT INTO replicore_client (client_id, client_group_id, last_mutation_id, version) VALUES (?, ?, ?, ?)
+      ON CONFLICT (client_id) DO UPDATE SET last_mutation_id = excluded.last_mutation_id, version = excluded.version`),
+    clientsSince: db.prepare(`SELECT client_id, last_mutation_id FROM replicore_client
+      WHERE client_group_id = ? AND version > ?`),
+  };
+
+  const tx = {
+    bumpSpaceVersion: (space) => s.bump.get(space).version,
+    getSpaceVersion: (space) => s.getVersion.get(space)?.version ?? 0,
+    getEntry(space, key) {
+      const r = s.getEntry.get(space, key);
+      return r ? { value: r.value, deleted: r.deleted !== 0, version: r.version } : undefined;
+    },
+    scanEntries(space, prefix, limit = Infinity) {
+      const out = [];
+      if (limit <= 0) return out;
+      for (const r of s.scan.iterate(space, prefix)) {
+        if (!r.key.startsWith(prefix)) break;
+        out.push({ key: r.key, value: r.value });
+        if (out.length >= limit) break;
+      }
+      return out;
+    },
+    putEntry(space, key, value, version, deleted) {
+      s.putEntry.run(space, key, deleted ? null : value, version, deleted ? 1 : 0);
+    },
+    entriesSince: (space, version) =>
+      s.since.all(space, version).map((r) => ({ key: r.key, value: r.value, deleted: r.deleted !== 0 })),
+    liveEntries: (space) => s.live.all(space),
+    getClientGroup(id) {
+      const r = s.getGroup.get(id);
+      return r ? { userID: r.user_id, space: r.space } : undefined;
+    },
+    insertClientGroup: (id, userID, space) => void s.insertGroup.run(id, userID, space),
+    getClient(id) {
+      const r = s.getClient.get(id);
+      return r ? { clientGroupID: r.client_group_id, lastMutationID: r.last_mutation_id, version: r.version } : undefined;
+    },
+    putClient: (id, group, lmid, version) => void s.putClient.run(id, group, lmid, version),
+    clientsChangedSince: (group, version) =>
+      s.clientsSince.all(group, version).map((r) => ({ clientID: r.client_id, lastMutationID: r.last_mutation_id })),
+  };
+
+  const mutex = new Mutex();
+  let closed = false;
+
+  return {
+    kind: 'sqlite',
+    file,
+    async init() {},
+    async check() {
+      if (closed) throw new Error('storage closed');
+      db.prepare('SELECT 1').get();
+    },
+    async transact(fn) {
+      return mutex.run(async () => {
+        if (closed) throw new Error('storage closed');
+        s.begin.run();
+        try {
+          const result = await fn(tx);
+          s.commit.run();
+          return result;
+        } catch (err) {
+          if (db.inTransaction) s.rollback.run();
+          throw err;
+        }
+      });
+    },
+    async close() {
+      await mutex.run(async () => {
+        if (!closed) {
+          closed = true;
+          db.close();
+        }
+      });
+    },
+  };
+}

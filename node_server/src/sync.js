@@ -1,0 +1,267 @@
+// The sync rules (Replicache push/pull version 1), written once above the storage interface
+// (see storage/interface.md). Nothing here knows about HTTP beyond throwing HttpErrors.
+import { HttpError } from './errors.js';
+import { KeyedMutex } from './mutex.js';
+import { errorInfo } from './log.js';
+
+const MAX_KEY_LENGTH = 1024;
+
+/** Thrown inside a transaction to roll it back because the mutation was already processed. */
+class AlreadyProcessed extends Error {}
+
+function toJSONText(value, key) {
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch (err) {
+    throw new TypeError(`value for ${key} is not JSON: ${err.message}`);
+  }
+  if (text === undefined) throw new TypeError(`value for ${key} is not JSON`);
+  return text;
+}
+
+function checkKey(key) {
+  if (typeof key !== 'string' || key === '') throw new TypeError('key must be a non-empty string');
+  if (key.length > MAX_KEY_LENGTH) throw new TypeError(`key is longer than ${MAX_KEY_LENGTH} characters`);
+}
+
+class ScanResult {
+  #load;
+  constructor(load) {
+    this.#load = load;
+  }
+  #view(map) {
+    const load = this.#load;
+    return {
+      toArray: async () => (await load()).map(map),
+      async *[Symbol.asyncIterator]() {
+        for (const e of await load()) yield map(e);
+      },
+    };
+  }
+  entries() { return this.#view(([k, v]) => [k, v]); }
+  keys() { return this.#view(([k]) => k); }
+  values() { return this.#view(([, v]) => v); }
+  toArray() { return this.values().toArray(); }
+  [Symbol.asyncIterator]() { return this.values()[Symbol.asyncIterator](); }
+}
+
+/**
+ * The transaction object a mutator sees. Writes are buffered here and reach the storage only
+ * when the mutator returns normally, so a mutator that throws leaves nothing written.
+ */
+function createMutatorTx(stx, space) {
+  const writes = new Map(); // key -> JSON text, or null for a delete
+  const state = { storageError: null };
+  // A storage failure inside a mutator is not the mutator's fault: remember it so the caller
+  // rethrows it (and the transaction is retried or the push fails) instead of skipping the mutation.
+  const guard = async (p) => {
+    try {
+      return await p;
+    } catch (err) {
+      state.storageError ??= err;
+      throw err;
+    }
+  };
+  const read = async (key) => {
+    checkKey(key);
+    if (writes.has(key)) return writes.get(key);
+    const e = await guard(stx.getEntry(space, key));
+    return e && !e.deleted ? e.value : null;
+  };
+  const tx = {
+    async get(key) {
+      const text = await read(key);
+      return text === null ? undefined : JSON.parse(text);
+    },
+    async has(key) {
+      return (await read(key)) !== null;
+    },
+    async set(key, value) {
+      checkKey(key);
+      writes.set(key, toJSONText(value, key));
+    },
+    async del(key) {
+      checkKey(key);
+      const existed = (await read(key)) !== null;
+      writes.set(key, null);
+      return existed;
+    },
+    scan(options = {}) {
+      const prefix = options.prefix ?? '';
+      const start = options.start?.key;
+      const limit = options.limit ?? Infinity;
+      if (typeof prefix !== 'string') throw new TypeError('scan prefix must be a string');
+      return new ScanResult(async () => {
+        const merged = new Map();
+        for (const { key, value } of await guard(stx.scanEntries(space, prefix, Infinity))) merged.set(key, value);
+        for (const [key, value] of writes) {
+          if (!key.startsWith(prefix)) continue;
+          if (value === null) merged.delete(key);
+          else merged.set(key, value);
+        }
+        let keys = [...merged.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        if (start !== undefined) keys = keys.filter((k) => (options.start.exclusive ? k > start : k >= start));
+        if (Number.isFinite(limit)) keys = keys.slice(0, limit);
+        return keys.map((k) => [k, JSON.parse(merged.get(k))]);
+      });
+    },
+  };
+  tx.put = tx.set;
+  tx.delete = tx.del;
+  return { tx, writes, state };
+}
+
+export function createSync({ storage, mutators, logger, onCommitted }) {
+  const spaceLocks = new KeyedMutex();
+
+  /** Check (and on first use record) that the group belongs to this user and space. */
+  async function claimGroup(stx, clientGroupID, userID, space, { register }) {
+    if (register) await stx.insertClientGroup(clientGroupID, userID, space);
+    const group = await stx.getClientGroup(clientGroupID);
+    if (!group) return undefined;
+    if (group.userID !== userID) {
+      throw new HttpError(403, { error: 'Forbidden', message: 'clientGroupID belongs to another user' });
+    }
+    if (group.space !== space) {
+      throw new HttpError(403, { error: 'Forbidden', message: 'clientGroupID belongs to another space' });
+    }
+    return group;
+  }
+
+  /**
+   * Process a validated push. Returns {processed, skipped, failed} counts.
+   * Throws HttpError 403 (group/client of someone else) or 409 (mutation from the future);
+   * in both cases nothing of that push has been written.
+   */
+  async function push({ space, userID, requestID, push: req }) {
+    const { clientGroupID, mutations } = req;
+    const clientIDs = [...new Set(mutations.map((m) => m.clientID))];
+
+    // Up front, in one transaction: claim the group, check every client belongs to it and that
+    // no client's first mutation is from the future. lmids only grow, so once this passes no gap
+    // can appear later in this push (a concurrent push can only make us skip).
+    const lmids = await storage.transact(async (stx) => {
+      await claimGroup(stx, clientGroupID, userID, space, { register: true });
+      const known = new Map();
+      for (const clientID of clientIDs) {
+        const c = await stx.getClient(clientID);
+        if (c && c.clientGroupID !== clientGroupID) {
+          throw new HttpError(403, { error: 'Forbidden', message: `client ${clientID} belongs to another client group` });
+        }
+        known.set(clientID, c ? c.lastMutationID : 0);
+      }
+      const seen = new Set();
+      for (const m of mutations) {
+        if (seen.has(m.clientID)) continue;
+        seen.add(m.clientID);
+        const lmid = known.get(m.clientID);
+        if (m.id > lmid + 1) {
+          throw new HttpError(409, {
+            error: 'MutationFromFuture',
+            message: `mutation ${m.id} of client ${m.clientID} is from the future: the server's lastMutationID is ${lmid}`,
+            clientID: m.clientID, lastMutationID: lmid, mutationID: m.id,
+          });
+        }
+      }
+      return known;
+    });
+
+    const result = { processed: 0, skipped: 0, failed: 0 };
+    try {
+      for (const m of mutations) {
+        if (m.id <= lmids.get(m.clientID)) {
+          result.skipped++;
+          continue;
+        }
+        const outcome = await spaceLocks.run(space, () => processMutation({ space, userID, clientGroupID, requestID, m }));
+        result[outcome]++;
+        lmids.set(m.clientID, m.id);
+      }
+    } finally {
+      if (result.processed + result.failed > 0) onCommitted(space);
+    }
+    return result;
+  }
+
+  async function processMutation({ space, userID, clientGroupID, requestID, m }) {
+    let mutatorError = null;
+    try {
+      await storage.transact(async (stx) => {
+        mutatorError = null;
+        const version = await stx.bumpSpaceVersion(space);
+        const client = await stx.getClient(m.clientID);
+        if (client && client.clientGroupID !== clientGroupID) {
+          throw new HttpError(403, { error: 'Forbidden', message: `client ${m.clientID} belongs to another client group` });
+        }
+        const lmid = client ? client.lastMutationID : 0;
+        if (m.id <= lmid) throw new AlreadyProcessed();
+        if (m.id > lmid + 1) {
+          throw new HttpError(409, {
+            error: 'MutationFromFuture',
+            message: `mutation ${m.id} of client ${m.clientID} is from the future: the server's lastMutationID is ${lmid}`,
+            clientID: m.clientID, lastMutationID: lmid, mutationID: m.id,
+          });
+        }
+        const mutator = Object.hasOwn(mutators, m.name) ? mutators[m.name] : undefined;
+        if (typeof mutator !== 'function') {
+          mutatorError = new Error(`unknown mutator ${m.name}`);
+        } else {
+          const { tx, writes, state } = createMutatorTx(stx, space);
+          try {
+            await mutator(tx, m.args, { userID, clientID: m.clientID, clientGroupID, space, mutationID: m.id, version });
+          } catch (err) {
+            if (state.storageError) throw state.storageError;
+            mutatorError = err;
+          }
+          if (!mutatorError) {
+            for (const [key, value] of writes) await stx.putEntry(space, key, value, version, value === null);
+          }
+        }
+        await stx.putClient(m.clientID, clientGroupID, m.id, version);
+      });
+    } catch (err) {
+      if (err instanceof AlreadyProcessed) return 'skipped';
+      throw err;
+    }
+    if (mutatorError) {
+      logger.error({
+        msg: 'mutation failed; lastMutationID advanced with nothing else written',
+        requestID, userID, space, clientID: m.clientID, mutationID: m.id, mutator: m.name,
+        error: errorInfo(mutatorError),
+      });
+      return 'failed';
+    }
+    return 'processed';
+  }
+
+  /** Compute a pull response for a validated pull. */
+  async function pull({ space, userID, pull: req }) {
+    const { clientGroupID, cookie } = req;
+    return storage.transact(async (stx) => {
+      // A first pull (cookie null) may be the first request of a group: claim it.
+      const group = await claimGroup(stx, clientGroupID, userID, space, { register: cookie === null });
+      if (!group) return { error: 'ClientStateNotFound' };
+      const current = await stx.getSpaceVersion(space);
+      const patch = [];
+      let clients;
+      if (cookie === null || cookie > current) {
+        // First pull, or a cookie from the future (the database was reset or restored): the
+        // client cannot be diffed, so it gets the whole state.
+        patch.push({ op: 'clear' });
+        for (const { key, value } of await stx.liveEntries(space)) patch.push({ op: 'put', key, value: JSON.parse(value) });
+        clients = await stx.clientsChangedSince(clientGroupID, -1);
+      } else {
+        for (const { key, value, deleted } of await stx.entriesSince(space, cookie)) {
+          patch.push(deleted ? { op: 'del', key } : { op: 'put', key, value: JSON.parse(value) });
+        }
+        clients = await stx.clientsChangedSince(clientGroupID, cookie);
+      }
+      const lastMutationIDChanges = {};
+      for (const c of clients) lastMutationIDChanges[c.clientID] = c.lastMutationID;
+      return { cookie: current, lastMutationIDChanges, patch };
+    });
+  }
+
+  return { push, pull };
+}
