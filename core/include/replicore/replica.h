@@ -223,8 +223,6 @@ class Replica {
   LayeredView visible() const;
   uint64_t nextMutationID(const std::string& clientID) const;
   void notify(const ChangeSet& changes);
-  static ChangeSet diffLayer(const LayeredView& before, const LayeredView& after,
-                             const Layer& layer, ChangeSet* into);
 
   ReplicaOptions options_;
   BaseMap base_;

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -109,16 +110,27 @@ class SyncScheduler {
   void startPush();
   void startPull();
   void send(bool isPush, std::string body, std::function<void(HttpResponse)> done);
-  void onPushResponse(HttpResponse response, uint64_t lastSentID);
+  void onPushResponse(HttpResponse response);
   void onPullResponse(HttpResponse response, Json requestCookie);
   // Ends an attempt: on failure schedules a retry, on success resets.
   void finish(Loop& loop, bool isPush, bool success, const std::string& error);
   bool handleAuth(Loop& loop, bool isPush, int status);
   void armPullInterval();
   void setOnline(bool online);
+  void stopForGood();
   void setSyncing(bool before);
   void cancel(uint64_t& timer);
   void reportError(bool isPush, const std::string& message);
+  // Wraps a callback so that it does nothing once the scheduler is closed or
+  // destroyed: timers and responses may arrive after either.
+  template <typename F>
+  auto guarded(F f) {
+    return [this, alive = std::weak_ptr<bool>(alive_), f = std::move(f)](auto&&... args) mutable {
+      auto living = alive.lock();
+      if (!living || !*living || closed_) return;
+      f(std::forward<decltype(args)>(args)...);
+    };
+  }
 
   SchedulerOptions options_;
   SchedulerCallbacks callbacks_;

@@ -1,0 +1,427 @@
+#include "replicore/replica.h"
+
+#include <algorithm>
+#include <set>
+
+namespace replicore {
+
+namespace {
+
+std::string exceptionText(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+// Adds to `changes` every key of `candidates` whose value differs between
+// the two views (first occurrence wins; later ones are the same key).
+template <typename Keys>
+void collectChanges(const LayeredView& before, const LayeredView& after, const Keys& candidates,
+                    ChangeSet* changes) {
+  for (const auto& entry : candidates) {
+    const std::string& key = entry.first;
+    if (changes->count(key)) continue;
+    ValuePtr oldValue = before.get(key);
+    ValuePtr newValue = after.get(key);
+    if (!sameValue(oldValue, newValue)) changes->emplace(key, Change{oldValue, newValue});
+  }
+}
+
+}  // namespace
+
+// --- PendingWrite ---------------------------------------------------------------
+
+PendingWrite::PendingWrite(Replica* replica, Mutation mutation)
+    : replica_(replica), mutation_(std::move(mutation)) {
+  replica_->writeOpen_ = true;
+  tx_ = std::make_unique<WriteTransaction>(
+      LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}), &layer_,
+      mutation_.clientID, mutation_.id, MutationReason::kInitial);
+}
+
+PendingWrite::~PendingWrite() {
+  if (!done_) replica_->writeOpen_ = false;
+}
+
+uint64_t PendingWrite::commit() {
+  if (done_) throw std::logic_error("PendingWrite::commit called twice");
+  ChangeSet changes;
+  collectChanges(replica_->visible(), LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}),
+                 layer_.writes, &changes);
+  replica_->pending_layer_.absorb(layer_);
+  replica_->pending_.push_back(mutation_);
+  done_ = true;
+  replica_->writeOpen_ = false;
+  replica_->notify(changes);
+  return mutation_.id;
+}
+
+// --- Rebase -------------------------------------------------------------------------
+
+Rebase::Rebase(Replica* replica, PullSuccess response, Layer patch, std::vector<Mutation> replay)
+    : replica_(replica), response_(std::move(response)), patch_(std::move(patch)), replay_(std::move(replay)) {
+  replica_->writeOpen_ = true;
+}
+
+Rebase::~Rebase() {
+  if (!done_) replica_->writeOpen_ = false;
+}
+
+const Mutation* Rebase::next() {
+  if (done_) throw std::logic_error("Rebase::next after finish");
+  if (current_) throw std::logic_error("Rebase::next before succeeded() or failed()");
+  if (index_ >= replay_.size()) return nullptr;
+  const Mutation& m = replay_[index_];
+  txLayer_ = Layer{};
+  tx_ = std::make_unique<WriteTransaction>(
+      LayeredView(&replica_->base_, {&patch_, &newPending_, &txLayer_}), &txLayer_, m.clientID, m.id,
+      MutationReason::kRebase);
+  current_ = true;
+  return &m;
+}
+
+void Rebase::closeCurrent(bool keep) {
+  if (!current_) throw std::logic_error("Rebase: no mutation is being replayed");
+  if (keep) newPending_.absorb(txLayer_);
+  txLayer_ = Layer{};
+  tx_.reset();
+  current_ = false;
+  ++index_;
+}
+
+void Rebase::succeeded() { closeCurrent(true); }
+
+void Rebase::failed(std::string message) {
+  const Mutation& m = replay_[index_];
+  errors_.push_back({m.clientID, m.id, m.name, std::move(message)});
+  closeCurrent(false);
+}
+
+PullOutcome Rebase::finish() {
+  if (done_) throw std::logic_error("Rebase::finish called twice");
+  if (current_) throw std::logic_error("Rebase::finish while a mutation is being replayed");
+  // Mutations not replayed yet (a host that stopped early) keep no effect
+  // but stay pending, like a failed replay.
+  Replica& r = *replica_;
+  LayeredView before = r.visible();
+  LayeredView after(&r.base_, {&patch_, &newPending_});
+  ChangeSet changes;
+  // Only keys the patch or either pending layer touch can differ, unless the
+  // patch clears everything: then every confirmed key is a candidate too.
+  collectChanges(before, after, patch_.writes, &changes);
+  collectChanges(before, after, r.pending_layer_.writes, &changes);
+  collectChanges(before, after, newPending_.writes, &changes);
+  if (patch_.hidesBelow) collectChanges(before, after, r.base_, &changes);
+
+  applyLayer(r.base_, patch_);
+  r.pending_layer_ = std::move(newPending_);
+  r.cookie_ = response_.cookie;
+  for (const auto& [clientID, id] : response_.lastMutationIDChanges) r.lastMutationIDs_[clientID] = id;
+  r.pending_.assign(replay_.begin(), replay_.end());
+  done_ = true;
+  r.writeOpen_ = false;
+
+  PullOutcome outcome;
+  outcome.kind = PullOutcome::Kind::kApplied;
+  outcome.confirmedMutations = confirmed_;
+  outcome.replayErrors = std::move(errors_);
+  r.notify(changes);
+  return outcome;
+}
+
+// --- Replica --------------------------------------------------------------------------
+
+struct Replica::Subscription {
+  Query query;
+  std::function<void(const Json&)> onData;
+  std::function<void(const std::string&)> onError;
+  ReadSet readSet;
+  bool hasResult = false;
+  Json result;
+};
+
+struct Replica::Watch {
+  std::string prefix;
+  WatchCallback callback;
+};
+
+Replica::Replica(ReplicaOptions options) : options_(std::move(options)) {}
+Replica::~Replica() = default;
+
+RequestIdentity Replica::identity() const {
+  return {options_.profileID, options_.clientGroupID, options_.schemaVersion};
+}
+
+LayeredView Replica::visible() const { return LayeredView(&base_, {&pending_layer_}); }
+
+void Replica::registerMutator(std::string name, Mutator mutator) {
+  mutators_[std::move(name)] = std::move(mutator);
+}
+
+bool Replica::hasMutator(const std::string& name) const { return mutators_.count(name) != 0; }
+
+uint64_t Replica::nextMutationID(const std::string& clientID) const {
+  uint64_t last = 0;
+  auto confirmed = lastMutationIDs_.find(clientID);
+  if (confirmed != lastMutationIDs_.end()) last = confirmed->second;
+  for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+    if (it->clientID == clientID) {
+      last = std::max(last, it->id);
+      break;
+    }
+  }
+  return last + 1;
+}
+
+std::unique_ptr<PendingWrite> Replica::beginMutation(std::string name, Json args, double timestamp) {
+  if (writeOpen_) throw std::logic_error("another mutation or rebase is in progress");
+  Mutation m;
+  m.clientID = options_.clientID;
+  m.id = nextMutationID(m.clientID);
+  m.name = std::move(name);
+  m.args = std::move(args);
+  m.timestamp = timestamp;
+  return std::unique_ptr<PendingWrite>(new PendingWrite(this, std::move(m)));
+}
+
+Json Replica::mutate(const std::string& name, Json args, double timestamp) {
+  auto found = mutators_.find(name);
+  if (found == mutators_.end()) throw MutationError("unknown mutator '" + name + "'");
+  // Copy: the mutator may replace itself through registerMutator.
+  Mutator mutator = found->second;
+  std::unique_ptr<PendingWrite> write = beginMutation(name, std::move(args), timestamp);
+  Json result;
+  try {
+    result = mutator(write->tx(), write->mutation().args);
+  } catch (...) {
+    throw MutationError("mutator '" + name + "' failed: " + exceptionText(std::current_exception()));
+  }
+  write->commit();
+  return result;
+}
+
+std::unique_ptr<ReadTransaction> Replica::read(ReadSet* readSet) const {
+  return std::make_unique<ReadTransaction>(visible(), readSet);
+}
+
+std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const Json& requestCookie,
+                                             PullOutcome* outcome) {
+  if (writeOpen_) throw std::logic_error("another mutation or rebase is in progress");
+  *outcome = PullOutcome{};
+  if (requestCookie != cookie_) {
+    outcome->kind = PullOutcome::Kind::kDropped;
+    return nullptr;
+  }
+  if (!isValidCookie(response.cookie)) {
+    outcome->kind = PullOutcome::Kind::kRejected;
+    outcome->error = "invalid cookie";
+    return nullptr;
+  }
+  for (const auto& [clientID, id] : response.lastMutationIDChanges) {
+    auto known = lastMutationIDs_.find(clientID);
+    if (known != lastMutationIDs_.end() && id < known->second) {
+      outcome->kind = PullOutcome::Kind::kRejected;
+      outcome->error = "lastMutationIDChanges[" + clientID + "] = " + std::to_string(id) +
+                       " is lower than the confirmed " + std::to_string(known->second);
+      return nullptr;
+    }
+  }
+  int order = compareCookies(response.cookie, cookie_);
+  if (order < 0) {
+    outcome->kind = PullOutcome::Kind::kRejected;
+    outcome->error = "cookie " + response.cookie.dump().substr(0, 100) + " is lower than the confirmed " +
+                     cookie_.dump().substr(0, 100);
+    return nullptr;
+  }
+  if (order == 0) {
+    outcome->kind = PullOutcome::Kind::kNoOp;
+    return nullptr;
+  }
+
+  // The patch becomes a layer over the confirmed base; nothing is applied
+  // until finish(), so the current state stays readable meanwhile.
+  Layer patch;
+  for (const PatchOp& op : response.patch) {
+    switch (op.kind) {
+      case PatchOpKind::kPut:
+        patch.put(op.key, op.value);
+        break;
+      case PatchOpKind::kDel:
+        patch.erase(op.key);
+        break;
+      case PatchOpKind::kClear:
+        patch.clear();
+        break;
+      case PatchOpKind::kUpdate: {
+        ValuePtr current = LayeredView(&base_, {&patch}).get(op.key);
+        Json updated = Json::object();
+        if (current) {
+          if (!current->json().is_object()) {
+            outcome->kind = PullOutcome::Kind::kRejected;
+            outcome->error = "update of '" + op.key.substr(0, 100) + "', whose value is not an object";
+            return nullptr;
+          }
+          updated = current->json();
+        }
+        if (op.merge) {
+          for (auto it = op.merge->begin(); it != op.merge->end(); ++it) updated[it.key()] = it.value();
+        }
+        if (op.constrain) {
+          std::set<std::string> keep(op.constrain->begin(), op.constrain->end());
+          Json constrained = Json::object();
+          for (auto it = updated.begin(); it != updated.end(); ++it) {
+            if (keep.count(it.key())) constrained[it.key()] = it.value();
+          }
+          updated = std::move(constrained);
+        }
+        patch.put(op.key, Value::make(std::move(updated)));
+        break;
+      }
+    }
+  }
+
+  std::map<std::string, uint64_t> lmids = lastMutationIDs_;
+  for (const auto& [clientID, id] : response.lastMutationIDChanges) lmids[clientID] = id;
+  std::vector<Mutation> replay;
+  size_t confirmed = 0;
+  for (const Mutation& m : pending_) {
+    auto lmid = lmids.find(m.clientID);
+    if (lmid != lmids.end() && m.id <= lmid->second) {
+      ++confirmed;
+    } else {
+      replay.push_back(m);
+    }
+  }
+  std::unique_ptr<Rebase> rebase(new Rebase(this, response, std::move(patch), std::move(replay)));
+  rebase->confirmed_ = confirmed;
+  return rebase;
+}
+
+PullOutcome Replica::applyPull(const PullSuccess& response, const Json& requestCookie) {
+  PullOutcome outcome;
+  std::unique_ptr<Rebase> rebase = beginRebase(response, requestCookie, &outcome);
+  if (!rebase) return outcome;
+  while (const Mutation* m = rebase->next()) {
+    auto found = mutators_.find(m->name);
+    if (found == mutators_.end()) {
+      rebase->succeeded();  // an unknown mutator is a no-op that stays pending
+      continue;
+    }
+    Mutator mutator = found->second;
+    try {
+      mutator(rebase->tx(), m->args);
+    } catch (...) {
+      rebase->failed(exceptionText(std::current_exception()));
+      continue;
+    }
+    rebase->succeeded();
+  }
+  return rebase->finish();
+}
+
+// --- Notification -------------------------------------------------------------------------
+
+uint64_t Replica::addChangeListener(ChangeListener listener) {
+  uint64_t id = nextListenerID_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void Replica::removeChangeListener(uint64_t id) { listeners_.erase(id); }
+
+namespace {
+
+// Runs a subscription's query with read tracking and reports a new result.
+template <typename Sub, typename Tx>
+void runSubscription(Sub& sub, Tx tx, ReadSet& fresh) {
+  try {
+    Json result = sub.query(*tx);
+    sub.readSet = std::move(fresh);
+    if (!sub.hasResult || result != sub.result) {
+      sub.hasResult = true;
+      sub.result = std::move(result);
+      if (sub.onData) sub.onData(sub.result);
+    }
+  } catch (...) {
+    sub.readSet = std::move(fresh);
+    if (sub.onError) sub.onError(exceptionText(std::current_exception()));
+  }
+}
+
+}  // namespace
+
+uint64_t Replica::subscribe(Query query, std::function<void(const Json&)> onData,
+                            std::function<void(const std::string&)> onError) {
+  auto sub = std::make_shared<Subscription>();
+  sub->query = std::move(query);
+  sub->onData = std::move(onData);
+  sub->onError = std::move(onError);
+  uint64_t id = nextListenerID_++;
+  subscriptions_.emplace(id, sub);
+  ReadSet fresh;
+  runSubscription(*sub, read(&fresh), fresh);
+  return id;
+}
+
+void Replica::unsubscribe(uint64_t id) { subscriptions_.erase(id); }
+
+uint64_t Replica::watch(std::string prefix, WatchCallback callback, bool initialValuesInFirstDiff) {
+  auto w = std::make_shared<Watch>();
+  w->prefix = std::move(prefix);
+  w->callback = std::move(callback);
+  uint64_t id = nextListenerID_++;
+  watches_.emplace(id, w);
+  if (initialValuesInFirstDiff) {
+    std::vector<DiffOp> initial;
+    ScanOptions options;
+    options.prefix = w->prefix;
+    visible().scan(options, [&](const std::string& key, const ValuePtr& value) {
+      initial.push_back({DiffOp::Op::kAdd, key, nullptr, value});
+      return true;
+    });
+    w->callback(initial);
+  }
+  return id;
+}
+
+void Replica::unwatch(uint64_t id) { watches_.erase(id); }
+
+void Replica::notify(const ChangeSet& changes) {
+  if (changes.empty()) return;
+  // Snapshots: a callback may subscribe, unsubscribe or mutate.
+  std::vector<std::pair<uint64_t, std::shared_ptr<Subscription>>> subs(subscriptions_.begin(),
+                                                                       subscriptions_.end());
+  for (auto& [id, sub] : subs) {
+    if (!subscriptions_.count(id)) continue;
+    if (!sub->readSet.affectedBy(changes)) continue;
+    ReadSet fresh;
+    runSubscription(*sub, read(&fresh), fresh);
+  }
+  std::vector<std::pair<uint64_t, std::shared_ptr<Watch>>> watches(watches_.begin(), watches_.end());
+  for (auto& [id, w] : watches) {
+    if (!watches_.count(id)) continue;
+    std::vector<DiffOp> diff;
+    for (auto it = changes.lower_bound(w->prefix); it != changes.end(); ++it) {
+      if (it->first.compare(0, w->prefix.size(), w->prefix) != 0) break;
+      const Change& c = it->second;
+      if (!c.oldValue) {
+        diff.push_back({DiffOp::Op::kAdd, it->first, nullptr, c.newValue});
+      } else if (!c.newValue) {
+        diff.push_back({DiffOp::Op::kDel, it->first, c.oldValue, nullptr});
+      } else {
+        diff.push_back({DiffOp::Op::kChange, it->first, c.oldValue, c.newValue});
+      }
+    }
+    if (!diff.empty()) w->callback(diff);
+  }
+  std::vector<std::pair<uint64_t, ChangeListener>> listeners(listeners_.begin(), listeners_.end());
+  for (auto& [id, listener] : listeners) {
+    if (listeners_.count(id)) listener(changes);
+  }
+}
+
+}  // namespace replicore

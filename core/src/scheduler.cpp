@@ -1,0 +1,304 @@
+#include "replicore/scheduler.h"
+
+#include <algorithm>
+
+namespace replicore {
+
+SyncScheduler::SyncScheduler(SchedulerOptions options, SchedulerCallbacks callbacks, SyncHost* host,
+                             Clock* clock, HttpTransport* transport)
+    : options_(std::move(options)),
+      callbacks_(std::move(callbacks)),
+      host_(host),
+      clock_(clock),
+      transport_(transport),
+      alive_(std::make_shared<bool>(true)) {
+  push_.delayMs = options_.minDelayMs;
+  pull_.delayMs = options_.minDelayMs;
+}
+
+SyncScheduler::~SyncScheduler() {
+  close();
+  *alive_ = false;
+}
+
+void SyncScheduler::cancel(uint64_t& timer) {
+  if (timer) clock_->cancelTimeout(timer);
+  timer = 0;
+}
+
+void SyncScheduler::start() {
+  if (started_ || closed_) return;
+  started_ = true;
+  pull();
+  armPullInterval();
+}
+
+void SyncScheduler::armPullInterval() {
+  cancel(intervalTimer_);
+  if (!options_.pullIntervalMs || closed_ || stopped_) return;
+  intervalTimer_ = clock_->setTimeout(*options_.pullIntervalMs, guarded([this] {
+                                        intervalTimer_ = 0;
+                                        pull();
+                                        armPullInterval();
+                                      }));
+}
+
+void SyncScheduler::mutationAdded() {
+  if (closed_ || stopped_ || options_.pushURL.empty()) return;
+  if (push_.inFlight) {
+    push_.again = true;
+    return;
+  }
+  // A waiting delay or retry timer will send everything pending anyway.
+  if (push_.timer) return;
+  push_.timer = clock_->setTimeout(options_.pushDelayMs, guarded([this] {
+                                     push_.timer = 0;
+                                     startPush();
+                                   }));
+}
+
+void SyncScheduler::pull() {
+  if (closed_ || stopped_ || options_.pullURL.empty()) return;
+  if (pull_.inFlight) {
+    pull_.again = true;
+    return;
+  }
+  cancel(pull_.timer);
+  startPull();
+}
+
+void SyncScheduler::push() {
+  if (closed_ || stopped_ || options_.pushURL.empty()) return;
+  if (push_.inFlight) {
+    push_.again = true;
+    return;
+  }
+  cancel(push_.timer);
+  startPush();
+}
+
+void SyncScheduler::close() {
+  if (closed_) return;
+  closed_ = true;
+  cancel(push_.timer);
+  cancel(pull_.timer);
+  cancel(intervalTimer_);
+}
+
+void SyncScheduler::setOnline(bool online) {
+  if (online_ == online) return;
+  online_ = online;
+  if (callbacks_.onOnlineChange) callbacks_.onOnlineChange(online);
+}
+
+void SyncScheduler::setSyncing(bool before) {
+  bool now = syncing();
+  if (now != before && callbacks_.onSync) callbacks_.onSync(now);
+}
+
+void SyncScheduler::reportError(bool isPush, const std::string& message) {
+  if (callbacks_.onError) callbacks_.onError(isPush ? "push" : "pull", message);
+}
+
+void SyncScheduler::send(bool isPush, std::string body, std::function<void(HttpResponse)> done) {
+  HttpRequest request;
+  request.url = isPush ? options_.pushURL : options_.pullURL;
+  request.headers = {
+      {"Content-Type", "application/json"},
+      {"Authorization", options_.auth},
+      {"X-Replicache-RequestID",
+       options_.clientID + "-" + options_.sessionHex + "-" + std::to_string(requestCount_++)},
+  };
+  request.body = std::move(body);
+  transport_->post(std::move(request), std::move(done));
+}
+
+void SyncScheduler::startPush() {
+  if (closed_ || stopped_) return;
+  if (push_.inFlight) {
+    push_.again = true;
+    return;
+  }
+  std::vector<Mutation> mutations = host_->mutationsToPush();
+  if (mutations.empty()) return;
+  bool before = syncing();
+  push_.inFlight = true;
+  push_.again = false;
+  push_.lastStartMs = clock_->nowMs();
+  setSyncing(before);
+  send(true, buildPushBody(host_->identity(), mutations),
+       guarded([this](HttpResponse response) { onPushResponse(std::move(response)); }));
+}
+
+void SyncScheduler::startPull() {
+  if (closed_ || stopped_) return;
+  if (pull_.inFlight) {
+    pull_.again = true;
+    return;
+  }
+  bool before = syncing();
+  pull_.inFlight = true;
+  pull_.again = false;
+  pull_.lastStartMs = clock_->nowMs();
+  setSyncing(before);
+  Json cookie = host_->confirmedCookie();
+  std::string body = buildPullBody(host_->identity(), cookie);
+  send(false, std::move(body), guarded([this, cookie](HttpResponse response) {
+         onPullResponse(std::move(response), cookie);
+       }));
+}
+
+bool SyncScheduler::handleAuth(Loop& loop, bool isPush, int status) {
+  if (status != 401) {
+    loop.authRetries = 0;
+    return false;
+  }
+  if (!callbacks_.getAuth || loop.authRetries >= 8) {
+    loop.authRetries = 0;
+    return false;  // an ordinary failure from here on: back off
+  }
+  ++loop.authRetries;
+  // Still in flight while the refresher answers, so nothing else starts.
+  callbacks_.getAuth(guarded([this, &loop, isPush](std::optional<std::string> auth) {
+    bool before = syncing();
+    loop.inFlight = false;
+    if (!auth) {
+      loop.authRetries = 0;
+      loop.again = false;
+      reportError(isPush, "HTTP 401 and getAuth gave no new auth: not retrying");
+      setSyncing(before);
+      return;
+    }
+    options_.auth = *auth;
+    setSyncing(before);
+    if (isPush) {
+      startPush();
+    } else {
+      startPull();
+    }
+  }));
+  return true;
+}
+
+void SyncScheduler::finish(Loop& loop, bool isPush, bool success, const std::string& error) {
+  bool before = syncing();
+  loop.inFlight = false;
+  if (success) {
+    loop.delayMs = options_.minDelayMs;
+    loop.authRetries = 0;
+    bool again = loop.again;
+    loop.again = false;
+    setSyncing(before);
+    if (again) {
+      if (isPush) {
+        startPush();
+      } else {
+        startPull();
+      }
+    }
+    return;
+  }
+  reportError(isPush, error);
+  // The retry waits `delay` from the start of the failed attempt; the delay
+  // doubles for the next failure.
+  double wait = std::max(0.0, loop.lastStartMs + loop.delayMs - clock_->nowMs());
+  loop.delayMs = std::min(loop.delayMs * 2, options_.maxDelayMs);
+  loop.again = false;
+  cancel(loop.timer);
+  loop.timer = clock_->setTimeout(wait, guarded([this, &loop, isPush] {
+                                    loop.timer = 0;
+                                    if (isPush) {
+                                      startPush();
+                                    } else {
+                                      startPull();
+                                    }
+                                  }));
+  setSyncing(before);
+}
+
+namespace {
+std::string statusError(const HttpResponse& response) {
+  if (response.status == 0) return "network error: " + response.networkError;
+  return "HTTP " + std::to_string(response.status) + ": " + response.body.substr(0, 200);
+}
+}  // namespace
+
+void SyncScheduler::onPushResponse(HttpResponse response) {
+  if (handleAuth(push_, true, response.status)) return;
+  if (response.status == 0) {
+    setOnline(false);
+    finish(push_, true, false, statusError(response));
+    return;
+  }
+  if (response.status != 200) {
+    finish(push_, true, false, statusError(response));
+    return;
+  }
+  setOnline(true);
+  PushResult result = parsePushResponse(response.body);
+  if (std::holds_alternative<ClientStateNotFound>(result)) {
+    stopForGood();
+    return;
+  }
+  if (auto* v = std::get_if<VersionNotSupported>(&result)) {
+    // Retrying cannot help until the app updates: report and stop retrying.
+    push_.again = false;
+    finish(push_, true, true, "");
+    if (callbacks_.onUpdateNeeded) callbacks_.onUpdateNeeded(v->versionType);
+    return;
+  }
+  finish(push_, true, true, "");
+}
+
+void SyncScheduler::onPullResponse(HttpResponse response, Json requestCookie) {
+  if (handleAuth(pull_, false, response.status)) return;
+  if (response.status == 0) {
+    setOnline(false);
+    finish(pull_, false, false, statusError(response));
+    return;
+  }
+  if (response.status != 200) {
+    finish(pull_, false, false, statusError(response));
+    return;
+  }
+  ParsedPull parsed = parsePullResponse(response.body, options_.limits);
+  if (!parsed.result) {
+    if (parsed.notJson) setOnline(false);
+    finish(pull_, false, false, parsed.error);
+    return;
+  }
+  setOnline(true);
+  if (std::holds_alternative<ClientStateNotFound>(*parsed.result)) {
+    stopForGood();
+    return;
+  }
+  if (auto* v = std::get_if<VersionNotSupported>(&*parsed.result)) {
+    pull_.again = false;
+    finish(pull_, false, true, "");
+    if (callbacks_.onUpdateNeeded) callbacks_.onUpdateNeeded(v->versionType);
+    return;
+  }
+  // The pull stays in flight until the host has applied it.
+  host_->applyPull(std::get<PullSuccess>(std::move(*parsed.result)), std::move(requestCookie),
+                   guarded([this](std::string error) {
+                     if (error.empty()) {
+                       finish(pull_, false, true, "");
+                     } else {
+                       finish(pull_, false, false, "pull not applied: " + error);
+                     }
+                   }));
+}
+
+void SyncScheduler::stopForGood() {
+  bool before = syncing();
+  stopped_ = true;
+  push_.inFlight = false;
+  pull_.inFlight = false;
+  cancel(push_.timer);
+  cancel(pull_.timer);
+  cancel(intervalTimer_);
+  setSyncing(before);
+  if (callbacks_.onClientStateNotFound) callbacks_.onClientStateNotFound();
+}
+
+}  // namespace replicore
