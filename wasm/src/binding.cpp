@@ -1,0 +1,770 @@
+// embind binding of the replicore core for the JavaScript wrapper
+// (wasm/js/replicore.js). The wrapper is the public API; this file is the
+// narrow, fast boundary under it.
+//
+// Boundary design (shared/BENCHMARKS.md, "A lesson from the field"): a
+// WebAssembly core is only fast if a scan, a pull or a rebase crosses the
+// JS/wasm boundary a constant number of times and values are not converted
+// on every read. So:
+//  - Values are identified by Value::id(). The JS side keeps a cache
+//    Map<id, frozen JS value>, and this side keeps `jsKnown_`, the exact set
+//    of ids that cache holds. A read returns ids; the JSON text of a value is
+//    sent only when its id is not in jsKnown_ (and then it is added). So a
+//    value crosses at most once while it stays in the cache.
+//  - get() is one call returning an id (negative: "not cached yet, fetch the
+//    text with takeValueText()").
+//  - scan() is one call returning one JSON text: all keys, all ids, and the
+//    texts of the values JS has not seen, which JS parses with one
+//    JSON.parse.
+//  - set(key, jsonText) returns the id the core gave the new value; JS caches
+//    the frozen copy it already has under that id, so a mutator's writes are
+//    never converted back.
+//  - The cache is kept in step on both sides: each commit (mutation or
+//    rebase) returns one "note" text listing ids to evict (values that left
+//    the visible state; plus, now and then, a sweep of ids no longer
+//    visible), the subscriptions whose ReadSet the commit affected, and the
+//    watch diffs, with any value texts they need.
+//  - A pull body goes to the core as one string (fetch, or one string from a
+//    custom JS puller); the scheduler parses it in C++. A rebase crosses a
+//    constant number of times per replayed mutation (next, then succeeded or
+//    failed) plus the mutator's own reads and writes.
+//  - JS calls into C++ only; C++ calls JS (the `host` object) for events:
+//    applyPull, online/sync changes, auth, custom puller/pusher requests. The
+//    host defers user callbacks, so nothing re-enters the core from inside
+//    a C++ call.
+// Errors never escape as C++ exceptions: failing calls return a sentinel and
+// leave the message in lastError().
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "emscripten_platform.h"
+#include "replicore/replica.h"
+#include "replicore/scheduler.h"
+
+namespace replicore::wasm {
+namespace {
+
+const char kPullerURL[] = "replicore-js:puller";
+const char kPusherURL[] = "replicore-js:pusher";
+
+void appendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += char(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+void appendNumber(std::string& out, uint64_t n) { out += std::to_string(n); }
+
+std::string dumpJson(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+const char* outcomeKindName(PullOutcome::Kind k) {
+  switch (k) {
+    case PullOutcome::Kind::kApplied: return "applied";
+    case PullOutcome::Kind::kNoOp: return "noop";
+    case PullOutcome::Kind::kDropped: return "dropped";
+    case PullOutcome::Kind::kRejected: return "rejected";
+  }
+  return "?";
+}
+
+}  // namespace
+
+class Core;
+
+// Sends requests for the scheduler: to the JS puller/pusher when the URL is
+// one of ours, else through emscripten_fetch.
+class RoutingTransport : public HttpTransport {
+ public:
+  explicit RoutingTransport(Core* core) : core_(core) {}
+  void post(HttpRequest request, std::function<void(HttpResponse)> done) override;
+
+ private:
+  Core* core_;
+  FetchTransport fetch_;
+};
+
+class Core : public SyncHost {
+ public:
+  Core(std::string optionsJson, emscripten::val host) : host_(std::move(host)) {
+    Json o = Json::parse(optionsJson, nullptr, false);
+    if (o.is_discarded() || !o.is_object()) o = Json::object();
+    auto str = [&](const char* k) {
+      auto it = o.find(k);
+      return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    auto num = [&](const char* k, double d) {
+      auto it = o.find(k);
+      return it != o.end() && it->is_number() ? it->get<double>() : d;
+    };
+    ReplicaOptions ro;
+    ro.clientID = str("clientID");
+    ro.clientGroupID = str("clientGroupID");
+    ro.profileID = str("profileID");
+    ro.schemaVersion = str("schemaVersion");
+    replica_ = std::make_unique<Replica>(ro);
+    replica_->addChangeListener([this](const ChangeSet& cs) { onChanges(cs); });
+
+    SchedulerOptions so;
+    so.pushURL = o.value("usePusher", false) ? kPusherURL : str("pushURL");
+    so.pullURL = o.value("usePuller", false) ? kPullerURL : str("pullURL");
+    so.auth = str("auth");
+    so.clientID = ro.clientID;
+    so.sessionHex = str("sessionHex");
+    so.pushDelayMs = num("pushDelay", 10);
+    auto pi = o.find("pullInterval");
+    if (pi != o.end() && pi->is_null()) so.pullIntervalMs = std::nullopt;
+    else so.pullIntervalMs = num("pullInterval", 60000);
+    so.minDelayMs = num("minDelayMs", 30);
+    so.maxDelayMs = num("maxDelayMs", 60000);
+
+    SchedulerCallbacks cb;
+    cb.onOnlineChange = [this](bool online) { host_.call<void>("onOnlineChange", online); };
+    cb.onSync = [this](bool syncing) { host_.call<void>("onSync", syncing); };
+    cb.onClientStateNotFound = [this] { host_.call<void>("onClientStateNotFound"); };
+    cb.onUpdateNeeded = [this](const std::string& t) { host_.call<void>("onUpdateNeeded", t); };
+    if (o.value("hasGetAuth", false)) {
+      cb.getAuth = [this](std::function<void(std::optional<std::string>)> answer) {
+        int token = nextToken_++;
+        authAnswers_[token] = std::move(answer);
+        host_.call<void>("getAuth", token);
+      };
+    }
+    cb.onError = [this](const std::string& which, const std::string& message) {
+      host_.call<void>("onError", which, message);
+    };
+    transport_ = std::make_unique<RoutingTransport>(this);
+    scheduler_ = std::make_unique<SyncScheduler>(so, cb, this, &clock_, transport_.get());
+
+    std::string pokeURL = str("pokeURL");
+    if (!pokeURL.empty()) {
+      poke_ = std::make_unique<PokeSocket>(
+          pokeURL, &clock_, [this] { scheduler_->poke(); },
+          [this] {
+            // A poke may have been missed while disconnected.
+            scheduler_->pull();
+            host_.call<void>("onPokeOpen");
+          });
+    }
+  }
+
+  ~Core() override { close(); }
+
+  // ----------------------------------------------------------- lifecycle --
+  void start() {
+    if (closed_) return;
+    scheduler_->start();
+    if (poke_) poke_->start();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    if (poke_) poke_->stop();
+    scheduler_->close();
+    clock_.cancelAll();
+    rebase_.reset();
+    pendingWrite_.reset();
+    reads_.clear();
+    pulls_.clear();
+    customs_.clear();
+    authAnswers_.clear();
+  }
+
+  std::string lastError() const { return lastError_; }
+
+  // ----------------------------------------------------------- mutations --
+  // Opens the write transaction of a new mutation; returns its id, or 0 with
+  // lastError() set.
+  double beginMutation(std::string name, std::string argsJson, double timestamp) {
+    return guard(0.0, [&] {
+      Json args = Json::parse(argsJson, nullptr, false);
+      if (args.is_discarded()) return fail(0.0, "mutator args are not JSON");
+      pendingWrite_ = replica_->beginMutation(std::move(name), std::move(args), timestamp);
+      return double(pendingWrite_->mutation().id);
+    });
+  }
+
+  // Commits the open mutation; returns the note (see the top of the file).
+  std::string commitMutation() {
+    return guard(std::string(), [&] {
+      if (!pendingWrite_) return fail(std::string(), "no open mutation");
+      pendingWrite_->commit();
+      pendingWrite_.reset();
+      std::string note = takeNote();
+      if (!closed_) scheduler_->mutationAdded();
+      return note;
+    });
+  }
+
+  void abortMutation() { pendingWrite_.reset(); }
+
+  // -------------------------------------------------------- transactions --
+  // Transaction handle 0 is the open write (mutation or rebase replay);
+  // other handles are reads from openRead.
+  int openRead(int subID) {
+    return guard(0, [&] {
+      ReadSet* rs = nullptr;
+      if (subID > 0) {
+        auto it = subs_.find(subID);
+        if (it != subs_.end()) {
+          it->second.clear();
+          rs = &it->second;
+        }
+      }
+      int id = nextRead_++;
+      reads_[id] = replica_->read(rs);
+      return id;
+    });
+  }
+
+  void closeRead(int id) { reads_.erase(id); }
+
+  // 0: absent. >0: the value's id, already in the JS cache. <0: minus the
+  // id of a value JS has not cached; its text is in takeValueText().
+  double get(int txID, std::string key) {
+    return guard(0.0, [&] {
+      ReadTransaction* tx = txFor(txID);
+      if (!tx) return 0.0;
+      ValuePtr v = tx->get(key);
+      if (!v) return 0.0;
+      return idFor(v);
+    });
+  }
+
+  std::string takeValueText() { return std::move(valueText_); }
+
+  bool has(int txID, std::string key) {
+    return guard(false, [&] {
+      ReadTransaction* tx = txFor(txID);
+      return tx ? tx->has(key) : false;
+    });
+  }
+
+  bool isEmpty(int txID) {
+    return guard(true, [&] {
+      ReadTransaction* tx = txFor(txID);
+      return tx ? tx->isEmpty() : true;
+    });
+  }
+
+  // One crossing per scan: [[keys], [ids], [id, value, id, value, ...]]
+  // where the last array holds only values JS has not cached. "" on error.
+  std::string scan(int txID, std::string prefix, std::string startKey, int flags, double limit) {
+    return guard(std::string(), [&] {
+      ReadTransaction* tx = txFor(txID);
+      if (!tx) return std::string();
+      ScanOptions so;
+      so.prefix = std::move(prefix);
+      if (flags & 1) so.startKey = std::move(startKey);
+      so.startExclusive = (flags & 2) != 0;
+      if (limit >= 0) so.limit = size_t(limit);
+      std::vector<Entry> entries = tx->scan(so);
+      std::string keys, ids, values;
+      keys.reserve(entries.size() * 16);
+      ids.reserve(entries.size() * 8);
+      bool firstValue = true;
+      for (size_t i = 0; i < entries.size(); i++) {
+        if (i) {
+          keys += ',';
+          ids += ',';
+        }
+        appendJsonString(keys, entries[i].key);
+        const ValuePtr& v = entries[i].value;
+        appendNumber(ids, v->id());
+        if (jsKnown_.insert(v->id()).second) {
+          if (!firstValue) values += ',';
+          firstValue = false;
+          appendNumber(values, v->id());
+          values += ',';
+          values += dumpJson(v->json());
+        }
+      }
+      std::string out;
+      out.reserve(keys.size() + ids.size() + values.size() + 10);
+      out += "[[";
+      out += keys;
+      out += "],[";
+      out += ids;
+      out += "],[";
+      out += values;
+      out += "]]";
+      return out;
+    });
+  }
+
+  // Writes in the open write transaction. Returns the new value's id (JS
+  // caches its own frozen copy under it), or 0 with lastError().
+  double set(std::string key, std::string jsonText) {
+    return guard(0.0, [&] {
+      WriteTransaction* tx = writeTx();
+      if (!tx) return fail(0.0, "no open write transaction");
+      Json j = Json::parse(jsonText, nullptr, false);
+      if (j.is_discarded()) return fail(0.0, "value is not valid JSON");
+      ValuePtr v = Value::make(std::move(j));
+      uint64_t id = v->id();
+      tx->set(std::move(key), std::move(v));
+      jsKnown_.insert(id);
+      return double(id);
+    });
+  }
+
+  // 1: deleted, 0: did not exist, -1: error.
+  int del(std::string key) {
+    return guard(-1, [&] {
+      WriteTransaction* tx = writeTx();
+      if (!tx) return fail(-1, "no open write transaction");
+      return tx->del(std::move(key)) ? 1 : 0;
+    });
+  }
+
+  // ----------------------------------------------- subscriptions, watches --
+  int addSubscription() {
+    int id = nextSub_++;
+    subs_[id];
+    return id;
+  }
+  void removeSubscription(int id) { subs_.erase(id); }
+
+  int addWatch(std::string prefix) {
+    int id = nextWatch_++;
+    watches_[id] = std::move(prefix);
+    return id;
+  }
+  void removeWatch(int id) { watches_.erase(id); }
+
+  // --------------------------------------------------------------- rebase --
+  // Starts applying the pull response stored under `token` (see applyPull).
+  // Returns {"started":true} when a rebase is open for JS to drive, else
+  // {"started":false,"kind":...,"error":...} (already finished).
+  std::string rebaseBegin(int token) {
+    return guard(std::string("{\"started\":false,\"kind\":\"error\"}"), [&] {
+      auto it = pulls_.find(token);
+      if (it == pulls_.end()) return std::string("{\"started\":false,\"kind\":\"gone\"}");
+      PendingPull p = std::move(it->second);
+      pulls_.erase(it);
+      PullOutcome outcome;
+      rebase_ = replica_->beginRebase(p.response, p.requestCookie, &outcome);
+      if (rebase_) {
+        rebaseDone_ = std::move(p.done);
+        return std::string("{\"started\":true}");
+      }
+      std::string out = "{\"started\":false,\"kind\":\"";
+      out += outcomeKindName(outcome.kind);
+      out += "\",\"error\":";
+      appendJsonString(out, outcome.error);
+      out += "}";
+      p.done(outcome.kind == PullOutcome::Kind::kRejected ? outcome.error : std::string());
+      return out;
+    });
+  }
+
+  // The next mutation to replay as JSON {id,name,args,clientID,timestamp},
+  // or "" when none is left.
+  std::string rebaseNext() {
+    return guard(std::string(), [&] {
+      if (!rebase_) return std::string();
+      const Mutation* m = rebase_->next();
+      if (!m) return std::string();
+      std::string out = "{\"id\":";
+      appendNumber(out, m->id);
+      out += ",\"name\":";
+      appendJsonString(out, m->name);
+      out += ",\"clientID\":";
+      appendJsonString(out, m->clientID);
+      out += ",\"args\":";
+      out += dumpJson(m->args);
+      out += "}";
+      return out;
+    });
+  }
+
+  void rebaseSucceeded() {
+    guard(0, [&] {
+      if (rebase_) rebase_->succeeded();
+      return 0;
+    });
+  }
+  void rebaseFailed(std::string message) {
+    guard(0, [&] {
+      if (rebase_) rebase_->failed(std::move(message));
+      return 0;
+    });
+  }
+
+  // Installs the rebase. Returns {"kind":..., "error":..., "confirmed":n,
+  // "replayErrors":[...], "note":{...}}.
+  std::string rebaseFinish() {
+    return guard(std::string(), [&] {
+      if (!rebase_) return fail(std::string(), "no open rebase");
+      PullOutcome outcome = rebase_->finish();
+      rebase_.reset();
+      std::string out = "{\"kind\":\"";
+      out += outcomeKindName(outcome.kind);
+      out += "\",\"error\":";
+      appendJsonString(out, outcome.error);
+      out += ",\"confirmed\":";
+      appendNumber(out, outcome.confirmedMutations);
+      out += ",\"replayErrors\":[";
+      bool first = true;
+      for (const ReplayError& e : outcome.replayErrors) {
+        if (!first) out += ',';
+        first = false;
+        out += "{\"clientID\":";
+        appendJsonString(out, e.clientID);
+        out += ",\"id\":";
+        appendNumber(out, e.mutationID);
+        out += ",\"name\":";
+        appendJsonString(out, e.name);
+        out += ",\"message\":";
+        appendJsonString(out, e.message);
+        out += "}";
+      }
+      out += "],\"note\":";
+      out += takeNote();
+      out += "}";
+      auto done = std::move(rebaseDone_);
+      rebaseDone_ = nullptr;
+      if (done) done(outcome.kind == PullOutcome::Kind::kRejected ? outcome.error : std::string());
+      return out;
+    });
+  }
+
+  // Gives up an open rebase (nothing changes) and fails the pull.
+  void rebaseAbort(std::string why) {
+    rebase_.reset();
+    auto done = std::move(rebaseDone_);
+    rebaseDone_ = nullptr;
+    if (done && !closed_) done(why.empty() ? std::string("rebase aborted") : why);
+  }
+
+  // Drops a stored pull response JS will not apply (closing).
+  void dropPull(int token) { pulls_.erase(token); }
+
+  // ----------------------------------------------------------------- sync --
+  void pull() { if (!closed_) scheduler_->pull(); }
+  void push() { if (!closed_) scheduler_->push(); }
+  void poke() { if (!closed_) scheduler_->poke(); }
+  bool online() const { return scheduler_->online(); }
+  bool stopped() const { return scheduler_->stopped(); }
+  std::string auth() const { return scheduler_->auth(); }
+  void setAuth(std::string auth) { scheduler_->setAuth(std::move(auth)); }
+
+  // A JS puller/pusher finished request `token`. status 0 = network error.
+  void transportDone(int token, int status, std::string body, std::string networkError) {
+    auto it = customs_.find(token);
+    if (it == customs_.end() || closed_) return;
+    auto done = std::move(it->second);
+    customs_.erase(it);
+    HttpResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    r.networkError = std::move(networkError);
+    guard(0, [&] {
+      done(std::move(r));
+      return 0;
+    });
+  }
+
+  void authAnswer(int token, bool has, std::string value) {
+    auto it = authAnswers_.find(token);
+    if (it == authAnswers_.end() || closed_) return;
+    auto answer = std::move(it->second);
+    authAnswers_.erase(it);
+    guard(0, [&] {
+      answer(has ? std::optional<std::string>(std::move(value)) : std::nullopt);
+      return 0;
+    });
+  }
+
+  // [{"name","id","args","clientID"}...], oldest first.
+  std::string pendingMutations() {
+    return guard(std::string("[]"), [&] {
+      Json out = Json::array();
+      for (const Mutation& m : replica_->pendingMutations()) {
+        out.push_back({{"name", m.name}, {"id", m.id}, {"args", m.args}, {"clientID", m.clientID}});
+      }
+      return dumpJson(out);
+    });
+  }
+
+  std::string cookie() const { return dumpJson(replica_->cookie()); }
+
+  // Called by RoutingTransport for JS-routed URLs.
+  void sendCustom(HttpRequest request, std::function<void(HttpResponse)> done) {
+    int token = nextToken_++;
+    customs_[token] = std::move(done);
+    std::string requestID;
+    for (auto& [k, v] : request.headers)
+      if (k == "X-Replicache-RequestID") requestID = v;
+    host_.call<void>("send", token, request.url == kPullerURL, request.body, requestID,
+                     scheduler_ ? scheduler_->auth() : std::string());
+  }
+
+ private:
+  struct PendingPull {
+    PullSuccess response;
+    Json requestCookie;
+    std::function<void(std::string)> done;
+  };
+
+  // SyncHost
+  RequestIdentity identity() override { return replica_->identity(); }
+  std::vector<Mutation> mutationsToPush() override { return replica_->mutationsToPush(); }
+  Json confirmedCookie() override { return replica_->cookie(); }
+  void applyPull(PullSuccess response, Json requestCookie,
+                 std::function<void(std::string error)> done) override {
+    if (closed_) return;
+    int token = nextToken_++;
+    pulls_[token] = PendingPull{std::move(response), std::move(requestCookie), std::move(done)};
+    host_.call<void>("applyPull", token);
+  }
+
+  template <class T, class F>
+  T guard(T onError, F&& f) {
+    try {
+      lastError_.clear();
+      return f();
+    } catch (const std::exception& e) {
+      lastError_ = e.what();
+      return onError;
+    } catch (...) {
+      lastError_ = "unknown error";
+      return onError;
+    }
+  }
+
+  template <class T>
+  T fail(T value, const char* message) {
+    lastError_ = message;
+    return value;
+  }
+
+  ReadTransaction* txFor(int txID) {
+    if (txID == 0) {
+      WriteTransaction* w = writeTx();
+      if (!w) lastError_ = "no open write transaction";
+      return w;
+    }
+    auto it = reads_.find(txID);
+    if (it == reads_.end()) {
+      lastError_ = "transaction is closed";
+      return nullptr;
+    }
+    return it->second.get();
+  }
+
+  WriteTransaction* writeTx() {
+    if (pendingWrite_) return &pendingWrite_->tx();
+    if (rebase_) return &rebase_->tx();
+    return nullptr;
+  }
+
+  double idFor(const ValuePtr& v) {
+    uint64_t id = v->id();
+    if (jsKnown_.count(id)) return double(id);
+    jsKnown_.insert(id);
+    valueText_ = dumpJson(v->json());
+    return -double(id);
+  }
+
+  // Collects what a commit changed for JS (see the top of the file).
+  void onChanges(const ChangeSet& cs) {
+    for (auto& [id, rs] : subs_) {
+      if (rs.affectedBy(cs)) {
+        if (!noteSubs_.empty()) noteSubs_ += ',';
+        appendNumber(noteSubs_, id);
+      }
+    }
+    auto ensure = [&](const ValuePtr& v, bool keep) {
+      if (!v) {
+        noteWatch_ += ",0";
+        return;
+      }
+      noteWatch_ += ',';
+      appendNumber(noteWatch_, v->id());
+      if (!jsKnown_.count(v->id())) {
+        if (!noteValues_.empty()) noteValues_ += ',';
+        appendNumber(noteValues_, v->id());
+        noteValues_ += ',';
+        noteValues_ += dumpJson(v->json());
+        if (keep) jsKnown_.insert(v->id());
+        else evictLater_.push_back(v->id());  // JS drops it after the diff
+      }
+    };
+    for (auto& [wid, prefix] : watches_) {
+      std::string ops;
+      bool any = false;
+      for (auto it = cs.lower_bound(prefix); it != cs.end(); ++it) {
+        if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+        const Change& c = it->second;
+        int op = !c.oldValue ? 0 : !c.newValue ? 1 : 2;
+        if (any) noteWatch_ += ',';
+        else {
+          if (!noteWatch_.empty()) noteWatch_ += ',';
+          noteWatch_ += '[';
+          appendNumber(noteWatch_, wid);
+          noteWatch_ += ",[";
+        }
+        any = true;
+        noteWatch_ += '[';
+        appendNumber(noteWatch_, op);
+        noteWatch_ += ',';
+        appendJsonString(noteWatch_, it->first);
+        ensure(c.oldValue, false);
+        ensure(c.newValue, true);
+        noteWatch_ += ']';
+      }
+      if (any) noteWatch_ += "]]";
+    }
+    for (auto& [key, c] : cs) {
+      if (c.oldValue && jsKnown_.erase(c.oldValue->id())) evictLater_.push_back(c.oldValue->id());
+    }
+  }
+
+  // {"s":[subIDs],"e":[evicted ids],"w":[[watchID,[[op,key,oldID,newID]...]]...],
+  //  "v":[id,value,...]}; op 0 add, 1 del, 2 change; id 0 = none.
+  std::string takeNote() {
+    maybeSweep();
+    std::string out = "{\"s\":[";
+    out += noteSubs_;
+    out += "],\"e\":[";
+    bool first = true;
+    for (uint64_t id : evictLater_) {
+      if (!first) out += ',';
+      first = false;
+      appendNumber(out, id);
+    }
+    out += "],\"w\":[";
+    out += noteWatch_;
+    out += "],\"v\":[";
+    out += noteValues_;
+    out += "]}";
+    noteSubs_.clear();
+    noteWatch_.clear();
+    noteValues_.clear();
+    evictLater_.clear();
+    return out;
+  }
+
+  // Drops from jsKnown_ (and so from the JS cache) ids no longer visible,
+  // once the cache has grown to twice what was live at the last sweep;
+  // amortized O(1) per write. Catches values replaced by an equal value,
+  // which a ChangeSet does not list.
+  void maybeSweep() {
+    if (jsKnown_.size() <= sweepAt_) return;
+    std::unordered_set<uint64_t> live;
+    auto tx = replica_->read();
+    tx->scanEach(ScanOptions{}, [&](const std::string&, const ValuePtr& v) {
+      if (jsKnown_.count(v->id())) live.insert(v->id());
+      return true;
+    });
+    for (uint64_t id : jsKnown_)
+      if (!live.count(id)) evictLater_.push_back(id);
+    jsKnown_ = std::move(live);
+    sweepAt_ = std::max<size_t>(4096, 2 * jsKnown_.size());
+  }
+
+  emscripten::val host_;
+  EmClock clock_;
+  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<RoutingTransport> transport_;
+  std::unique_ptr<SyncScheduler> scheduler_;
+  std::unique_ptr<PokeSocket> poke_;
+  bool closed_ = false;
+  std::string lastError_;
+  std::string valueText_;
+
+  std::unique_ptr<PendingWrite> pendingWrite_;
+  std::unique_ptr<Rebase> rebase_;
+  std::function<void(std::string)> rebaseDone_;
+  std::map<int, std::unique_ptr<ReadTransaction>> reads_;
+  int nextRead_ = 1;
+
+  std::unordered_set<uint64_t> jsKnown_;
+  size_t sweepAt_ = 4096;
+  std::map<int, ReadSet> subs_;
+  int nextSub_ = 1;
+  std::map<int, std::string> watches_;
+  int nextWatch_ = 1;
+  std::string noteSubs_, noteWatch_, noteValues_;
+  std::vector<uint64_t> evictLater_;
+
+  int nextToken_ = 1;
+  std::map<int, PendingPull> pulls_;
+  std::map<int, std::function<void(HttpResponse)>> customs_;
+  std::map<int, std::function<void(std::optional<std::string>)>> authAnswers_;
+};
+
+void RoutingTransport::post(HttpRequest request, std::function<void(HttpResponse)> done) {
+  if (request.url == kPullerURL || request.url == kPusherURL) {
+    core_->sendCustom(std::move(request), std::move(done));
+  } else {
+    fetch_.post(std::move(request), std::move(done));
+  }
+}
+
+EMSCRIPTEN_BINDINGS(replicore) {
+  emscripten::class_<Core>("Core")
+      .constructor<std::string, emscripten::val>()
+      .function("start", &Core::start)
+      .function("close", &Core::close)
+      .function("lastError", &Core::lastError)
+      .function("beginMutation", &Core::beginMutation)
+      .function("commitMutation", &Core::commitMutation)
+      .function("abortMutation", &Core::abortMutation)
+      .function("openRead", &Core::openRead)
+      .function("closeRead", &Core::closeRead)
+      .function("get", &Core::get)
+      .function("takeValueText", &Core::takeValueText)
+      .function("has", &Core::has)
+      .function("isEmpty", &Core::isEmpty)
+      .function("scan", &Core::scan)
+      .function("set", &Core::set)
+      .function("del", &Core::del)
+      .function("addSubscription", &Core::addSubscription)
+      .function("removeSubscription", &Core::removeSubscription)
+      .function("addWatch", &Core::addWatch)
+      .function("removeWatch", &Core::removeWatch)
+      .function("rebaseBegin", &Core::rebaseBegin)
+      .function("rebaseNext", &Core::rebaseNext)
+      .function("rebaseSucceeded", &Core::rebaseSucceeded)
+      .function("rebaseFailed", &Core::rebaseFailed)
+      .function("rebaseFinish", &Core::rebaseFinish)
+      .function("rebaseAbort", &Core::rebaseAbort)
+      .function("dropPull", &Core::dropPull)
+      .function("pull", &Core::pull)
+      .function("push", &Core::push)
+      .function("poke", &Core::poke)
+      .function("online", &Core::online)
+      .function("stopped", &Core::stopped)
+      .function("auth", &Core::auth)
+      .function("setAuth", &Core::setAuth)
+      .function("transportDone", &Core::transportDone)
+      .function("authAnswer", &Core::authAnswer)
+      .function("pendingMutations", &Core::pendingMutations)
+      .function("cookie", &Core::cookie);
+}
+
+}  // namespace replicore::wasm
