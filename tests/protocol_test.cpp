@@ -1,1 +1,358 @@
+// The wire protocol: request bodies, cookies, and strict response parsing.
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "replicore/protocol.h"
+
+namespace replicore {
+namespace {
+
+RequestIdentity Who() { return {"prof", "group", "schema-3"}; }
+
+// --- Request bodies -------------------------------------------------------------
+
+TEST(ProtocolRequests, PushBodyHasExactlyTheWireFields) {
+  std::vector<Mutation> ms;
+  ms.push_back({"c1", 1, "createMessage", Json{{"text", "hi"}}, 255.64});
+  ms.push_back({"c2", 7, "noArgs", nullptr, 1000});
+  Json body = Json::parse(buildPushBody(Who(), ms));
+  Json expected = Json::parse(R"({
+    "profileID":"prof","clientGroupID":"group","pushVersion":1,"schemaVersion":"schema-3",
+    "mutations":[
+      {"clientID":"c1","id":1,"name":"createMessage","args":{"text":"hi"},"timestamp":255.64},
+      {"clientID":"c2","id":7,"name":"noArgs","args":null,"timestamp":1000}]})");
+  EXPECT_EQ(body, expected) << body.dump();
+  EXPECT_TRUE(body["pushVersion"].is_number_integer());
+  EXPECT_TRUE(body["mutations"][0]["id"].is_number_integer());
+
+  Json empty = Json::parse(buildPushBody(Who(), {}));
+  EXPECT_EQ(empty["mutations"], Json::array());
+}
+
+TEST(ProtocolRequests, PullBodyHasExactlyTheWireFields) {
+  for (Json cookie : {Json(nullptr), Json(42), Json("abc"), Json{{"order", 5}, {"x", "y"}}}) {
+    Json body = Json::parse(buildPullBody(Who(), cookie));
+    Json expected = {{"profileID", "prof"},
+                     {"clientGroupID", "group"},
+                     {"cookie", cookie},
+                     {"pullVersion", 1},
+                     {"schemaVersion", "schema-3"}};
+    EXPECT_EQ(body, expected) << body.dump();
+  }
+}
+
+TEST(ProtocolRequests, NonAsciiSurvives) {
+  std::vector<Mutation> ms = {{"c\xc3\xa9", 1, "m\xe6\x97\xa5", Json{{"k", "\xf0\x9f\x98\x80"}}, 1}};
+  Json body = Json::parse(buildPushBody({"p", "g\xc3\xbf", ""}, ms));
+  EXPECT_EQ(body["clientGroupID"], "g\xc3\xbf");
+  EXPECT_EQ(body["mutations"][0]["name"], "m\xe6\x97\xa5");
+  EXPECT_EQ(body["mutations"][0]["args"]["k"], "\xf0\x9f\x98\x80");
+}
+
+// --- Cookies ------------------------------------------------------------------------
+
+TEST(ProtocolCookies, Validity) {
+  for (const char* ok : {"null", "0", "42", "-1", "1.5", "\"\"", "\"abc\"", R"({"order":1})",
+                         R"({"order":"x","other":[1,2]})"}) {
+    EXPECT_TRUE(isValidCookie(Json::parse(ok))) << ok;
+  }
+  for (const char* bad : {"true", "false", "[]", "[1]", "{}", R"({"order":null})",
+                          R"({"order":true})", R"({"order":[1]})", R"({"order":{"order":1}})",
+                          R"({"ord":1})"}) {
+    EXPECT_FALSE(isValidCookie(Json::parse(bad))) << bad;
+  }
+}
+
+int Cmp(const char* a, const char* b) { return compareCookies(Json::parse(a), Json::parse(b)); }
+
+TEST(ProtocolCookies, Ordering) {
+  // null lowest
+  EXPECT_EQ(Cmp("null", "null"), 0);
+  EXPECT_LT(Cmp("null", "0"), 0);
+  EXPECT_LT(Cmp("null", "-5"), 0);
+  EXPECT_LT(Cmp("null", "\"\""), 0);
+  EXPECT_LT(Cmp("null", R"({"order":0})"), 0);
+  EXPECT_GT(Cmp("0", "null"), 0);
+  EXPECT_GT(Cmp("\"a\"", "null"), 0);
+  // numbers numerically
+  EXPECT_LT(Cmp("9", "10"), 0);
+  EXPECT_GT(Cmp("10", "9"), 0);
+  EXPECT_EQ(Cmp("10", "10"), 0);
+  EXPECT_LT(Cmp("-3", "2"), 0);
+  EXPECT_LT(Cmp("1.25", "1.5"), 0);
+  EXPECT_EQ(Cmp("2", "2.0"), 0);
+  // strings by code units (here: bytes)
+  EXPECT_LT(Cmp("\"a\"", "\"b\""), 0);
+  EXPECT_LT(Cmp("\"a\"", "\"ab\""), 0);
+  EXPECT_EQ(Cmp("\"ab\"", "\"ab\""), 0);
+  EXPECT_LT(Cmp("\"10\"", "\"9\""), 0);
+  // a string and a number: both as strings, so "10" < "9"
+  EXPECT_LT(Cmp("10", "\"9\""), 0);
+  EXPECT_GT(Cmp("\"9\"", "10"), 0);
+  EXPECT_GT(Cmp("9", "\"10\""), 0);
+  EXPECT_EQ(Cmp("5", "\"5\""), 0);
+  // objects by order
+  EXPECT_LT(Cmp(R"({"order":9})", R"({"order":10})"), 0);
+  EXPECT_EQ(Cmp(R"({"order":3,"a":1})", R"({"order":3,"b":2})"), 0);
+  EXPECT_LT(Cmp(R"({"order":"10"})", R"({"order":"9"})"), 0);
+  EXPECT_LT(Cmp(R"({"order":10})", R"({"order":"9"})"), 0);
+  // an object against a bare number or string: by its order
+  EXPECT_LT(Cmp(R"({"order":3})", "4"), 0);
+  EXPECT_GT(Cmp("4", R"({"order":3})"), 0);
+  EXPECT_EQ(Cmp(R"({"order":"x"})", "\"x\""), 0);
+}
+
+TEST(ProtocolCookies, OrderingIsAntisymmetric) {
+  std::vector<Json> cs = {nullptr, -1, 0, 1, 9, 10, 2.5, "", "1", "10", "9", "a",
+                          Json{{"order", 9}}, Json{{"order", "9"}}, Json{{"order", 10}}};
+  for (const auto& a : cs) {
+    EXPECT_EQ(compareCookies(a, a), 0) << a.dump();
+    for (const auto& b : cs) {
+      int ab = compareCookies(a, b), ba = compareCookies(b, a);
+      EXPECT_EQ(ab < 0, ba > 0) << a.dump() << " vs " << b.dump();
+      EXPECT_EQ(ab == 0, ba == 0) << a.dump() << " vs " << b.dump();
+    }
+  }
+}
+
+// --- Pull responses ---------------------------------------------------------------------
+
+const PullSuccess* Success(const ParsedPull& p) {
+  if (!p.result) return nullptr;
+  return std::get_if<PullSuccess>(&*p.result);
+}
+
+TEST(ProtocolPull, ParsesAValidBody) {
+  ParsedPull p = parsePullResponse(R"({
+    "cookie": 42,
+    "lastMutationIDChanges": {"c1": 5, "c2": 0},
+    "patch": [
+      {"op":"clear"},
+      {"op":"put","key":"message/1","value":{"text":"hi"}},
+      {"op":"put","key":"n","value":null},
+      {"op":"del","key":"message/0"},
+      {"op":"update","key":"u","merge":{"a":1},"constrain":["a","b"]},
+      {"op":"update","key":"u2"}
+    ],
+    "extra": {"ignored": true}
+  })");
+  ASSERT_TRUE(p.error.empty()) << p.error;
+  const PullSuccess* s = Success(p);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->cookie, 42);
+  EXPECT_EQ(s->lastMutationIDChanges, (std::map<std::string, uint64_t>{{"c1", 5}, {"c2", 0}}));
+  ASSERT_EQ(s->patch.size(), 6u);
+  EXPECT_EQ(s->patch[0].kind, PatchOpKind::kClear);
+  EXPECT_EQ(s->patch[1].kind, PatchOpKind::kPut);
+  EXPECT_EQ(s->patch[1].key, "message/1");
+  ASSERT_NE(s->patch[1].value, nullptr);
+  EXPECT_EQ(s->patch[1].value->json(), (Json{{"text", "hi"}}));
+  ASSERT_NE(s->patch[2].value, nullptr);  // put of null is a value
+  EXPECT_TRUE(s->patch[2].value->json().is_null());
+  EXPECT_EQ(s->patch[3].kind, PatchOpKind::kDel);
+  EXPECT_EQ(s->patch[3].key, "message/0");
+  EXPECT_EQ(s->patch[4].kind, PatchOpKind::kUpdate);
+  ASSERT_TRUE(s->patch[4].merge.has_value());
+  EXPECT_EQ(*s->patch[4].merge, (Json{{"a", 1}}));
+  ASSERT_TRUE(s->patch[4].constrain.has_value());
+  EXPECT_EQ(*s->patch[4].constrain, (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(s->patch[5].merge.has_value());
+  EXPECT_FALSE(s->patch[5].constrain.has_value());
+}
+
+TEST(ProtocolPull, AcceptsEveryCookieShapeAndExtraFieldsInOps) {
+  for (const char* cookie : {"null", "\"c-1\"", "3.5", R"({"order":7,"v":"x"})", R"({"order":"o"})"}) {
+    std::string body = std::string(R"({"cookie":)") + cookie +
+                       R"(,"lastMutationIDChanges":{},"patch":[{"op":"put","key":"k","value":1,"x":2}]})";
+    ParsedPull p = parsePullResponse(body);
+    const PullSuccess* s = Success(p);
+    ASSERT_NE(s, nullptr) << body << ": " << p.error;
+    EXPECT_EQ(s->cookie, Json::parse(cookie));
+  }
+  // Large but safe lmids.
+  ParsedPull big = parsePullResponse(
+      R"({"cookie":1,"lastMutationIDChanges":{"c":4294967296,"d":9007199254740991},"patch":[]})");
+  ASSERT_NE(Success(big), nullptr) << big.error;
+  EXPECT_EQ(Success(big)->lastMutationIDChanges.at("c"), 4294967296ull);
+  EXPECT_EQ(Success(big)->lastMutationIDChanges.at("d"), 9007199254740991ull);
+}
+
+TEST(ProtocolPull, ErrorBodies) {
+  ParsedPull a = parsePullResponse(R"({"error":"ClientStateNotFound"})");
+  ASSERT_TRUE(a.result.has_value()) << a.error;
+  EXPECT_TRUE(std::holds_alternative<ClientStateNotFound>(*a.result));
+
+  ParsedPull b = parsePullResponse(R"({"error":"VersionNotSupported","versionType":"schema"})");
+  ASSERT_TRUE(b.result.has_value()) << b.error;
+  ASSERT_TRUE(std::holds_alternative<VersionNotSupported>(*b.result));
+  EXPECT_EQ(std::get<VersionNotSupported>(*b.result).versionType, "schema");
+
+  ParsedPull c = parsePullResponse(R"({"error":"VersionNotSupported"})");
+  ASSERT_TRUE(c.result.has_value()) << c.error;
+  ASSERT_TRUE(std::holds_alternative<VersionNotSupported>(*c.result));
+  EXPECT_EQ(std::get<VersionNotSupported>(*c.result).versionType, "");
+
+  for (const char* t : {"push", "pull"}) {
+    ParsedPull d = parsePullResponse(std::string(R"({"error":"VersionNotSupported","versionType":")") + t + "\"}");
+    ASSERT_TRUE(d.result.has_value());
+    EXPECT_EQ(std::get<VersionNotSupported>(*d.result).versionType, t);
+  }
+  // An unknown error is not a success.
+  EXPECT_FALSE(parsePullResponse(R"({"error":"SomethingElse"})").result.has_value());
+}
+
+struct BadCase {
+  const char* name;
+  std::string body;
+  bool notJson;
+};
+
+std::string Body(const std::string& cookie, const std::string& lmids, const std::string& patch) {
+  return R"({"cookie":)" + cookie + R"(,"lastMutationIDChanges":)" + lmids + R"(,"patch":)" + patch + "}";
+}
+
+std::vector<BadCase> BadCases() {
+  std::vector<BadCase> v = {
+      {"empty", "", true},
+      {"garbage", "hello", true},
+      {"truncated", R"({"cookie":1,"lastMutationIDChanges":{},"patch":[)", true},
+      {"html", "<html>500</html>", true},
+      {"array", "[]", false},
+      {"string", "\"x\"", false},
+      {"number", "42", false},
+      {"null", "null", false},
+      {"missing cookie", R"({"lastMutationIDChanges":{},"patch":[]})", false},
+      {"missing lmids", R"({"cookie":1,"patch":[]})", false},
+      {"missing patch", R"({"cookie":1,"lastMutationIDChanges":{}})", false},
+      {"cookie true", Body("true", "{}", "[]"), false},
+      {"cookie array", Body("[1]", "{}", "[]"), false},
+      {"cookie empty object", Body("{}", "{}", "[]"), false},
+      {"cookie object null order", Body(R"({"order":null})", "{}", "[]"), false},
+      {"cookie object bool order", Body(R"({"order":false})", "{}", "[]"), false},
+      {"lmids array", Body("1", "[]", "[]"), false},
+      {"lmids null", Body("1", "null", "[]"), false},
+      {"lmid string", Body("1", R"({"c":"5"})", "[]"), false},
+      {"lmid null", Body("1", R"({"c":null})", "[]"), false},
+      {"lmid negative", Body("1", R"({"c":-1})", "[]"), false},
+      {"lmid fractional", Body("1", R"({"c":1.5})", "[]"), false},
+      {"lmid above 2^53", Body("1", R"({"c":9007199254740993})", "[]"), false},
+      {"lmid 1e20", Body("1", R"({"c":1e20})", "[]"), false},
+      {"lmid 2^64", Body("1", R"({"c":18446744073709551616})", "[]"), false},
+      {"lmid object", Body("1", R"({"c":{}})", "[]"), false},
+      {"patch object", Body("1", "{}", "{}"), false},
+      {"patch null", Body("1", "{}", "null"), false},
+      {"patch op not object", Body("1", "{}", "[1]"), false},
+      {"patch op missing op", Body("1", "{}", R"([{"key":"a","value":1}])"), false},
+      {"patch op unknown", Body("1", "{}", R"([{"op":"replace","key":"a","value":1}])"), false},
+      {"patch op not string", Body("1", "{}", R"([{"op":1}])"), false},
+      {"put without value", Body("1", "{}", R"([{"op":"put","key":"a"}])"), false},
+      {"put without key", Body("1", "{}", R"([{"op":"put","value":1}])"), false},
+      {"put key not string", Body("1", "{}", R"([{"op":"put","key":5,"value":1}])"), false},
+      {"del without key", Body("1", "{}", R"([{"op":"del"}])"), false},
+      {"del key null", Body("1", "{}", R"([{"op":"del","key":null}])"), false},
+      {"update without key", Body("1", "{}", R"([{"op":"update","merge":{}}])"), false},
+      {"update merge array", Body("1", "{}", R"([{"op":"update","key":"a","merge":[1]}])"), false},
+      {"update merge string", Body("1", "{}", R"([{"op":"update","key":"a","merge":"x"}])"), false},
+      {"update constrain object",
+       Body("1", "{}", R"([{"op":"update","key":"a","constrain":{"a":1}}])"), false},
+      {"update constrain of numbers",
+       Body("1", "{}", R"([{"op":"update","key":"a","constrain":[1,2]}])"), false},
+      {"valid then invalid op",
+       Body("1", "{}", R"([{"op":"put","key":"a","value":1},{"op":"del"}])"), false},
+  };
+  return v;
+}
+
+TEST(ProtocolPull, RejectsEveryMalformedBody) {
+  for (const BadCase& c : BadCases()) {
+    ParsedPull p = parsePullResponse(c.body);
+    EXPECT_FALSE(p.result.has_value()) << c.name << ": " << c.body;
+    EXPECT_FALSE(p.error.empty()) << c.name;
+    if (c.notJson) EXPECT_TRUE(p.notJson) << c.name;
+    else EXPECT_FALSE(p.notJson) << c.name;
+  }
+}
+
+TEST(ProtocolPull, DeepNestingDoesNotCrash) {
+  for (int depth : {101, 1000, 10000, 100000}) {
+    std::string nested = std::string(depth, '[') + std::string(depth, ']');
+    ParsedPull a = parsePullResponse(nested);
+    EXPECT_FALSE(a.result.has_value()) << depth;
+    EXPECT_FALSE(a.error.empty());
+    // Deep inside a valid-looking body (a put value).
+    ParsedPull b = parsePullResponse(Body("1", "{}", R"([{"op":"put","key":"a","value":)" + nested + "}]"));
+    EXPECT_FALSE(b.result.has_value()) << depth;
+    std::string objects;
+    for (int i = 0; i < depth; ++i) objects += R"({"a":)";
+    objects += "1";
+    objects += std::string(depth, '}');
+    EXPECT_FALSE(parsePullResponse(Body(objects, "{}", "[]")).result.has_value()) << depth;
+  }
+  // Nesting within the limit is fine.
+  std::string ok = std::string(20, '[') + std::string(20, ']');
+  EXPECT_NE(Success(parsePullResponse(Body("1", "{}", R"([{"op":"put","key":"a","value":)" + ok + "}]"))),
+            nullptr);
+}
+
+TEST(ProtocolPull, HugeNumbersAndLimits) {
+  // 1e400 does not fit a double: not a valid body, and no crash or inf.
+  ParsedPull a = parsePullResponse(Body("1", "{}", R"([{"op":"put","key":"a","value":1e400}])"));
+  EXPECT_FALSE(a.result.has_value());
+  ParsedPull b = parsePullResponse(Body("1e400", "{}", "[]"));
+  EXPECT_FALSE(b.result.has_value());
+  ParsedPull c = parsePullResponse(Body("1", R"({"c":1e400})", "[]"));
+  EXPECT_FALSE(c.result.has_value());
+
+  // The body size limit.
+  ParseLimits small;
+  small.maxBodyBytes = 100;
+  std::string body = Body("1", "{}", R"([{"op":"put","key":"a","value":")" + std::string(200, 'x') + "\"}]");
+  EXPECT_NE(Success(parsePullResponse(body)), nullptr);
+  EXPECT_FALSE(parsePullResponse(body, small).result.has_value());
+  // The depth limit is the caller's.
+  ParseLimits shallow;
+  shallow.maxDepth = 5;
+  std::string deep = Body("1", "{}", R"([{"op":"put","key":"a","value":[[[[[[1]]]]]]}])");
+  EXPECT_NE(Success(parsePullResponse(deep)), nullptr);
+  EXPECT_FALSE(parsePullResponse(deep, shallow).result.has_value());
+}
+
+TEST(ProtocolJson, ParseJsonLimited) {
+  std::string err;
+  auto ok = parseJsonLimited(R"({"a":[1,{"b":2}]})", 10, &err);
+  ASSERT_TRUE(ok.has_value()) << err;
+  EXPECT_EQ((*ok)["a"][1]["b"], 2);
+  err.clear();
+  EXPECT_FALSE(parseJsonLimited("[[[[[[[[[[[[1]]]]]]]]]]]]", 5, &err).has_value());
+  EXPECT_FALSE(err.empty());
+  err.clear();
+  EXPECT_FALSE(parseJsonLimited("{", 5, &err).has_value());
+  EXPECT_FALSE(err.empty());
+  EXPECT_FALSE(parseJsonLimited(std::string(1000000, '['), 100, &err).has_value());
+  EXPECT_TRUE(parseJsonLimited("[[1]]", 5, &err).has_value());
+  // Strings that look like nesting are not nesting.
+  EXPECT_TRUE(parseJsonLimited("\"" + std::string(1000, '[') + "\"", 5, &err).has_value());
+}
+
+// --- Push responses ------------------------------------------------------------------------
+
+TEST(ProtocolPush, ParsesPushResponses) {
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(parsePushResponse("")));
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(parsePushResponse("{}")));
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(parsePushResponse("not json")));
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(parsePushResponse("[1,2]")));
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(parsePushResponse(R"({"error":"Other"})")));
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(parsePushResponse(std::string(100000, '['))));
+  EXPECT_TRUE(std::holds_alternative<ClientStateNotFound>(parsePushResponse(R"({"error":"ClientStateNotFound"})")));
+  PushResult v = parsePushResponse(R"({"error":"VersionNotSupported","versionType":"push"})");
+  ASSERT_TRUE(std::holds_alternative<VersionNotSupported>(v));
+  EXPECT_EQ(std::get<VersionNotSupported>(v).versionType, "push");
+  PushResult w = parsePushResponse(R"({"error":"VersionNotSupported"})");
+  ASSERT_TRUE(std::holds_alternative<VersionNotSupported>(w));
+  EXPECT_EQ(std::get<VersionNotSupported>(w).versionType, "");
+}
+
+}  // namespace
+}  // namespace replicore
