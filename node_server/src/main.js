@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // CLI: node src/main.js. Env: PORT (8080), HOST (127.0.0.1), DATA_DIR, DATABASE_URL, AUTH_SECRET,
-// SCHEMA_VERSION, BODY_LIMIT, WEB_DIR, PACKAGE_DIR.
+// SCHEMA_VERSION, BODY_LIMIT, WEB_DIR, PACKAGE_DIR, MUTATORS (a module whose default export
+// replaces the chat mutators).
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createServer } from './server.js';
 import { createJsonLogger } from './log.js';
 
@@ -16,8 +17,11 @@ function defaultDataDir() {
   return fs.existsSync(path.join(repoRoot, '.git')) ? path.join(repoRoot, 'data') : path.resolve('data');
 }
 
+const mutators = env.MUTATORS ? (await import(pathToFileURL(path.resolve(env.MUTATORS)).href)).default : undefined;
+
 const server = createServer({
   logger,
+  mutators,
   databaseURL: env.DATABASE_URL || undefined,
   dataDir: env.DATA_DIR ? path.resolve(env.DATA_DIR) : defaultDataDir(),
   authSecret: env.AUTH_SECRET || undefined,
