@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // CLI: node src/main.js. Env: PORT (8080), HOST (127.0.0.1), DATA_DIR, DATABASE_URL, AUTH_SECRET,
 // SCHEMA_VERSION, BODY_LIMIT, WEB_DIR, PACKAGE_DIR, MUTATORS (a module whose default export
-// replaces the chat mutators).
+// replaces the chat mutators), FUTURE_COOKIE (reset | clientStateNotFound).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,6 +22,7 @@ const mutators = env.MUTATORS ? (await import(pathToFileURL(path.resolve(env.MUT
 const server = createServer({
   logger,
   mutators,
+  futureCookie: env.FUTURE_COOKIE || undefined,
   databaseURL: env.DATABASE_URL || undefined,
   dataDir: env.DATA_DIR ? path.resolve(env.DATA_DIR) : defaultDataDir(),
   authSecret: env.AUTH_SECRET || undefined,

@@ -98,6 +98,8 @@ function sendJSON(res, status, body, extraHeaders = {}) {
  *   logger         { info(obj), error(obj) } (default: JSON lines on stdout/stderr)
  *   heartbeatMs    WebSocket ping interval (default 30000)
  *   enableLogin    serve POST /api/login (default: true when the default verifier is used)
+ *   futureCookie   what a pull with a cookie above the space's version gets: 'reset' (default:
+ *                  clear + all live entries + the current cookie) or 'clientStateNotFound'
  */
 export function createServer(options = {}) {
   const logger = options.logger ?? createJsonLogger();
@@ -138,7 +140,11 @@ export function createServer(options = {}) {
   }
   const unsubscribePokes = storage.onPoke ? storage.onPoke((space) => pokeHub.poke(space)) : () => {};
 
-  const sync = createSync({ storage, mutators, logger, onCommitted });
+  const futureCookie = options.futureCookie ?? 'reset';
+  if (futureCookie !== 'reset' && futureCookie !== 'clientStateNotFound') {
+    throw new TypeError("futureCookie must be 'reset' or 'clientStateNotFound'");
+  }
+  const sync = createSync({ storage, mutators, logger, onCommitted, futureCookie });
 
   function spaceOf(url) {
     const space = url.searchParams.get('space') ?? 'default';

@@ -112,7 +112,7 @@ function createMutatorTx(stx, space) {
   return { tx, writes, state };
 }
 
-export function createSync({ storage, mutators, logger, onCommitted }) {
+export function createSync({ storage, mutators, logger, onCommitted, futureCookie = 'reset' }) {
   const spaceLocks = new KeyedMutex();
 
   /** Check (and on first use record) that the group belongs to this user and space. */
@@ -243,6 +243,11 @@ export function createSync({ storage, mutators, logger, onCommitted }) {
       const group = await claimGroup(stx, clientGroupID, userID, space, { register: cookie === null });
       if (!group) return { error: 'ClientStateNotFound' };
       const current = await stx.getSpaceVersion(space);
+      // Replicache 15 ignores a response whose cookie is lower than its own, so for Replicache
+      // clients 'clientStateNotFound' (start over) is the only reset that takes effect.
+      if (cookie !== null && cookie > current && futureCookie === 'clientStateNotFound') {
+        return { error: 'ClientStateNotFound' };
+      }
       const patch = [];
       let clients;
       if (cookie === null || cookie > current) {

@@ -258,6 +258,20 @@ for (const kind of STORAGES) {
       assert.deepEqual(r.patch.map((o) => o.op), ['clear', 'put']);
     });
 
+    it('futureCookie: clientStateNotFound makes a future cookie start the client over', async () => {
+      const s2 = await startServer(b.newStorage(), { futureCookie: 'clientStateNotFound' });
+      try {
+        const space = uid('s');
+        const g = uid('g');
+        await s2.api.push(pushBody(g, [mut(uid('c'), 1, 'createMessage', { id: 'fc', content: 'x' })]), { auth: alice, space });
+        const p = (await s2.api.pull(pullBody(g, null), { auth: alice, space })).body;
+        assert.deepEqual((await s2.api.pull(pullBody(g, p.cookie + 1), { auth: alice, space })).body, { error: 'ClientStateNotFound' });
+        assert.equal((await s2.api.pull(pullBody(g, p.cookie), { auth: alice, space })).body.cookie, p.cookie);
+      } finally {
+        await s2.close();
+      }
+    });
+
     it('spaces are isolated', async () => {
       const [s1, s2] = [uid('s'), uid('s')];
       const g1 = uid('g');
