@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds everything and runs every test suite: the core natively and as
+# WebAssembly (ctest), the npm package (node --test), the server on SQLite
+# and PostgreSQL (node --test), and the browser end-to-end tests (Chromium).
+# Runs every suite even when one fails, then exits non-zero if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+failed=()
+run() {
+  local name=$1; shift
+  echo
+  echo "=== $name: $*"
+  if "$@"; then echo "=== $name: ok"; else echo "=== $name: FAILED"; failed+=("$name"); fi
+}
+run core-native bash scripts/test-native.sh
+[ -f wasm/scripts/ci.sh ] && run wasm bash wasm/scripts/ci.sh
+[ -f node_server/scripts/ci.sh ] && run node-server bash node_server/scripts/ci.sh
+[ -f tests/e2e/run.sh ] && run e2e bash tests/e2e/run.sh
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED suites: ${failed[*]}"
+  exit 1
+fi
+echo "all suites passed"

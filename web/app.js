@@ -1,0 +1,176 @@
+// Replichat: the demo chat on replicore. One Replicache-compatible client per
+// room (a room is a space on the server, with its own poke channel). Message
+// text is only ever written with textContent, never parsed as HTML.
+import {Replicache} from '/replicore/replicore.js';
+import {mutators, sortMessages} from './mutators.js';
+
+const ROOMS = ['general', 'random', 'help'];
+const params = new URLSearchParams(location.search);
+const $ = (id) => document.getElementById(id);
+
+const state = {user: null, token: null, room: null, rep: null, unsubscribe: null};
+// For tests and the console: the live client and helpers.
+window.replichat = {state, switchRoom, ready: null};
+
+function pullIntervalFromURL() {
+  const v = params.get('pullInterval');
+  if (v === null) return 60000;
+  if (v === 'off' || v === 'null') return null;
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : 60000;
+}
+
+function randomID() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(36).padStart(2, '0')).join('').slice(0, 20);
+}
+
+async function login(name) {
+  const response = await fetch('/api/login', {
+    method: 'POST',
+    headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({name}),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.message || `login failed (HTTP ${response.status})`);
+  return body;
+}
+
+function askName() {
+  return new Promise((resolve) => {
+    const dialog = $('login');
+    const form = $('login-form');
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const name = $('login-name').value.trim();
+      try {
+        resolve({name, ...(await login(name))});
+        dialog.close();
+      } catch (err) {
+        $('login-error').textContent = err.message;
+      }
+    });
+    dialog.showModal();
+  });
+}
+
+function renderMessages(entries) {
+  const list = $('messages');
+  const messages = sortMessages(entries);
+  $('empty').hidden = messages.length > 0;
+  for (const old of list.querySelectorAll('.message')) old.remove();
+  const fragment = document.createDocumentFragment();
+  for (const m of messages) {
+    const item = document.createElement('article');
+    item.className = 'message';
+    item.dataset.id = m.id;
+    if (m.from === state.user) item.classList.add('mine');
+    if (m.order === null) item.classList.add('pending');
+    const from = document.createElement('div');
+    from.className = 'from';
+    from.textContent = m.from;
+    const text = document.createElement('div');
+    text.className = 'text';
+    text.textContent = m.content;
+    item.append(from, text);
+    fragment.append(item);
+  }
+  list.append(fragment);
+  list.scrollTop = list.scrollHeight;
+}
+
+async function showPending() {
+  const rep = state.rep;
+  if (!rep || rep.closed) return;
+  const pending = await rep.experimentalPendingMutations();
+  if (rep !== state.rep) return;
+  $('pending').textContent = `${pending.length} pending`;
+  $('pending').dataset.count = String(pending.length);
+}
+
+function showOnline(online) {
+  $('online').textContent = online ? 'online' : 'offline';
+  $('online').dataset.online = String(online);
+}
+
+async function switchRoom(room) {
+  if (state.rep) {
+    state.unsubscribe?.();
+    await state.rep.close();
+  }
+  state.room = room;
+  $('room').value = room;
+  const url = new URL(location.href);
+  url.searchParams.set('room', room);
+  history.replaceState(null, '', url);
+  renderMessages([]);
+
+  const wsScheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const space = encodeURIComponent(room);
+  const rep = new Replicache({
+    name: `replichat:${state.user}:${room}`,
+    mutators,
+    auth: state.token,
+    pushURL: `/api/push?space=${space}`,
+    pullURL: `/api/pull?space=${space}`,
+    pokeURL: `${wsScheme}//${location.host}/api/poke?space=${space}`,
+    pullInterval: pullIntervalFromURL(),
+    logLevel: 'error',
+  });
+  state.rep = rep;
+  rep.onOnlineChange = showOnline;
+  rep.onSync = () => showPending();
+  showOnline(rep.online);
+  state.unsubscribe = rep.subscribe(
+    (tx) => tx.scan({prefix: 'message/'}).entries().toArray(),
+    (entries) => {
+      if (rep !== state.rep) return;
+      renderMessages(entries);
+      showPending();
+    },
+  );
+}
+
+async function send(content) {
+  const rep = state.rep;
+  await rep.mutate.createMessage({id: randomID(), from: state.user, content, createdAt: Date.now()});
+  showPending();
+}
+
+async function main() {
+  for (const room of ROOMS) {
+    const option = document.createElement('option');
+    option.value = option.textContent = room;
+    $('room').append(option);
+  }
+  let room = params.get('room') || ROOMS[0];
+  if (!ROOMS.includes(room)) {
+    const option = document.createElement('option');
+    option.value = option.textContent = room;
+    $('room').append(option);
+  }
+
+  const name = params.get('user') || localStorage.getItem('replichat.user');
+  const session = name ? {name, ...(await login(name))} : await askName();
+  state.user = session.userID;
+  state.token = session.token;
+  localStorage.setItem('replichat.user', state.user);
+  $('me').textContent = state.user;
+
+  $('room').addEventListener('change', (e) => switchRoom(e.target.value));
+  $('composer').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = $('text');
+    const content = input.value;
+    if (!content.trim()) return;
+    input.value = '';
+    send(content).catch((err) => console.error('send failed', err));
+  });
+  await switchRoom(room);
+}
+
+window.replichat.ready = main().catch((err) => {
+  console.error(err);
+  document.body.dataset.error = err.message;
+  throw err;
+});
