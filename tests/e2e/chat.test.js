@@ -1,0 +1,160 @@
+// The demo chat in real headless Chromium against the real server (SQLite).
+// Pulls happen only on start and on pokes (pullInterval off), so a message
+// that reaches another window got there through a poke.
+import {after, before, test} from 'node:test';
+import assert from 'node:assert/strict';
+import {ServerProcess, messages, openChat, screenshot, send, uniqueRoom} from './harness.js';
+
+let server;
+before(async () => {
+  server = new ServerProcess();
+  await server.start();
+});
+after(async () => {
+  await server?.dispose();
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForText(chat, text, timeout = 20000) {
+  await chat.page.waitForFunction(
+    (t) => [...document.querySelectorAll('#messages .message:not(.pending) .text')].some((e) => e.textContent === t),
+    text, {timeout, polling: 20});
+}
+
+async function waitForPending(chat, count, timeout = 20000) {
+  await chat.page.waitForFunction((n) => document.getElementById('pending').dataset.count === String(n),
+    count, {timeout, polling: 50});
+}
+
+async function withChats(specs, body) {
+  const chats = [];
+  try {
+    for (const spec of specs) chats.push(await openChat(server, spec));
+    await body(...chats);
+  } catch (err) {
+    for (const c of chats) {
+      if (c.consoleLines.length) console.error(`console of a window:\n  ${c.consoleLines.slice(-20).join('\n  ')}`);
+    }
+    console.error(`server log tail:\n${server.log.slice(-20).join('')}`);
+    throw err;
+  } finally {
+    for (const c of chats) await c.close();
+  }
+}
+
+test('a message sent in one window appears in the other, delivered by a poke', async () => {
+  const room = uniqueRoom('live');
+  await withChats([{user: 'alice', room}, {user: 'bob', room}], async (alice, bob) => {
+    // The first message also proves both poke sockets are up.
+    await send(alice, 'warm-up');
+    await waitForText(bob, 'warm-up');
+    const latencies = [];
+    for (let i = 0; i < 7; i++) {
+      const text = `hello ${i}`;
+      const started = Date.now();
+      await send(alice, text);
+      await waitForText(bob, text);
+      latencies.push(Date.now() - started);
+    }
+    latencies.sort((a, b) => a - b);
+    console.log(`send-to-visible latency through push, poke and pull (ms): ` +
+      `median ${latencies[3]}, min ${latencies[0]}, max ${latencies[6]} (7 messages)`);
+    const seen = await messages(bob);
+    assert.deepEqual(seen.map((m) => m.text), ['warm-up', ...[0, 1, 2, 3, 4, 5, 6].map((i) => `hello ${i}`)]);
+    assert.ok(seen.every((m) => m.from === 'alice' && !m.pending));
+    await waitForPending(alice, 0);
+    await screenshot(alice, 'live-alice');
+    await screenshot(bob, 'live-bob');
+  });
+});
+
+test('messages typed offline show as pending and arrive once each, in order, after reconnecting', async () => {
+  const room = uniqueRoom('offline');
+  await withChats([{user: 'alice', room}, {user: 'bob', room}], async (alice, bob) => {
+    await send(alice, 'before');
+    await waitForText(bob, 'before');
+
+    await alice.context.setOffline(true);
+    for (const text of ['one', 'two', 'three']) await send(alice, text);
+    await waitForPending(alice, 3);
+    const mine = await messages(alice);
+    assert.deepEqual(mine.filter((m) => m.pending).map((m) => m.text), ['one', 'two', 'three']);
+    await alice.page.waitForFunction(() => document.getElementById('online').dataset.online === 'false',
+      null, {timeout: 20000});
+    await sleep(500);
+    assert.deepEqual((await messages(bob)).map((m) => m.text), ['before']);
+    await screenshot(alice, 'offline-alice-pending');
+
+    await alice.context.setOffline(false);
+    for (const text of ['one', 'two', 'three']) await waitForText(bob, text, 30000);
+    await waitForPending(alice, 0, 30000);
+    const texts = (await messages(bob)).map((m) => m.text);
+    assert.deepEqual(texts, ['before', 'one', 'two', 'three']);
+    await alice.page.waitForFunction(() => document.getElementById('online').dataset.online === 'true');
+    await screenshot(bob, 'offline-bob-after');
+  });
+});
+
+test('a server restart loses nothing typed and the poke socket reconnects by itself', async () => {
+  const room = uniqueRoom('restart');
+  await withChats([{user: 'alice', room}, {user: 'bob', room}], async (alice, bob) => {
+    await send(alice, 'before restart');
+    await waitForText(bob, 'before restart');
+
+    await server.stop();
+    await send(alice, 'during outage 1');
+    await send(alice, 'during outage 2');
+    await sleep(800);
+    await server.start();
+
+    await waitForText(bob, 'during outage 1', 40000);
+    await waitForText(bob, 'during outage 2', 40000);
+    await waitForPending(alice, 0, 40000);
+    // Both sockets are back: a new message goes the other way by a poke.
+    await send(bob, 'after restart');
+    await waitForText(alice, 'after restart', 40000);
+    assert.deepEqual((await messages(alice)).map((m) => m.text),
+      ['before restart', 'during outage 1', 'during outage 2', 'after restart']);
+    await screenshot(alice, 'restart-alice');
+  });
+});
+
+test('rooms are separate: a message and a poke for room A do not reach room B', async () => {
+  const roomA = uniqueRoom('room-a');
+  const roomB = uniqueRoom('room-b');
+  await withChats([{user: 'alice', room: roomA}, {user: 'carol', room: roomA}, {user: 'bob', room: roomB}],
+    async (alice, carol, bob) => {
+      let bobPulls = 0;
+      bob.page.on('request', (r) => {
+        if (r.url().includes('/api/pull')) bobPulls++;
+      });
+      await send(bob, 'only in B');
+      await waitForText(bob, 'only in B');
+      await sleep(500);
+      const pullsBefore = bobPulls;
+
+      await send(alice, 'only in A');
+      await waitForText(carol, 'only in A');
+      await sleep(800);
+      assert.equal(bobPulls, pullsBefore, 'a poke for room A made a room-B client pull');
+      assert.deepEqual((await messages(bob)).map((m) => m.text), ['only in B']);
+      assert.ok(!(await messages(carol)).some((m) => m.text === 'only in B'));
+      await screenshot(bob, 'rooms-bob');
+    });
+});
+
+test('markup in a message is shown as text, never run', async () => {
+  const room = uniqueRoom('xss');
+  const evil = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b>';
+  await withChats([{user: 'alice', room}, {user: 'bob', room, viewport: {width: 390, height: 740}}],
+    async (alice, bob) => {
+      await send(alice, evil);
+      await waitForText(bob, evil);
+      for (const chat of [alice, bob]) {
+        assert.equal(await chat.page.evaluate(() => window.__pwned), undefined);
+        assert.equal(await chat.page.$$eval('#messages img, #messages script, #messages b', (e) => e.length), 0);
+      }
+      await screenshot(bob, 'xss-bob-phone-width');
+    });
+});
