@@ -184,9 +184,7 @@ class Core : public SyncHost {
     if (poke_) poke_->stop();
     scheduler_->close();
     clock_.cancelAll();
-    rebase_.reset();
-    pendingWrite_.reset();
-    reads_.clear();
+    // Reads and writes JS has open may still finish; they go with the Core.
     pulls_.clear();
     customs_.clear();
     authAnswers_.clear();
@@ -375,7 +373,7 @@ class Core : public SyncHost {
       out += "\",\"error\":";
       appendJsonString(out, outcome.error);
       out += "}";
-      p.done(outcome.kind == PullOutcome::Kind::kRejected ? outcome.error : std::string());
+      if (!closed_) p.done(outcome.kind == PullOutcome::Kind::kRejected ? outcome.error : std::string());
       return out;
     });
   }
@@ -446,7 +444,7 @@ class Core : public SyncHost {
       out += "}";
       auto done = std::move(rebaseDone_);
       rebaseDone_ = nullptr;
-      if (done) done(outcome.kind == PullOutcome::Kind::kRejected ? outcome.error : std::string());
+      if (done && !closed_) done(outcome.kind == PullOutcome::Kind::kRejected ? outcome.error : std::string());
       return out;
     });
   }
@@ -468,6 +466,7 @@ class Core : public SyncHost {
   void poke() { if (!closed_) scheduler_->poke(); }
   bool online() const { return scheduler_->online(); }
   bool stopped() const { return scheduler_->stopped(); }
+  bool syncing() const { return scheduler_->syncing(); }
   std::string auth() const { return scheduler_->auth(); }
   void setAuth(std::string auth) { scheduler_->setAuth(std::move(auth)); }
 
@@ -759,6 +758,7 @@ EMSCRIPTEN_BINDINGS(replicore) {
       .function("poke", &Core::poke)
       .function("online", &Core::online)
       .function("stopped", &Core::stopped)
+      .function("syncing", &Core::syncing)
       .function("auth", &Core::auth)
       .function("setAuth", &Core::setAuth)
       .function("transportDone", &Core::transportDone)

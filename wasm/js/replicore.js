@@ -1,0 +1,1096 @@
+// replicore: a Replicache-15-compatible client whose sync core is C++
+// compiled to WebAssembly (wasm/src/binding.cpp explains the boundary).
+//
+// This file is the public JavaScript API. It owns everything that has to be
+// JavaScript: running the app's (async) mutators and queries, the promise
+// queue that serializes writes, subscriptions and watches, and the cache of
+// frozen values keyed by the core's value ids. Sync timing, HTTP, pokes and
+// the rebase bookkeeping live in the core.
+//
+// Values handed out (tx.get, scans, subscription results, watch diffs) are
+// deeply frozen plain JSON values, shared between reads: the same stored
+// value is the same JS object until it changes. Do not (and you cannot)
+// mutate them; copy first. Values given to tx.set are validated and copied
+// (a frozen copy is what later reads return), so mutating your object after
+// set() changes nothing stored.
+import createReplicoreModule from './replicore_wasm.mjs';
+
+const isNode =
+  typeof process === 'object' && !!process.versions && !!process.versions.node &&
+  typeof window === 'undefined';
+
+// ------------------------------------------------------------ module load --
+
+let moduleOverrides = {};
+let modulePromise = null;
+
+/**
+ * Options for loading the WebAssembly module, before the first Replicache is
+ * made: `locateFile(path, scriptDirectory)` to say where `replicore_wasm.wasm`
+ * is served from, or `wasmBinary` (an ArrayBuffer/Uint8Array) to supply it.
+ * By default the .wasm is loaded from next to `replicore_wasm.mjs`
+ * (`new URL('replicore_wasm.wasm', import.meta.url)` in browsers, the file
+ * system in Node).
+ */
+export function configureWasm(options) {
+  if (modulePromise) throw new Error('configureWasm must be called before the first Replicache is created');
+  moduleOverrides = {...options};
+}
+
+async function installNodeGlobals() {
+  if (!isNode) return;
+  // Node 20 has neither; Emscripten's fetch and WebSocket need them
+  // (shared/TOOLCHAIN.md #7). Node 22+ has WebSocket built in.
+  if (typeof globalThis.WebSocket === 'undefined') {
+    const mod = await import('ws');
+    const WS = mod.WebSocket || mod.default;
+    // An `error` event with no listener would crash the process (ws is an
+    // EventEmitter); keep one, the poke socket handles errors through
+    // onerror/onclose.
+    class NodeWebSocket extends WS {
+      constructor(...args) {
+        super(...args);
+        this.on('error', () => {});
+      }
+    }
+    globalThis.WebSocket = NodeWebSocket;
+  }
+  if (typeof globalThis.XMLHttpRequest === 'undefined') {
+    const mod = await import('xhr2');
+    const X = mod.default || mod.XMLHttpRequest;
+    globalThis.XMLHttpRequest = X.XMLHttpRequest || X;
+  }
+}
+
+/** Loads (once) and returns the WebAssembly module. */
+export function loadWasm() {
+  if (!modulePromise) {
+    modulePromise = installNodeGlobals().then(() => createReplicoreModule({...moduleOverrides}));
+  }
+  return modulePromise;
+}
+
+// ----------------------------------------------------------------- errors --
+
+export class TransactionClosedError extends Error {
+  constructor() {
+    super('Transaction is closed');
+    this.name = 'TransactionClosedError';
+  }
+}
+
+function closedError() {
+  return new Error('Replicache instance is closed');
+}
+
+// ------------------------------------------------------------ JSON values --
+
+// Objects we produced (frozen, known to be JSON): set() can store them
+// without copying or validating again.
+const trusted = new WeakSet();
+
+function deepFreeze(v) {
+  if (v === null || typeof v !== 'object') return v;
+  freezeRec(v);
+  trusted.add(v);
+  return v;
+}
+
+function freezeRec(v) {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const e = v[i];
+      if (e !== null && typeof e === 'object') freezeRec(e);
+    }
+  } else {
+    for (const k in v) {
+      const e = v[k];
+      if (e !== null && typeof e === 'object') freezeRec(e);
+    }
+  }
+  Object.freeze(v);
+}
+
+function describePath(path) {
+  return path === '' ? 'the value' : `value${path}`;
+}
+
+// Validates that `v` is JSON and returns a deeply frozen copy (or `v` itself
+// when it is already one of ours). Throws a TypeError naming the first
+// offending path: undefined (except as an object property, which is dropped
+// like JSON.stringify does), functions, symbols, bigints, NaN/Infinity,
+// non-plain objects and cycles.
+function toFrozenJSON(v, what, path = '', seen = null) {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      if (!Number.isFinite(v)) throw new TypeError(`${what}: ${describePath(path)} is ${v}, which is not JSON`);
+      return v;
+    case 'object': {
+      if (v === null) return null;
+      if (trusted.has(v)) return v;
+      if (seen === null) seen = new Set();
+      if (seen.has(v)) throw new TypeError(`${what}: ${describePath(path)} is a cycle, which is not JSON`);
+      seen.add(v);
+      let out;
+      if (Array.isArray(v)) {
+        out = new Array(v.length);
+        for (let i = 0; i < v.length; i++) out[i] = toFrozenJSON(v[i], what, `${path}[${i}]`, seen);
+      } else {
+        const proto = Object.getPrototypeOf(v);
+        if (proto !== Object.prototype && proto !== null) {
+          const name = (v.constructor && v.constructor.name) || 'object';
+          throw new TypeError(`${what}: ${describePath(path)} is a ${name}, not a plain JSON object`);
+        }
+        out = {};
+        for (const k of Object.keys(v)) {
+          const e = v[k];
+          if (e === undefined) continue;
+          const c = toFrozenJSON(e, what, `${path}.${k}`, seen);
+          if (k === '__proto__') Object.defineProperty(out, k, {value: c, enumerable: true, writable: true, configurable: true});
+          else out[k] = c;
+        }
+      }
+      seen.delete(v);
+      Object.freeze(out);
+      return out;
+    }
+    case 'undefined':
+      throw new TypeError(`${what}: ${describePath(path)} is undefined, which is not JSON`);
+    default:
+      throw new TypeError(`${what}: ${describePath(path)} is a ${typeof v}, which is not JSON`);
+  }
+}
+
+function frozenJSON(v, what) {
+  const out = toFrozenJSON(v, what);
+  if (out !== null && typeof out === 'object') trusted.add(out);
+  return out;
+}
+
+function checkKey(key) {
+  if (typeof key !== 'string') throw new TypeError(`key must be a string, got ${typeof key}`);
+  if (key.isWellFormed && !key.isWellFormed()) throw new TypeError('key is not well-formed Unicode (lone surrogate)');
+}
+
+/** JSON deep equality (the default `isEqual` of subscriptions). */
+export function deepEqual(a, b) {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') {
+    return false;
+  }
+  const aa = Array.isArray(a);
+  if (aa !== Array.isArray(b)) return false;
+  if (aa) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  let n = 0;
+  for (const k in a) {
+    if (!Object.prototype.hasOwnProperty.call(a, k)) continue;
+    if (a[k] === undefined) continue;
+    n++;
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !deepEqual(a[k], b[k])) return false;
+  }
+  for (const k in b) {
+    if (Object.prototype.hasOwnProperty.call(b, k) && b[k] !== undefined) n--;
+  }
+  return n === 0;
+}
+
+// ----------------------------------------------------------- random ids --
+
+function randomBytes(n) {
+  const b = new Uint8Array(n);
+  globalThis.crypto.getRandomValues(b);
+  return b;
+}
+function randomHex(nBytes) {
+  return Array.from(randomBytes(nBytes), (x) => x.toString(16).padStart(2, '0')).join('');
+}
+function randomID(n) {
+  const alphabet = '0123456789abcdefghijklmnopqrstuv';
+  return Array.from(randomBytes(n), (x) => alphabet[x & 31]).join('');
+}
+// 64-bit FNV-1a as two 32-bit halves; hex.
+function fnv64Hex(s) {
+  let h1 = 0x811c9dc5, h2 = 0xcbf29ce4;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ (c + 0x9e), 0x0100019d) >>> 0;
+  }
+  return h2.toString(16).padStart(8, '0') + h1.toString(16).padStart(8, '0');
+}
+
+// --------------------------------------------------------------- logging --
+
+const levels = {debug: 0, info: 1, error: 2};
+const consoleLogSink = {
+  log(level, ...args) {
+    (level === 'error' ? console.error : level === 'info' ? console.info : console.debug)(...args);
+  },
+};
+
+// ------------------------------------------------------------- the lock --
+
+// Many readers or one writer. Writes (mutations, rebases) are serialized in
+// arrival order; a read never spans a commit, so each read transaction sees
+// one consistent state. acquire* return null when granted at once (no
+// microtask), else a promise.
+class RWLock {
+  constructor() {
+    this.readers = 0;
+    this.writer = false;
+    this.waiting = [];
+  }
+  read() {
+    if (!this.writer && this.waiting.length === 0) {
+      this.readers++;
+      return null;
+    }
+    return new Promise((resolve) => this.waiting.push({write: false, resolve}));
+  }
+  write() {
+    if (!this.writer && this.readers === 0 && this.waiting.length === 0) {
+      this.writer = true;
+      return null;
+    }
+    return new Promise((resolve) => this.waiting.push({write: true, resolve}));
+  }
+  releaseRead() {
+    this.readers--;
+    this.drain();
+  }
+  releaseWrite() {
+    this.writer = false;
+    this.drain();
+  }
+  drain() {
+    while (this.waiting.length && !this.writer) {
+      const w = this.waiting[0];
+      if (w.write) {
+        if (this.readers !== 0) return;
+        this.waiting.shift();
+        this.writer = true;
+        w.resolve();
+        return;
+      }
+      this.waiting.shift();
+      this.readers++;
+      w.resolve();
+    }
+  }
+}
+
+// ----------------------------------------------------------------- scans --
+
+function makeIterator(load) {
+  let arr = null;
+  let i = 0;
+  const it = {
+    next() {
+      try {
+        if (arr === null) arr = load();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return Promise.resolve(i < arr.length ? {value: arr[i++], done: false} : {value: undefined, done: true});
+    },
+    return(value) {
+      arr = arr || [];
+      i = arr.length;
+      return Promise.resolve({value, done: true});
+    },
+    toArray() {
+      try {
+        if (arr === null) arr = load();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const out = i === 0 ? arr.slice() : arr.slice(i);
+      i = arr.length;
+      return Promise.resolve(out);
+    },
+    [Symbol.asyncIterator]() {
+      return it;
+    },
+  };
+  return it;
+}
+
+class ScanResultImpl {
+  constructor(tx, options) {
+    this._tx = tx;
+    this._options = options;
+    this._data = null;
+  }
+  _load() {
+    if (this._data === null) this._data = this._tx._scan(this._options);
+    return this._data;
+  }
+  values() {
+    return makeIterator(() => this._load().values);
+  }
+  keys() {
+    return makeIterator(() => this._load().keys);
+  }
+  entries() {
+    return makeIterator(() => {
+      const {keys, values} = this._load();
+      const out = new Array(keys.length);
+      for (let i = 0; i < keys.length; i++) out[i] = [keys[i], values[i]];
+      return out;
+    });
+  }
+  toArray() {
+    return this.values().toArray();
+  }
+  [Symbol.asyncIterator]() {
+    return this.values();
+  }
+}
+
+function normalizeScanOptions(options) {
+  if (options === undefined || options === null) return {prefix: '', start: undefined, exclusive: false, limit: -1};
+  if (typeof options !== 'object') throw new TypeError('scan options must be an object');
+  if (options.indexName !== undefined) throw new Error('replicore does not support indexes (scan indexName) yet');
+  const prefix = options.prefix === undefined ? '' : options.prefix;
+  if (typeof prefix !== 'string') throw new TypeError('scan prefix must be a string');
+  let start;
+  let exclusive = false;
+  if (options.start !== undefined) {
+    start = options.start.key;
+    exclusive = !!options.start.exclusive;
+  } else if (options.startKey !== undefined) {
+    start = options.startKey;
+    exclusive = !!options.startExclusive;
+  }
+  if (start !== undefined) checkKey(start);
+  let limit = -1;
+  if (options.limit !== undefined) {
+    if (typeof options.limit !== 'number' || !(options.limit >= 0)) throw new TypeError('scan limit must be a number >= 0');
+    limit = Math.floor(options.limit);
+  }
+  return {prefix, start, exclusive, limit};
+}
+
+// ---------------------------------------------------------- transactions --
+
+class ReadTransactionImpl {
+  constructor(rep, txID, clientID) {
+    this._rep = rep;
+    this._txID = txID;
+    this._open = true;
+    this.clientID = clientID;
+    this.environment = 'client';
+    this.location = 'client';
+  }
+  _check() {
+    if (!this._open) throw new TransactionClosedError();
+  }
+  _close() {
+    this._open = false;
+  }
+  async get(key) {
+    this._check();
+    checkKey(key);
+    return this._rep._get(this._txID, key);
+  }
+  async has(key) {
+    this._check();
+    checkKey(key);
+    return this._rep._core.has(this._txID, key);
+  }
+  async isEmpty() {
+    this._check();
+    return this._rep._core.isEmpty(this._txID);
+  }
+  scan(options) {
+    this._check();
+    return new ScanResultImpl(this, normalizeScanOptions(options));
+  }
+  _scan(options) {
+    this._check();
+    return this._rep._scan(this._txID, options);
+  }
+}
+
+class WriteTransactionImpl extends ReadTransactionImpl {
+  constructor(rep, clientID, mutationID, reason) {
+    super(rep, 0, clientID);
+    this.mutationID = mutationID;
+    this.reason = reason;
+  }
+  async set(key, value) {
+    this._check();
+    checkKey(key);
+    const frozen = frozenJSON(value, `set("${key}")`);
+    const core = this._rep._core;
+    const id = core.set(key, JSON.stringify(frozen));
+    if (!id) throw new Error(`set("${key}"): ${core.lastError()}`);
+    this._rep._cache.set(id, frozen);
+  }
+  put(key, value) {
+    return this.set(key, value);
+  }
+  async del(key) {
+    this._check();
+    checkKey(key);
+    const r = this._rep._core.del(key);
+    if (r < 0) throw new Error(`del("${key}"): ${this._rep._core.lastError()}`);
+    return r === 1;
+  }
+}
+
+// ------------------------------------------------------------- Replicache --
+
+const EMPTY_NOTE = '{"s":[],"e":[],"w":[],"v":[]}';
+
+export class Replicache {
+  constructor(options) {
+    if (!options || typeof options !== 'object') throw new TypeError('Replicache: options are required');
+    const {name} = options;
+    if (typeof name !== 'string' || name === '') throw new TypeError('Replicache: options.name must be a non-empty string');
+    const mutators = options.mutators || {};
+    for (const [k, f] of Object.entries(mutators)) {
+      if (typeof f !== 'function') throw new TypeError(`Replicache: mutator "${k}" is not a function`);
+    }
+    this._name = name;
+    this._mutators = Object.assign(Object.create(null), mutators);
+    this._schemaVersion = options.schemaVersion ?? '';
+    this._pushURL = options.pushURL ?? '';
+    this._pullURL = options.pullURL ?? '';
+    this._pokeURL = options.pokeURL ?? '';
+    this._auth = options.auth ?? '';
+    this._pullInterval = options.pullInterval === undefined ? 60000 : options.pullInterval;
+    this._pushDelay = options.pushDelay ?? 10;
+    this._requestOptions = {
+      minDelayMs: options.requestOptions?.minDelayMs ?? 30,
+      maxDelayMs: options.requestOptions?.maxDelayMs ?? 60000,
+    };
+    this._puller = options.puller ?? null;
+    this._pusher = options.pusher ?? null;
+    this._logLevel = levels[options.logLevel ?? 'info'] ?? 1;
+    this._logSinks = options.logSinks ?? [consoleLogSink];
+
+    this.getAuth = options.getAuth ?? null;
+    this.onSync = null;
+    this.onOnlineChange = null;
+    this.onUpdateNeeded = (reason) => this._log('error', 'replicore: an update is needed', reason);
+    this.onClientStateNotFound = null;
+    this.onReplayError = null;
+
+    this._clientID = randomID(20);
+    this._profileID = 'p' + randomID(19);
+    this._clientGroupID = fnv64Hex([name, this._schemaVersion, ...Object.keys(mutators).sort()].join('\u0000'));
+    this._online = true;
+    this._closed = false;
+    this._closePromise = null;
+    this._core = null;
+    this._cache = new Map();
+    this._lock = new RWLock();
+    this._subs = new Map();
+    this._watches = new Map();
+    this._idleWaiters = [];
+
+    const self = this;
+    const mutate = Object.create(null);
+    for (const k of Object.keys(mutators)) mutate[k] = (args) => self._mutate(k, args);
+    Object.freeze(mutate);
+    this._mutate_ = new Proxy(mutate, {
+      get(target, prop) {
+        if (typeof prop === 'symbol' || prop === 'then' || prop in target) return target[prop];
+        return () => Promise.reject(new Error(`Replicache: unknown mutator "${String(prop)}"`));
+      },
+    });
+
+    this._ready = loadWasm().then((M) => {
+      if (this._closed) return;
+      this._makeCore(M);
+    });
+    this._ready.catch((e) => this._log('error', 'replicore: could not load the WebAssembly module', e));
+  }
+
+  _makeCore(M) {
+    const host = {
+      applyPull: (token) => {
+        this._applyPull(token);
+      },
+      onOnlineChange: (online) => {
+        this._online = online;
+        this._defer(() => this.onOnlineChange?.(online));
+      },
+      onSync: (syncing) => {
+        this._defer(() => this.onSync?.(syncing));
+        if (!syncing) this._wakeIdle();
+      },
+      onClientStateNotFound: () => {
+        this._wakeIdle();
+        this._defer(() => this.onClientStateNotFound?.());
+      },
+      onUpdateNeeded: (versionType) => {
+        const reason = versionType ? {type: 'VersionNotSupported', versionType} : {type: 'VersionNotSupported'};
+        this._defer(() => this.onUpdateNeeded?.(reason));
+      },
+      getAuth: (token) => {
+        this._defer(async () => {
+          let v = null;
+          try {
+            v = typeof this.getAuth === 'function' ? await this.getAuth() : null;
+          } catch (e) {
+            this._log('error', 'replicore: getAuth threw', e);
+          }
+          if (!this._core) return;
+          if (typeof v === 'string') this._core.authAnswer(token, true, v);
+          else this._core.authAnswer(token, false, '');
+        });
+      },
+      onError: (which, message) => {
+        this._log('error', `replicore: ${which} failed: ${message}`);
+      },
+      onPokeOpen: () => {
+        this._log('debug', 'replicore: poke socket open');
+      },
+      send: (token, isPull, body, requestID) => {
+        this._defer(() => this._sendCustom(token, isPull, body, requestID));
+      },
+    };
+    const opts = {
+      clientID: this._clientID,
+      clientGroupID: this._clientGroupID,
+      profileID: this._profileID,
+      schemaVersion: this._schemaVersion,
+      pushURL: this._pushURL,
+      pullURL: this._pullURL,
+      usePuller: !!this._puller,
+      usePusher: !!this._pusher,
+      pokeURL: this._pokeURL,
+      auth: this._auth,
+      sessionHex: randomHex(8),
+      pushDelay: this._pushDelay,
+      pullInterval: this._pullInterval,
+      minDelayMs: this._requestOptions.minDelayMs,
+      maxDelayMs: this._requestOptions.maxDelayMs,
+      hasGetAuth: true,
+    };
+    this._core = new M.Core(JSON.stringify(opts), host);
+    this._core.start();
+  }
+
+  _log(level, ...args) {
+    if (levels[level] < this._logLevel) return;
+    for (const sink of this._logSinks) {
+      try {
+        sink.log(level, ...args);
+      } catch {
+        // a broken sink must not break sync
+      }
+    }
+  }
+
+  // User callbacks never run inside a call into the core.
+  _defer(fn) {
+    queueMicrotask(() => {
+      try {
+        const r = fn();
+        if (r && typeof r.catch === 'function') r.catch((e) => this._log('error', 'replicore: callback threw', e));
+      } catch (e) {
+        this._log('error', 'replicore: callback threw', e);
+      }
+    });
+  }
+
+  _wakeIdle() {
+    const w = this._idleWaiters;
+    this._idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  _checkOpen() {
+    if (this._closed) throw closedError();
+  }
+
+  // ----------------------------------------------------------- accessors --
+  get name() {
+    return this._name;
+  }
+  get idbName() {
+    return `rep:${this._name}:${this._clientGroupID}`;
+  }
+  get schemaVersion() {
+    return this._schemaVersion;
+  }
+  get clientID() {
+    return this._clientID;
+  }
+  get clientGroupID() {
+    return Promise.resolve(this._clientGroupID);
+  }
+  get profileID() {
+    return Promise.resolve(this._profileID);
+  }
+  get online() {
+    return this._online;
+  }
+  get closed() {
+    return this._closed;
+  }
+  get mutate() {
+    return this._mutate_;
+  }
+  get auth() {
+    return this._core ? this._core.auth() : this._auth;
+  }
+  set auth(value) {
+    this._auth = String(value);
+    if (this._core) this._core.setAuth(this._auth);
+  }
+  get pullURL() {
+    return this._pullURL;
+  }
+  set pullURL(_) {
+    throw new Error('replicore: pullURL cannot be changed after construction yet');
+  }
+  get pushURL() {
+    return this._pushURL;
+  }
+  set pushURL(_) {
+    throw new Error('replicore: pushURL cannot be changed after construction yet');
+  }
+  get pullInterval() {
+    return this._pullInterval;
+  }
+  set pullInterval(_) {
+    throw new Error('replicore: pullInterval cannot be changed after construction yet');
+  }
+  get pushDelay() {
+    return this._pushDelay;
+  }
+  set pushDelay(_) {
+    throw new Error('replicore: pushDelay cannot be changed after construction yet');
+  }
+  get requestOptions() {
+    return {...this._requestOptions};
+  }
+  get puller() {
+    return this._puller;
+  }
+  set puller(fn) {
+    if (!this._puller) throw new Error('replicore: a puller can only replace one given at construction');
+    this._puller = fn;
+  }
+  get pusher() {
+    return this._pusher;
+  }
+  set pusher(fn) {
+    if (!this._pusher) throw new Error('replicore: a pusher can only replace one given at construction');
+    this._pusher = fn;
+  }
+
+  // ------------------------------------------------------------ mutations --
+  async _mutate(name, args) {
+    this._checkOpen();
+    const mutator = this._mutators[name];
+    const frozenArgs = args === undefined ? undefined : frozenJSON(args, `mutate.${name} args`);
+    const argsText = args === undefined ? 'null' : JSON.stringify(frozenArgs);
+    const timestamp = performance.now();
+    if (!this._core) await this._ready;
+    const w = this._lock.write();
+    if (w) await w;
+    try {
+      if (this._closed || !this._core) throw closedError();
+      const core = this._core;
+      const id = core.beginMutation(name, argsText, timestamp);
+      if (!id) throw new Error(`mutate.${name}: ${core.lastError()}`);
+      const tx = new WriteTransactionImpl(this, this._clientID, id, 'initial');
+      let result;
+      try {
+        result = await mutator(tx, frozenArgs);
+      } catch (e) {
+        tx._close();
+        core.abortMutation();
+        throw e;
+      }
+      tx._close();
+      const note = core.commitMutation();
+      if (note === '') throw new Error(`mutate.${name}: ${core.lastError()}`);
+      this._applyNote(note);
+      return result;
+    } finally {
+      this._lock.releaseWrite();
+    }
+  }
+
+  // A pull response is waiting in the core under `token`: replay the
+  // pending mutations on top of it, as a write in the queue.
+  async _applyPull(token) {
+    const w = this._lock.write();
+    if (w) await w;
+    const core = this._core;
+    try {
+      if (this._closed || !core) {
+        core?.dropPull(token);
+        return;
+      }
+      const begin = JSON.parse(core.rebaseBegin(token));
+      if (!begin.started) {
+        if (begin.kind === 'rejected') this._log('error', `replicore: pull rejected: ${begin.error}`);
+        return;
+      }
+      let text;
+      while ((text = core.rebaseNext()) !== '') {
+        const m = JSON.parse(text);
+        const mutator = this._mutators[m.name];
+        if (!mutator) {
+          core.rebaseSucceeded();
+          continue;
+        }
+        const tx = new WriteTransactionImpl(this, m.clientID, m.id, 'rebase');
+        try {
+          await mutator(tx, deepFreeze(m.args));
+          tx._close();
+          core.rebaseSucceeded();
+        } catch (e) {
+          tx._close();
+          core.rebaseFailed(String((e && e.message) || e));
+        }
+        if (this._closed) {
+          core.rebaseAbort('closed');
+          return;
+        }
+      }
+      const fin = JSON.parse(core.rebaseFinish());
+      this._applyNoteObject(fin.note);
+      for (const e of fin.replayErrors) {
+        this._log('error', `replicore: mutator ${e.name} (mutation ${e.clientID}:${e.id}) threw during rebase; it stays pending: ${e.message}`);
+        const cb = this.onReplayError;
+        if (cb) this._defer(() => cb(e));
+      }
+    } catch (e) {
+      this._log('error', 'replicore: applying a pull failed', e);
+      try {
+        core?.rebaseAbort(String(e));
+      } catch {
+        // already gone
+      }
+    } finally {
+      this._lock.releaseWrite();
+    }
+  }
+
+  _applyNote(text) {
+    if (text === EMPTY_NOTE) return;
+    this._applyNoteObject(JSON.parse(text));
+  }
+
+  _applyNoteObject(n) {
+    const cache = this._cache;
+    const v = n.v;
+    for (let i = 0; i < v.length; i += 2) cache.set(v[i], deepFreeze(v[i + 1]));
+    for (const [wid, ops] of n.w) {
+      const w = this._watches.get(wid);
+      if (!w) continue;
+      const diff = ops.map(([op, key, oldID, newID]) =>
+        Object.freeze(
+          op === 0
+            ? {op: 'add', key, newValue: cache.get(newID)}
+            : op === 1
+            ? {op: 'del', key, oldValue: cache.get(oldID)}
+            : {op: 'change', key, oldValue: cache.get(oldID), newValue: cache.get(newID)},
+        ),
+      );
+      this._deliverWatch(w, Object.freeze(diff));
+    }
+    for (const id of n.e) cache.delete(id);
+    for (const sid of n.s) {
+      const sub = this._subs.get(sid);
+      if (sub) this._scheduleSub(sub);
+    }
+  }
+
+  // ---------------------------------------------------------------- reads --
+  _get(txID, key) {
+    const core = this._core;
+    const id = core.get(txID, key);
+    if (id > 0) return this._cache.get(id);
+    if (id === 0) return undefined;
+    const v = deepFreeze(JSON.parse(core.takeValueText()));
+    this._cache.set(-id, v);
+    return v;
+  }
+
+  _scan(txID, o) {
+    const core = this._core;
+    const text = core.scan(txID, o.prefix, o.start ?? '', (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0), o.limit);
+    if (text === '') throw new Error(`scan: ${core.lastError() || 'failed'}`);
+    const [keys, ids, vals] = JSON.parse(text);
+    const cache = this._cache;
+    for (let i = 0; i < vals.length; i += 2) cache.set(vals[i], deepFreeze(vals[i + 1]));
+    const values = new Array(ids.length);
+    for (let i = 0; i < ids.length; i++) values[i] = cache.get(ids[i]);
+    return {keys, values};
+  }
+
+  // Runs `body` in a read transaction recording into subscription `subID`
+  // (0: none). The lock keeps commits out while it runs.
+  async _read(body, subID) {
+    if (!this._core) await this._ready;
+    this._checkOpen();
+    const r = this._lock.read();
+    if (r) await r;
+    let txID = 0;
+    try {
+      if (this._closed || !this._core) throw closedError();
+      txID = this._core.openRead(subID);
+      if (!txID) throw new Error(`read: ${this._core.lastError()}`);
+      const tx = new ReadTransactionImpl(this, txID, this._clientID);
+      try {
+        return await body(tx);
+      } finally {
+        tx._close();
+      }
+    } finally {
+      if (txID && this._core) this._core.closeRead(txID);
+      this._lock.releaseRead();
+    }
+  }
+
+  query(body) {
+    try {
+      this._checkOpen();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this._read(body, 0);
+  }
+
+  subscribe(body, options) {
+    this._checkOpen();
+    if (typeof body !== 'function') throw new TypeError('subscribe: body must be a function');
+    if (typeof options === 'function') options = {onData: options};
+    if (!options || typeof options.onData !== 'function') throw new TypeError('subscribe: onData must be a function');
+    const sub = {
+      body,
+      onData: options.onData,
+      onError: options.onError,
+      onDone: options.onDone,
+      isEqual: options.isEqual || deepEqual,
+      id: 0,
+      active: true,
+      running: false,
+      dirty: false,
+      hasLast: false,
+      last: undefined,
+    };
+    this._ready.then(() => {
+      if (!sub.active || this._closed || !this._core) return;
+      sub.id = this._core.addSubscription();
+      this._subs.set(sub.id, sub);
+      this._scheduleSub(sub);
+    });
+    return () => this._endSub(sub);
+  }
+
+  _endSub(sub) {
+    if (!sub.active) return;
+    sub.active = false;
+    if (sub.id) {
+      this._subs.delete(sub.id);
+      if (this._core) this._core.removeSubscription(sub.id);
+    }
+    if (sub.onDone) this._defer(() => sub.onDone());
+  }
+
+  _scheduleSub(sub) {
+    if (sub.running) {
+      sub.dirty = true;
+      return;
+    }
+    sub.running = true;
+    sub.dirty = false;
+    queueMicrotask(() => this._runSub(sub));
+  }
+
+  async _runSub(sub) {
+    try {
+      do {
+        sub.dirty = false;
+        if (!sub.active || this._closed) return;
+        let result;
+        let error;
+        let ok = true;
+        try {
+          result = await this._read(sub.body, sub.id);
+        } catch (e) {
+          ok = false;
+          error = e;
+        }
+        if (!sub.active || this._closed) return;
+        if (!ok) {
+          if (sub.onError) {
+            try {
+              sub.onError(error);
+            } catch (e) {
+              this._log('error', 'replicore: onError threw', e);
+            }
+          } else {
+            this._log('error', 'replicore: subscription query threw', error);
+          }
+          continue;
+        }
+        let changed = !sub.hasLast;
+        if (!changed) {
+          try {
+            changed = !sub.isEqual(sub.last, result);
+          } catch (e) {
+            this._log('error', 'replicore: isEqual threw', e);
+            changed = true;
+          }
+        }
+        if (changed) {
+          sub.hasLast = true;
+          sub.last = result;
+          try {
+            sub.onData(result);
+          } catch (e) {
+            this._log('error', 'replicore: onData threw', e);
+          }
+        }
+      } while (sub.dirty && sub.active);
+    } finally {
+      sub.running = false;
+    }
+  }
+
+  experimentalWatch(callback, options = {}) {
+    this._checkOpen();
+    if (typeof callback !== 'function') throw new TypeError('experimentalWatch: callback must be a function');
+    if (options.indexName !== undefined) throw new Error('replicore does not support indexes (watch indexName) yet');
+    const prefix = options.prefix ?? '';
+    if (typeof prefix !== 'string') throw new TypeError('experimentalWatch: prefix must be a string');
+    const w = {callback, prefix, active: true, id: 0};
+    this._ready.then(async () => {
+      if (!w.active || this._closed || !this._core) return;
+      if (options.initialValuesInFirstDiff) {
+        // Register inside a read so no commit falls between the initial
+        // values and the first change diff.
+        let initial;
+        try {
+          initial = await this._read((tx) => {
+            const {keys, values} = tx._scan({prefix, start: undefined, exclusive: false, limit: -1});
+            if (w.active) {
+              w.id = this._core.addWatch(prefix);
+              this._watches.set(w.id, w);
+            }
+            return keys.map((key, i) => Object.freeze({op: 'add', key, newValue: values[i]}));
+          }, 0);
+        } catch (e) {
+          this._log('error', 'replicore: watch failed', e);
+          return;
+        }
+        if (w.active) this._deliverWatch(w, Object.freeze(initial));
+      } else {
+        w.id = this._core.addWatch(prefix);
+        this._watches.set(w.id, w);
+      }
+    });
+    return () => {
+      if (!w.active) return;
+      w.active = false;
+      if (w.id) {
+        this._watches.delete(w.id);
+        if (this._core) this._core.removeWatch(w.id);
+      }
+    };
+  }
+
+  _deliverWatch(w, diff) {
+    queueMicrotask(() => {
+      if (!w.active) return;
+      try {
+        w.callback(diff);
+      } catch (e) {
+        this._log('error', 'replicore: watch callback threw', e);
+      }
+    });
+  }
+
+  async experimentalPendingMutations() {
+    if (!this._core) await this._ready;
+    this._checkOpen();
+    return deepFreeze(JSON.parse(this._core.pendingMutations()));
+  }
+
+  // ----------------------------------------------------------------- sync --
+  async _sync(isPull) {
+    if (!this._core) await this._ready;
+    this._checkOpen();
+    const core = this._core;
+    const waiter = new Promise((resolve) => this._idleWaiters.push(resolve));
+    if (isPull) core.pull();
+    else core.push();
+    if (!core.syncing()) this._wakeIdle();
+    await waiter;
+  }
+
+  /** Pulls now; resolves when no push or pull is in flight any more. */
+  pull(_options) {
+    return this._sync(true);
+  }
+
+  /** Pushes now; resolves when no push or pull is in flight any more. */
+  push(_options) {
+    return this._sync(false);
+  }
+
+  poke(_poke) {
+    return Promise.reject(new Error('replicore: poke(pullResponse) is not supported; call pull() on a poke'));
+  }
+
+  async _sendCustom(token, isPull, body, requestID) {
+    const fn = isPull ? this._puller : this._pusher;
+    let status = 0;
+    let text = '';
+    let error = '';
+    try {
+      const res = await fn(JSON.parse(body), requestID);
+      const info = res && res.httpRequestInfo;
+      status = info && typeof info.httpStatusCode === 'number' ? info.httpStatusCode : 0;
+      error = (info && info.errorMessage) || '';
+      if (status === 200 && res.response !== undefined) text = JSON.stringify(res.response);
+      if (status === 0 && !error) error = `${isPull ? 'puller' : 'pusher'} gave no HTTP status`;
+    } catch (e) {
+      status = 0;
+      error = `${isPull ? 'puller' : 'pusher'} threw: ${(e && e.message) || e}`;
+    }
+    if (this._core && !this._closed) this._core.transportDone(token, status, text, error);
+  }
+
+  close() {
+    if (this._closePromise) return this._closePromise;
+    this._closed = true;
+    this._closePromise = (async () => {
+      await this._ready.catch(() => {});
+      const core = this._core;
+      if (!core) return;
+      core.close(); // stops sync, timers and the poke socket at once
+      this._wakeIdle();
+      for (const sub of [...this._subs.values()]) this._endSub(sub);
+      this._watches.clear();
+      // Let reads and writes already running finish, then free the core.
+      const w = this._lock.write();
+      if (w) await w;
+      this._core = null;
+      core.delete();
+      this._cache.clear();
+      this._lock.releaseWrite();
+    })();
+    return this._closePromise;
+  }
+}
+
+export const version = '0.1.0';
