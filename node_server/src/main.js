@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // CLI: node src/main.js. Env: PORT (8080), HOST (127.0.0.1), DATA_DIR, DATABASE_URL, AUTH_SECRET,
 // SCHEMA_VERSION, BODY_LIMIT, WEB_DIR, PACKAGE_DIR, MUTATORS (a module whose default export
-// replaces the chat mutators), FUTURE_COOKIE (reset | clientStateNotFound).
+// replaces the chat mutators), FUTURE_COOKIE (reset | clientStateNotFound),
+// LOG_LEVEL (info | error).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -10,7 +11,9 @@ import { createJsonLogger } from './log.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = process.env;
-const logger = createJsonLogger();
+const baseLogger = createJsonLogger();
+// LOG_LEVEL=error drops the per-request info lines (the load bench uses it).
+const logger = env.LOG_LEVEL === 'error' ? { info() {}, error: baseLogger.error } : baseLogger;
 
 function defaultDataDir() {
   // The repository's data/ folder (git-ignored) when run from a checkout, else ./data.
@@ -35,7 +38,7 @@ const server = createServer({
 const port = Number(env.PORT ?? 8080);
 const host = env.HOST ?? '127.0.0.1';
 await server.listen(port, host);
-logger.info({ msg: 'listening', url: `http://${host}:${server.port}/`, storage: server.storage.kind });
+baseLogger.info({ msg: 'listening', url: `http://${host}:${server.port}/`, storage: server.storage.kind });
 
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM']) {

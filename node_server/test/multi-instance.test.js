@@ -3,48 +3,11 @@
 // instances to one space are applied exactly once.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import readline from 'node:readline';
-import { backend, makeAPI, token, uid, pushBody, pullBody, mut, openPokeSocket, sleep, SECRET } from './helpers.js';
+import { backend, token, uid, pushBody, pullBody, mut, openPokeSocket, sleep } from './helpers.js';
+import { spawnInstance } from './instances.js';
 import { simulateClient, checkRun } from './sim.js';
-
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.js');
-
-/** Start `node src/main.js` on a free port; resolves once it logs `listening`. */
-export function spawnInstance(env) {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', AUTH_SECRET: SECRET, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const errors = [];
-  readline.createInterface({ input: child.stderr }).on('line', (l) => errors.push(l));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`instance did not start: ${errors.join('\n')}`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`instance exited with ${code}: ${errors.join('\n')}`)));
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      let e;
-      try {
-        e = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (e.msg === 'listening') {
-        clearTimeout(timer);
-        const base = e.url.replace(/\/$/, '');
-        resolve({
-          child, base, api: makeAPI(base), errors,
-          stop: () => new Promise((r) => {
-            if (child.exitCode !== null) return r();
-            child.once('exit', r);
-            child.kill('SIGTERM');
-          }),
-        });
-      }
-    });
-  });
-}
 
 describe('two instances sharing one PostgreSQL', { timeout: 60_000 }, () => {
   let b, A, B;

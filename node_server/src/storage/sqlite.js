@@ -69,6 +69,7 @@ export function createSqliteStorage({ file, dataDir } = {}) {
     getClient: db.prepare('SELECT client_group_id, last_mutation_id, version FROM replicore_client WHERE client_id = ?'),
     putClient: db.prepare(`INSERT INTO replicore_client (client_id, client_group_id, last_mutation_id, version) VALUES (?, ?, ?, ?)
       ON CONFLICT (client_id) DO UPDATE SET last_mutation_id = excluded.last_mutation_id, version = excluded.version`),
+    ping: db.prepare('SELECT 1'),
     clientsSince: db.prepare(`SELECT client_id, last_mutation_id FROM replicore_client
       WHERE client_group_id = ? AND version > ?`),
   };
@@ -119,7 +120,7 @@ export function createSqliteStorage({ file, dataDir } = {}) {
     async init() {},
     async check() {
       if (closed) throw new Error('storage closed');
-      db.prepare('SELECT 1').get();
+      s.ping.get();
     },
     async transact(fn) {
       return mutex.run(async () => {
