@@ -1,0 +1,241 @@
+// The workloads of shared/BENCHMARKS.md, written once against Replicache's
+// public API so that the very same code drives replicore and Replicache
+// 15.3.0, in Node and in the browser. Each workload builds fresh instances,
+// prepares its state untimed, and times only the step the row names.
+//
+// `lib` is {name, Replicache, extraOptions}. Every instance uses the `mem`
+// store and no pull interval, as BENCHMARKS.md prescribes.
+
+const now = () => performance.now();
+let instanceCounter = 0;
+
+// A JSON object of about `bytes` bytes, different for each `i` and `salt`.
+export function makeValue(i, bytes = 1024, salt = 0) {
+  const fill = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const head = {id: i, salt, name: `item ${i}`, done: i % 3 === 0, tags: ['a', 'b', `t${i % 7}`]};
+  const room = Math.max(0, bytes - JSON.stringify(head).length - 12);
+  let text = '';
+  while (text.length < room) text += fill;
+  return {...head, text: text.slice(0, room)};
+}
+
+export const keyOf = (i) => `k/${String(i).padStart(7, '0')}`;
+
+const benchMutators = {
+  // Sets `count` keys from `start`: the bulk populate of row 1 and set-up.
+  async populate(tx, {start, count, bytes, salt}) {
+    for (let i = start; i < start + count; i++) await tx.set(keyOf(i), makeValue(i, bytes, salt));
+  },
+  async put(tx, {key, value}) {
+    await tx.set(key, value);
+  },
+};
+
+// A puller whose next answer the workload sets: until armed it answers
+// "nothing changed" (the cookie it was given, or 0 for the first pull).
+function scriptedPuller() {
+  let next = null;
+  const puller = async (request) => {
+    const body = request;
+    let response;
+    if (next) {
+      response = next;
+      next = null;
+    } else {
+      response = {cookie: body.cookie ?? 0, lastMutationIDChanges: {}, patch: []};
+    }
+    return {response, httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
+  };
+  return {puller, arm(response) { next = response; }};
+}
+
+function open(lib, extra = {}) {
+  const scripted = scriptedPuller();
+  const rep = new lib.Replicache({
+    name: `bench-${lib.name}-${++instanceCounter}-${Math.random().toString(36).slice(2)}`,
+    kvStore: 'mem',
+    pullInterval: null,
+    logLevel: 'error',
+    mutators: benchMutators,
+    puller: scripted.puller,
+    ...lib.extraOptions,
+    ...extra,
+  });
+  return {rep, scripted};
+}
+
+// Resolves when `predicate(result)` holds for the subscription's result.
+function when(rep, query, predicate) {
+  return new Promise((resolve, reject) => {
+    let unsubscribe = null;
+    let done = false;
+    unsubscribe = rep.subscribe(query, {
+      onData(result) {
+        if (done || !predicate(result)) return;
+        done = true;
+        resolve(result);
+        queueMicrotask(() => unsubscribe?.());
+      },
+      onError: reject,
+    });
+    if (done) unsubscribe();
+  });
+}
+
+async function populate(rep, count, bytes = 1024, salt = 0) {
+  const chunk = 5000;
+  for (let start = 0; start < count; start += chunk) {
+    await rep.mutate.populate({start, count: Math.min(chunk, count - start), bytes, salt});
+  }
+}
+
+// Puts `count` keys into the confirmed state through a pull (so they are
+// not pending mutations).
+async function pullIn(rep, scripted, count, {bytes = 1024, cookie = 1, salt = 0, clear = true} = {}) {
+  const patch = clear ? [{op: 'clear'}] : [];
+  for (let i = 0; i < count; i++) patch.push({op: 'put', key: keyOf(i), value: makeValue(i, bytes, salt)});
+  scripted.arm({cookie, lastMutationIDChanges: {}, patch});
+  const lastKey = keyOf(count - 1);
+  const visible = when(rep, (tx) => tx.get(lastKey), (v) => v !== undefined && v.salt === salt);
+  await rep.pull();
+  await visible;
+}
+
+async function settle(rep) {
+  // Let the start-up pull finish so it does not land inside a timed step.
+  await rep.query((tx) => tx.has('x'));
+  await new Promise((r) => setTimeout(r, 20));
+}
+
+export const workloads = {
+  // 1: one mutation that sets N keys, from call to resolved promise.
+  async populate(lib, {keys}) {
+    const {rep} = open(lib);
+    await settle(rep);
+    const t0 = now();
+    await rep.mutate.populate({start: 0, count: keys, bytes: 1024, salt: 0});
+    const ms = now() - t0;
+    await rep.close();
+    return ms;
+  },
+
+  // 2: sequential awaited mutations, one key each.
+  async mutationLoop(lib, {count}) {
+    const {rep} = open(lib);
+    await settle(rep);
+    const value = makeValue(1, 1024);
+    const t0 = now();
+    for (let i = 0; i < count; i++) await rep.mutate.put({key: keyOf(i), value});
+    const ms = now() - t0;
+    await rep.close();
+    return ms;
+  },
+
+  // 3: one query reading every key with scan().entries().toArray(), warm.
+  async scan(lib, {keys}) {
+    const {rep, scripted} = open(lib);
+    await settle(rep);
+    await pullIn(rep, scripted, keys);
+    const read = (tx) => tx.scan().entries().toArray();
+    const warm = await rep.query(read);
+    if (warm.length !== keys) throw new Error(`scan saw ${warm.length} of ${keys} keys`);
+    const t0 = now();
+    const result = await rep.query(read);
+    const ms = now() - t0;
+    if (result.length !== keys) throw new Error('scan lost keys');
+    await rep.close();
+    return ms;
+  },
+
+  // 4: mutate to onData with 100 subscriptions of which 5 see the change;
+  // returns the per-iteration times (median and p95 are taken of them).
+  async reactiveLoop(lib, {cacheKeys, iterations}) {
+    const {rep, scripted} = open(lib);
+    await settle(rep);
+    await pullIn(rep, scripted, cacheKeys);
+    const watched = 20;  // 100 subscriptions over 20 keys: 5 per key
+    const waiters = new Map();
+    const unsubs = [];
+    for (let s = 0; s < 100; s++) {
+      const key = keyOf(s % watched);
+      let first = true;
+      unsubs.push(rep.subscribe((tx) => tx.get(key), {
+        onData(v) {
+          if (first) {
+            first = false;
+            return;
+          }
+          const w = waiters.get(key);
+          if (w && v && v.salt === w.salt && --w.left === 0) w.resolve();
+        },
+      }));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const times = [];
+    for (let i = 0; i < iterations; i++) {
+      const key = keyOf(i % watched);
+      const salt = i + 1;
+      const value = makeValue(i % watched, 1024, salt);
+      const seen = new Promise((resolve) => waiters.set(key, {salt, left: 5, resolve}));
+      const t0 = now();
+      await rep.mutate.put({key, value});
+      await seen;
+      times.push(now() - t0);
+    }
+    for (const u of unsubs) u();
+    await rep.close();
+    return times;
+  },
+
+  // 5: one pull whose response is clear + N small puts, until visible.
+  async pullApply(lib, {keys}) {
+    const {rep, scripted} = open(lib);
+    await settle(rep);
+    const patch = [{op: 'clear'}];
+    for (let i = 0; i < keys; i++) patch.push({op: 'put', key: keyOf(i), value: makeValue(i, 80)});
+    scripted.arm({cookie: 1, lastMutationIDChanges: {}, patch});
+    const lastKey = keyOf(keys - 1);
+    const t0 = now();
+    const visible = when(rep, (tx) => tx.get(lastKey), (v) => v !== undefined);
+    await rep.pull();
+    await visible;
+    const ms = now() - t0;
+    await rep.close();
+    return ms;
+  },
+
+  // 6: 100 pending mutations replayed on a pull that changes `changed` keys
+  // of a cache of `keys`.
+  async rebase(lib, {keys, changed, pending}) {
+    const {rep, scripted} = open(lib);
+    await settle(rep);
+    await pullIn(rep, scripted, keys, {cookie: 1, salt: 0});
+    for (let i = 0; i < pending; i++) {
+      await rep.mutate.put({key: `p/${i}`, value: makeValue(i, 1024, 7)});
+    }
+    const patch = [];
+    for (let i = 0; i < changed; i++) patch.push({op: 'put', key: keyOf(i), value: makeValue(i, 1024, 1)});
+    scripted.arm({cookie: 2, lastMutationIDChanges: {}, patch});
+    const lastKey = keyOf(changed - 1);
+    const t0 = now();
+    const visible = when(rep, (tx) => tx.get(lastKey), (v) => v !== undefined && v.salt === 1);
+    await rep.pull();
+    await visible;
+    const ms = now() - t0;
+    const stillPending = await rep.query((tx) => tx.has(`p/${pending - 1}`));
+    if (!stillPending) throw new Error('pending mutations were lost in the rebase');
+    await rep.close();
+    return ms;
+  },
+
+  // 9: confirmed state of `keys` keys of about 1 KiB, left open so that the
+  // caller can measure the heap while it lives.
+  async holdKeys(lib, {keys}) {
+    const {rep, scripted} = open(lib);
+    await settle(rep);
+    await pullIn(rep, scripted, keys);
+    const n = await rep.query(async (tx) => (await tx.scan().keys().toArray()).length);
+    if (n !== keys) throw new Error(`held ${n} of ${keys} keys`);
+    return rep;
+  },
+};
