@@ -59,6 +59,12 @@ export function createPokeHub({ heartbeatMs = 30_000, logger }) {
       }
       return n;
     },
+    /** Poke every socket of every space (after missed notifications). */
+    pokeAll() {
+      let n = 0;
+      for (const space of [...channels.keys()]) n += this.poke(space);
+      return n;
+    },
     count(space) {
       return space === undefined ? wss.clients.size : (channels.get(space)?.size ?? 0);
     },

@@ -138,7 +138,9 @@ export function createServer(options = {}) {
       pokeHub.poke(space);
     }
   }
-  const unsubscribePokes = storage.onPoke ? storage.onPoke((space) => pokeHub.poke(space)) : () => {};
+  const unsubscribePokes = storage.onPoke
+    ? storage.onPoke((space) => (space === null ? pokeHub.pokeAll() : pokeHub.poke(space)))
+    : () => {};
 
   const futureCookie = options.futureCookie ?? 'reset';
   if (futureCookie !== 'reset' && futureCookie !== 'clientStateNotFound') {

@@ -4,6 +4,7 @@
 // lock; a writer whose snapshot is older than another writer's commit fails with 40001 and is
 // re-run, so writes to one space are serialized while different spaces never touch the same rows.
 // Pokes between instances go over LISTEN/NOTIFY on channel `replicore_poke` (payload = space).
+// The listening connection reconnects when lost; onPoke listeners then get `null` (= all spaces).
 import pg from 'pg';
 
 export const POKE_CHANNEL = 'replicore_poke';
@@ -110,12 +111,13 @@ export function createPostgresStorage({
   connectionString,
   poolSize = 10,
   maxRetries = 20,
+  reconnectDelayMs = 1000,
   logger,
 } = {}) {
   if (!connectionString) throw new Error('createPostgresStorage needs connectionString');
   const pool = new pg.Pool({ connectionString, max: poolSize });
   pool.on('error', (err) => logger?.error({ msg: 'pg pool error', error: err.message }));
-  const stats = { retries: 0 };
+  const stats = { retries: 0, listenConnections: 0 };
   const pokeListeners = new Set();
   let listenClient = null;
   let closed = false;
@@ -127,24 +129,43 @@ export function createPostgresStorage({
       if (n.channel !== POKE_CHANNEL) return;
       for (const cb of pokeListeners) cb(n.payload);
     });
-    client.on('error', (err) => {
-      logger?.error({ msg: 'poke listener connection lost', error: err.message });
+    let lost = false;
+    const onLost = (err) => {
+      if (lost) return;
+      lost = true;
       if (listenClient === client) listenClient = null;
       client.end().catch(() => {});
-      if (!closed) reconnectTimer = setTimeout(() => startListening().catch(() => {}), 1000);
-    });
+      if (closed) return;
+      logger?.error({ msg: 'poke listener connection lost; reconnecting', error: err?.message });
+      const retry = () => {
+        reconnectTimer = null;
+        if (closed) return;
+        startListening().catch((e) => {
+          logger?.error({ msg: 'poke listener reconnect failed', error: e.message });
+          if (!closed) reconnectTimer = setTimeout(retry, 1000);
+        });
+      };
+      reconnectTimer = setTimeout(retry, reconnectDelayMs);
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost(new Error('connection ended')));
     try {
       await client.connect();
       await client.query(`LISTEN ${POKE_CHANNEL}`);
     } catch (err) {
+      lost = true;
       client.end().catch(() => {});
       throw err;
     }
     if (closed) {
+      lost = true;
       await client.end();
       return;
     }
     listenClient = client;
+    // After a reconnect, pokes sent while we were not listening are lost: tell the listeners
+    // (space null = "every space") so they can poke all their sockets once.
+    if (stats.listenConnections++ > 0) for (const cb of pokeListeners) cb(null);
   }
 
   return {
@@ -208,7 +229,9 @@ export function createPostgresStorage({
       closed = true;
       clearTimeout(reconnectTimer);
       pokeListeners.clear();
-      if (listenClient) await listenClient.end().catch(() => {});
+      const lc = listenClient;
+      listenClient = null;
+      if (lc) await lc.end().catch(() => {});
       await pool.end();
     },
   };
