@@ -117,8 +117,11 @@ export function createSync({ storage, mutators, logger, onCommitted, futureCooki
 
   /** Check (and on first use record) that the group belongs to this user and space. */
   async function claimGroup(stx, clientGroupID, userID, space, { register }) {
-    if (register) await stx.insertClientGroup(clientGroupID, userID, space);
-    const group = await stx.getClientGroup(clientGroupID);
+    let group = await stx.getClientGroup(clientGroupID);
+    if (!group && register) {
+      await stx.insertClientGroup(clientGroupID, userID, space);
+      group = await stx.getClientGroup(clientGroupID);
+    }
     if (!group) return undefined;
     if (group.userID !== userID) {
       throw new HttpError(403, { error: 'Forbidden', message: 'clientGroupID belongs to another user' });
@@ -144,8 +147,9 @@ export function createSync({ storage, mutators, logger, onCommitted, futureCooki
     const lmids = await storage.transact(async (stx) => {
       await claimGroup(stx, clientGroupID, userID, space, { register: true });
       const known = new Map();
+      const clients = clientIDs.length ? await stx.getClients(clientIDs) : new Map();
       for (const clientID of clientIDs) {
-        const c = await stx.getClient(clientID);
+        const c = clients.get(clientID);
         if (c && c.clientGroupID !== clientGroupID) {
           throw new HttpError(403, { error: 'Forbidden', message: `client ${clientID} belongs to another client group` });
         }

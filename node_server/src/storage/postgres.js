@@ -94,6 +94,12 @@ function makeTx(client) {
       const row = r.rows[0];
       return { clientGroupID: row.client_group_id, lastMutationID: Number(row.last_mutation_id), version: Number(row.version) };
     },
+    async getClients(ids) {
+      const r = await q('SELECT client_id, client_group_id, last_mutation_id, version FROM replicore_client WHERE client_id = ANY($1)', [ids]);
+      return new Map(r.rows.map((row) => [row.client_id, {
+        clientGroupID: row.client_group_id, lastMutationID: Number(row.last_mutation_id), version: Number(row.version),
+      }]));
+    },
     async putClient(id, group, lmid, version) {
       await q(`INSERT INTO replicore_client (client_id, client_group_id, last_mutation_id, version) VALUES ($1, $2, $3, $4)
         ON CONFLICT (client_id) DO UPDATE SET last_mutation_id = EXCLUDED.last_mutation_id, version = EXCLUDED.version`,

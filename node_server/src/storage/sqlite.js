@@ -106,6 +106,14 @@ export function createSqliteStorage({ file, dataDir } = {}) {
       const r = s.getClient.get(id);
       return r ? { clientGroupID: r.client_group_id, lastMutationID: r.last_mutation_id, version: r.version } : undefined;
     },
+    getClients(ids) {
+      const out = new Map();
+      for (const id of ids) {
+        const c = tx.getClient(id);
+        if (c) out.set(id, c);
+      }
+      return out;
+    },
     putClient: (id, group, lmid, version) => void s.putClient.run(id, group, lmid, version),
     clientsChangedSince: (group, version) =>
       s.clientsSince.all(group, version).map((r) => ({ clientID: r.client_id, lastMutationID: r.last_mutation_id })),
