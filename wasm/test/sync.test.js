@@ -1,0 +1,373 @@
+// Push/pull over real HTTP against an in-process server: wire format
+// (shared/PROTOCOL.md), rebase, errors, retries, auth, online status.
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {loadReplicore} from './helpers/package.js';
+import {memorySink, mutators, sleep, startServer, waitFor} from './helpers/server.js';
+
+const {Replicache} = await loadReplicore();
+
+let n = 0;
+function make(server, extra = {}) {
+  const sink = memorySink();
+  const rep = new Replicache({
+    name: `sync-${process.pid}-${n++}`,
+    pushURL: server.pushURL,
+    pullURL: server.pullURL,
+    pullInterval: null,
+    logSinks: [sink],
+    mutators,
+    ...extra,
+  });
+  rep.sink = sink;
+  return rep;
+}
+
+test('wire format: push and pull bodies and headers', async () => {
+  const server = await startServer();
+  const rep = make(server, {schemaVersion: '7'});
+  await waitFor(() => server.requestsTo('/api/pull').length === 1, {what: 'first pull'});
+  const firstPull = server.requestsTo('/api/pull')[0];
+  const groupID = await rep.clientGroupID;
+  const profileID = await rep.profileID;
+  assert.equal(firstPull.method, 'POST');
+  assert.equal(firstPull.headers['content-type'], 'application/json');
+  assert.equal(firstPull.headers['authorization'], '', 'Authorization is sent even when empty');
+  assert.deepEqual(firstPull.body, {profileID, clientGroupID: groupID, cookie: null, pullVersion: 1, schemaVersion: '7'});
+
+  const t0 = performance.now();
+  await rep.mutate.put({key: 'a', value: {text: 'hi'}});
+  await waitFor(() => server.requestsTo('/api/push').length === 1, {what: 'push'});
+  const push = server.requestsTo('/api/push')[0];
+  assert.equal(push.headers['content-type'], 'application/json');
+  assert.equal(push.headers['authorization'], '');
+  assert.equal(push.body.profileID, profileID);
+  assert.equal(push.body.clientGroupID, groupID);
+  assert.equal(push.body.pushVersion, 1);
+  assert.equal(push.body.schemaVersion, '7');
+  assert.equal(push.body.mutations.length, 1);
+  const m = push.body.mutations[0];
+  assert.deepEqual(Object.keys(m).sort(), ['args', 'clientID', 'id', 'name', 'timestamp']);
+  assert.equal(m.id, 1);
+  assert.equal(m.name, 'put');
+  assert.deepEqual(m.args, {key: 'a', value: {text: 'hi'}});
+  assert.equal(m.clientID, rep.clientID);
+  assert.equal(typeof m.timestamp, 'number');
+  assert.ok(m.timestamp >= t0 - 1 && m.timestamp <= performance.now() + 1, 'timestamp is performance.now()-like');
+
+  // Request IDs: <clientID>-<sessionHex>-<n>, n counting every request from 0.
+  const ids = server.requests.map((r) => r.headers['x-replicache-requestid']);
+  const re = new RegExp(`^${rep.clientID}-([0-9a-f]+)-(\\d+)$`);
+  const parsed = ids.map((id) => id.match(re));
+  assert.ok(parsed.every(Boolean), `request ids ${ids}`);
+  assert.equal(new Set(parsed.map((p) => p[1])).size, 1, 'one session part');
+  assert.deepEqual(
+    parsed.map((p) => Number(p[2])),
+    ids.map((_, i) => i),
+  );
+
+  // The poke-less server: pull to see the confirmation; the next pull
+  // carries the cookie it was given.
+  await rep.pull();
+  const pulls = server.requestsTo('/api/pull');
+  assert.equal(pulls.at(-1).body.cookie, 0);
+  await rep.pull();
+  assert.equal(server.requestsTo('/api/pull').at(-1).body.cookie, 1);
+  assert.deepEqual(await rep.experimentalPendingMutations(), []);
+  // A mutation called without args pushes args: null.
+  await rep.close();
+  await server.stop();
+});
+
+test('auth is sent, and a mutation without args pushes args null', async () => {
+  const server = await startServer();
+  const rep = make(server, {auth: 'Bearer abc', mutators: {...mutators, noargs: async (tx) => tx.set('z', 1)}});
+  await rep.mutate.noargs();
+  await waitFor(() => server.requestsTo('/api/push').length >= 1);
+  const push = server.requestsTo('/api/push')[0];
+  assert.equal(push.headers['authorization'], 'Bearer abc');
+  assert.equal(push.body.mutations[0].args, null);
+  assert.equal(server.requestsTo('/api/pull')[0].headers['authorization'], 'Bearer abc');
+  rep.auth = 'Bearer def';
+  assert.equal(rep.auth, 'Bearer def');
+  await rep.pull();
+  assert.equal(server.requestsTo('/api/pull').at(-1).headers['authorization'], 'Bearer def');
+  await rep.close();
+  await server.stop();
+});
+
+test('pull applies the server state; pending mutations rebase on top with reason rebase', async () => {
+  const server = await startServer();
+  server.serverPut('s/1', {from: 'server'});
+  const reasons = [];
+  const rep = make(server, {
+    mutators: {
+      ...mutators,
+      async inc(tx, key) {
+        reasons.push(tx.reason);
+        const v = (await tx.get(key)) ?? 0;
+        await tx.set(key, v + 1);
+      },
+    },
+    pushURL: '', // keep the mutation pending
+  });
+  await rep.pull();
+  assert.deepEqual(await rep.query((tx) => tx.get('s/1')), {from: 'server'});
+  await rep.mutate.inc('count');
+  server.serverPut('count', 10);
+  await rep.pull();
+  assert.equal(await rep.query((tx) => tx.get('count')), 11, 'pending inc replayed on top of the server value');
+  assert.deepEqual(reasons, ['initial', 'rebase']);
+  assert.equal((await rep.experimentalPendingMutations()).length, 1);
+  await rep.close();
+  await server.stop();
+});
+
+test('a confirmed mutation is dropped from pending; others stay', async () => {
+  const server = await startServer();
+  const rep = make(server, {pushDelay: 0});
+  await rep.mutate.put({key: 'a', value: 1});
+  await waitFor(() => server.clients.get(rep.clientID)?.lmid === 1, {what: 'push processed'});
+  await rep.pull();
+  assert.deepEqual(await rep.experimentalPendingMutations(), []);
+  assert.equal(await rep.query((tx) => tx.get('a')), 1);
+  await rep.close();
+  await server.stop();
+});
+
+test('a mutator that throws during rebase: the mutation stays pending and sync goes on', async () => {
+  const server = await startServer();
+  let fail = false;
+  const rep = make(server, {
+    pushURL: '',
+    mutators: {
+      ...mutators,
+      async fragile(tx, v) {
+        if (fail) throw new Error('fragile broke');
+        await tx.set('f', v);
+      },
+    },
+  });
+  const replayErrors = [];
+  rep.onReplayError = (e) => replayErrors.push(e);
+  await rep.pull();
+  await rep.mutate.fragile(1);
+  await rep.mutate.put({key: 'after', value: 2});
+  fail = true;
+  server.serverPut('x', 'server');
+  await rep.pull();
+  assert.equal(await rep.query((tx) => tx.get('x')), 'server', 'the pull was applied');
+  assert.equal(await rep.query((tx) => tx.get('f')), undefined, 'the failed mutation has no effect this time');
+  assert.equal(await rep.query((tx) => tx.get('after')), 2, 'later mutations still replay');
+  assert.deepEqual(
+    (await rep.experimentalPendingMutations()).map((m) => m.name),
+    ['fragile', 'put'],
+  );
+  await waitFor(() => replayErrors.length === 1);
+  assert.equal(replayErrors[0].name, 'fragile');
+  assert.match(replayErrors[0].message, /fragile broke/);
+  assert.ok(rep.sink.lines.some((l) => l.level === 'error' && /fragile broke/.test(l.text)));
+  fail = false;
+  server.serverPut('y', 'more');
+  await rep.pull();
+  assert.equal(await rep.query((tx) => tx.get('f')), 1, 'it replays again on the next pull');
+  assert.equal(await rep.query((tx) => tx.get('y')), 'more');
+  await rep.close();
+  await server.stop();
+});
+
+test('malformed pull responses change nothing and are reported', async () => {
+  const server = await startServer();
+  server.serverPut('keep', 1);
+  const rep = make(server, {requestOptions: {minDelayMs: 10000, maxDelayMs: 10000}});
+  await rep.pull();
+  assert.equal(await rep.query((tx) => tx.get('keep')), 1);
+  const bodies = [
+    '{"cookie":5,"lastMutationIDChanges":{},"patch":[{"op":"put","key":"bad"}]}', // put without value
+    '{"cookie":5,"lastMutationIDChanges":{},"patch":[{"op":"explode","key":"x"}]}',
+    '{"cookie":5,"lastMutationIDChanges":"nope","patch":[]}',
+    '{"cookie":[1],"lastMutationIDChanges":{},"patch":[]}',
+    '{"cookie":5,"lastMutationIDChanges":{},"patch":[{"op":"put","key":"ok","value":1},{"op":"del"}]}',
+    '[1,2,3]',
+  ];
+  for (const body of bodies) {
+    const before = rep.sink.lines.length;
+    server.hook = (r) => (r.path === '/api/pull' ? {status: 200, body} : null);
+    await rep.pull();
+    assert.equal(await rep.query((tx) => tx.get('keep')), 1, body);
+    assert.equal(await rep.query((tx) => tx.has('ok')), false, body);
+    assert.equal(await rep.query((tx) => tx.has('bad')), false, body);
+    assert.ok(
+      rep.sink.lines.slice(before).some((l) => l.level === 'error' && /pull/.test(l.text)),
+      `error reported for ${body}: ${JSON.stringify(rep.sink.lines.slice(before))}`,
+    );
+  }
+  // A lower cookie than the confirmed one is refused.
+  server.hook = null;
+  server.serverPut('k2', 2);
+  await rep.pull(); // a retry timer may be pending; pull() skips it
+  assert.equal(await rep.query((tx) => tx.get('k2')), 2);
+  server.hook = (r) => (r.path === '/api/pull' ? {status: 200, body: {cookie: 0, lastMutationIDChanges: {}, patch: [{op: 'clear'}]}} : null);
+  await rep.pull();
+  assert.equal(await rep.query((tx) => tx.get('k2')), 2, 'lower cookie refused');
+  await rep.close();
+  await server.stop();
+});
+
+test('backoff after 500s: retries roughly double from minDelayMs', async () => {
+  const server = await startServer();
+  server.hook = (r) => (r.path === '/api/pull' ? {status: 500, body: 'oops'} : null);
+  const rep = make(server, {requestOptions: {minDelayMs: 30, maxDelayMs: 1000}});
+  await waitFor(() => server.requestsTo('/api/pull').length >= 6, {timeout: 5000, what: '6 pull attempts'});
+  const at = server.requestsTo('/api/pull').map((r) => r.at);
+  const gaps = at.slice(1).map((t, i) => t - at[i]);
+  // expected about 30, 60, 120, 240, 480
+  const expected = [30, 60, 120, 240, 480];
+  const shown = gaps.map((g) => g.toFixed(1)).join(" ");
+  gaps.slice(0, 5).forEach((g, i) => {
+    assert.ok(g >= expected[i] * 0.8 && g <= expected[i] * 1.5 + 30, `gap ${i} = ${g.toFixed(1)} ms, expected about ${expected[i]} (gaps ${shown})`);
+  });
+  assert.equal(rep.online, true, 'HTTP errors do not make the client offline');
+  // Success resets the delay.
+  server.hook = null;
+  await waitFor(() => rep.sink.lines.length > 0);
+  await rep.close();
+  await server.stop();
+});
+
+test('online/offline: server down -> online false -> back up -> true', async () => {
+  const server = await startServer();
+  const changes = [];
+  const rep = make(server, {requestOptions: {minDelayMs: 20, maxDelayMs: 80}});
+  rep.onOnlineChange = (o) => changes.push(o);
+  await rep.pull();
+  assert.equal(rep.online, true);
+  await server.stop();
+  await rep.mutate.put({key: 'k', value: 1});
+  await waitFor(() => rep.online === false, {what: 'offline'});
+  await waitFor(() => changes.length === 1);
+  assert.deepEqual(changes, [false]);
+  await server.restart();
+  await waitFor(() => rep.online === true, {what: 'online again', timeout: 3000});
+  await waitFor(() => server.clients.get(rep.clientID)?.lmid === 1, {what: 'push after reconnect'});
+  await waitFor(() => changes.length === 2);
+  assert.deepEqual(changes, [false, true]);
+  await rep.close();
+  await server.stop();
+});
+
+test('onSync reports syncing true then false', async () => {
+  const server = await startServer();
+  const rep = make(server);
+  const events = [];
+  rep.onSync = (s) => events.push(s);
+  await sleep(30);
+  events.length = 0;
+  await rep.pull();
+  await sleep(5);
+  assert.deepEqual(events, [true, false]);
+  await rep.close();
+  await server.stop();
+});
+
+test('HTTP 401: getAuth gives new auth and the request is retried at once', async () => {
+  const server = await startServer();
+  server.hook = (r) => (r.headers['authorization'] !== 'good' ? {status: 401, body: 'no'} : null);
+  let calls = 0;
+  const rep = make(server, {
+    auth: 'stale',
+    getAuth: async () => {
+      calls++;
+      return 'good';
+    },
+  });
+  await waitFor(() => server.requests.some((r) => r.path === '/api/pull' && r.headers['authorization'] === 'good'), {what: 'retry with new auth'});
+  assert.ok(calls >= 1);
+  assert.equal(rep.auth, 'good');
+  await rep.mutate.put({key: 'a', value: 1});
+  await waitFor(() => server.clients.get(rep.clientID)?.lmid === 1);
+  await rep.close();
+
+  // getAuth giving null stops retrying that request.
+  let nullCalls = 0;
+  server.requests.length = 0;
+  const rep2 = make(server, {
+    auth: 'stale',
+    requestOptions: {minDelayMs: 5000, maxDelayMs: 5000},
+    getAuth: () => {
+      nullCalls++;
+      return null;
+    },
+  });
+  await waitFor(() => nullCalls === 1);
+  await sleep(50);
+  assert.equal(server.requestsTo('/api/pull').length, 1, 'no retry after getAuth gave null');
+  await rep2.close();
+  await server.stop();
+});
+
+test('ClientStateNotFound stops syncing and calls onClientStateNotFound', async () => {
+  const server = await startServer();
+  server.hook = (r) => (r.path === '/api/pull' ? {status: 200, body: {error: 'ClientStateNotFound'}} : null);
+  let called = 0;
+  const rep = make(server);
+  rep.onClientStateNotFound = () => called++;
+  await waitFor(() => called === 1, {what: 'onClientStateNotFound'});
+  const count = server.requests.length;
+  await rep.mutate.put({key: 'a', value: 1});
+  await rep.pull();
+  await sleep(50);
+  assert.equal(server.requests.length, count, 'no more requests');
+  assert.equal(await rep.query((tx) => tx.get('a')), 1, 'local state still works');
+  await rep.close();
+
+  // on push too
+  server.hook = (r) => (r.path === '/api/push' ? {status: 200, body: {error: 'ClientStateNotFound'}} : null);
+  let called2 = 0;
+  const rep2 = make(server);
+  rep2.onClientStateNotFound = () => called2++;
+  await rep2.mutate.put({key: 'a', value: 1});
+  await waitFor(() => called2 === 1, {what: 'onClientStateNotFound on push'});
+  await rep2.close();
+  await server.stop();
+});
+
+test('VersionNotSupported calls onUpdateNeeded', async () => {
+  const server = await startServer();
+  server.hook = (r) => (r.path === '/api/pull' ? {status: 200, body: {error: 'VersionNotSupported', versionType: 'schema'}} : null);
+  const reasons = [];
+  const rep = make(server);
+  rep.onUpdateNeeded = (r) => reasons.push(r);
+  await waitFor(() => reasons.length === 1);
+  assert.deepEqual(reasons[0], {type: 'VersionNotSupported', versionType: 'schema'});
+  server.hook = (r) => (r.path === '/api/push' ? {status: 200, body: {error: 'VersionNotSupported'}} : null);
+  await rep.mutate.put({key: 'a', value: 1});
+  await waitFor(() => reasons.length === 2);
+  assert.deepEqual(reasons[1], {type: 'VersionNotSupported'});
+  await rep.close();
+  await server.stop();
+});
+
+test('pullInterval pulls periodically', async () => {
+  const server = await startServer();
+  const rep = make(server, {pullInterval: 40});
+  await waitFor(() => server.requestsTo('/api/pull').length >= 3, {what: 'interval pulls', timeout: 2000});
+  await rep.close();
+  const count = server.requests.length;
+  await sleep(100);
+  assert.equal(server.requests.length, count, 'nothing after close');
+  await server.stop();
+});
+
+test('two clients converge through the server', async () => {
+  const server = await startServer();
+  const a = make(server, {pokeURL: server.pokeURL});
+  const b = make(server, {pokeURL: server.pokeURL});
+  const seen = [];
+  b.subscribe((tx) => tx.get('shared'), (v) => seen.push(v));
+  await sleep(50);
+  await a.mutate.put({key: 'shared', value: 'from a'});
+  await waitFor(() => seen.at(-1) === 'from a', {what: 'b sees a\'s write'});
+  await Promise.all([a.close(), b.close()]);
+  await server.stop();
+});
