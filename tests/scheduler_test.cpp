@@ -1,1 +1,742 @@
+// SyncScheduler and Client over a virtual clock and a fake transport: when
+// requests go out, retries and backoff, auth, online status, and stopping.
 #include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "replicore/client.h"
+#include "replicore/scheduler.h"
+#include "support/fake_clock.h"
+#include "support/fake_transport.h"
+#include "support/replica_util.h"
+
+namespace replicore {
+namespace {
+
+using namespace replicore::testing;
+
+const char* kPush = "https://example.test/push";
+const char* kPull = "https://example.test/pull";
+
+std::string PullOK(Json cookie, Json lmids = Json::object(), Json patch = Json::array()) {
+  return Json{{"cookie", cookie}, {"lastMutationIDChanges", lmids}, {"patch", patch}}.dump();
+}
+
+struct FakeHost : SyncHost {
+  std::vector<Mutation> pending;
+  Json cookie = nullptr;
+  std::vector<PullSuccess> applied;
+  std::vector<Json> requestCookies;
+  std::string applyError;
+
+  RequestIdentity identity() override { return {"prof", "grp", "sv"}; }
+  std::vector<Mutation> mutationsToPush() override { return pending; }
+  Json confirmedCookie() override { return cookie; }
+  void applyPull(PullSuccess response, Json requestCookie, std::function<void(std::string)> done) override {
+    applied.push_back(response);
+    requestCookies.push_back(requestCookie);
+    if (applyError.empty()) cookie = response.cookie;
+    done(applyError);
+  }
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  SchedulerTest() : net(&clock) {
+    opts.pushURL = kPush;
+    opts.pullURL = kPull;
+    opts.clientID = "cid";
+    opts.sessionHex = "5e55";
+    opts.pullIntervalMs = std::nullopt;  // most tests: no interval
+    cb.onOnlineChange = [this](bool o) { online.push_back(o); };
+    cb.onSync = [this](bool s) { syncs.push_back(s); };
+    cb.onClientStateNotFound = [this] { ++notFound; };
+    cb.onUpdateNeeded = [this](const std::string& t) { updates.push_back(t); };
+    cb.onError = [this](const std::string& which, const std::string& m) { errors.push_back(which + ": " + m); };
+  }
+  void make() { s = std::make_unique<SyncScheduler>(opts, cb, &host, &clock, &net); }
+  void addMutation() {
+    uint64_t id = host.pending.size() + 1;
+    host.pending.push_back({"cid", id, "m", Json{{"n", id}}, clock.nowMs()});
+    s->mutationAdded();
+  }
+  size_t pushes() const { return net.countURL("/push"); }
+  size_t pulls() const { return net.countURL("/pull"); }
+
+  FakeClock clock;
+  FakeTransport net;
+  FakeHost host;
+  SchedulerOptions opts;
+  SchedulerCallbacks cb;
+  std::unique_ptr<SyncScheduler> s;
+  std::vector<bool> online, syncs;
+  int notFound = 0;
+  std::vector<std::string> updates, errors;
+};
+
+TEST_F(SchedulerTest, PushesPushDelayAfterAMutation) {
+  opts.pushDelayMs = 10;
+  make();
+  clock.advance(1000);
+  EXPECT_EQ(net.count(), 0u);  // nothing before start or a mutation
+  addMutation();
+  clock.advance(9);
+  EXPECT_EQ(net.count(), 0u);
+  clock.advance(1);
+  ASSERT_EQ(pushes(), 1u);
+  EXPECT_EQ(net.last().json(), Json::parse(buildPushBody(host.identity(), host.pending)));
+  EXPECT_EQ(net.last().request.url, kPush);
+  // No automatic pull after a push.
+  net.respondOpen("/push", 200, "{}");
+  clock.advance(10000);
+  EXPECT_EQ(net.count(), 1u);
+}
+
+TEST_F(SchedulerTest, MutationsWithinTheDelayShareOnePush) {
+  make();
+  addMutation();
+  clock.advance(5);
+  addMutation();
+  addMutation();
+  clock.advance(5);
+  ASSERT_EQ(pushes(), 1u);
+  EXPECT_EQ(net.last().json()["mutations"].size(), 3u);
+}
+
+TEST_F(SchedulerTest, AtMostOnePushInFlight) {
+  make();
+  addMutation();
+  clock.advance(10);
+  ASSERT_EQ(pushes(), 1u);
+  for (int i = 0; i < 5; ++i) {
+    addMutation();
+    clock.advance(100);
+  }
+  EXPECT_EQ(pushes(), 1u);
+  EXPECT_EQ(net.open("/push").size(), 1u);
+  net.respondOpen("/push", 200);
+  clock.advance(10);
+  ASSERT_EQ(pushes(), 2u);  // exactly one more, carrying everything pending
+  EXPECT_EQ(net.last().json()["mutations"].size(), 6u);
+  net.respondOpen("/push", 200);
+  clock.advance(10000);
+  EXPECT_EQ(pushes(), 2u);
+}
+
+TEST_F(SchedulerTest, NothingToPushSendsNothing) {
+  make();
+  s->mutationAdded();  // host has no pending mutations
+  s->push();
+  clock.advance(1000);
+  EXPECT_EQ(net.count(), 0u);
+  opts.pushURL = "";
+  make();
+  addMutation();
+  clock.advance(1000);
+  EXPECT_EQ(net.count(), 0u);
+}
+
+TEST_F(SchedulerTest, PullsAtStartAndAppliesTheResponse) {
+  make();
+  EXPECT_EQ(net.count(), 0u);
+  s->start();
+  clock.runDue();
+  ASSERT_EQ(pulls(), 1u);
+  EXPECT_EQ(net.last().json(), Json::parse(buildPullBody(host.identity(), nullptr)));
+  net.respondOpen("/pull", 200, PullOK(5, {{"cid", 1}}));
+  ASSERT_EQ(host.applied.size(), 1u);
+  EXPECT_EQ(host.applied[0].cookie, 5);
+  EXPECT_EQ(host.applied[0].lastMutationIDChanges.at("cid"), 1u);
+  EXPECT_TRUE(host.requestCookies[0].is_null());
+  // The next pull carries the new confirmed cookie.
+  s->pull();
+  clock.runDue();
+  ASSERT_EQ(pulls(), 2u);
+  EXPECT_EQ(net.last().json()["cookie"], 5);
+  net.respondOpen("/pull", 200, PullOK(6));
+  EXPECT_EQ(host.requestCookies[1], 5);
+  // start() twice does not pull twice.
+  s->start();
+  clock.runDue();
+  EXPECT_EQ(pulls(), 2u);
+}
+
+TEST_F(SchedulerTest, PokesDuringAPullCoalesceIntoExactlyOneMorePull) {
+  make();
+  s->start();
+  clock.runDue();
+  ASSERT_EQ(pulls(), 1u);
+  s->poke();
+  s->poke();
+  s->pull();
+  s->poke();
+  clock.advance(100);
+  EXPECT_EQ(pulls(), 1u);
+  EXPECT_EQ(net.open("/pull").size(), 1u);
+  net.respondOpen("/pull", 200, PullOK(1));
+  clock.runDue();
+  ASSERT_EQ(pulls(), 2u);
+  net.respondOpen("/pull", 200, PullOK(2));
+  clock.advance(100000);
+  EXPECT_EQ(pulls(), 2u);
+  // A poke when idle pulls at once.
+  s->poke();
+  clock.runDue();
+  EXPECT_EQ(pulls(), 3u);
+}
+
+TEST_F(SchedulerTest, PushAndPullLoopsRunSideBySide) {
+  make();
+  s->start();
+  addMutation();
+  clock.advance(10);
+  EXPECT_EQ(net.open("/pull").size(), 1u);
+  EXPECT_EQ(net.open("/push").size(), 1u);
+  EXPECT_TRUE(s->syncing());
+}
+
+TEST_F(SchedulerTest, PullsEveryPullInterval) {
+  opts.pullIntervalMs = 60000;
+  make();
+  s->start();
+  clock.runDue();
+  ASSERT_EQ(pulls(), 1u);
+  net.respondOpen("/pull", 200, PullOK(1));
+  clock.advance(59999);
+  EXPECT_EQ(pulls(), 1u);
+  clock.advance(1);
+  ASSERT_EQ(pulls(), 2u);
+  net.respondOpen("/pull", 200, PullOK(2));
+  clock.advance(60000);
+  EXPECT_EQ(pulls(), 3u);
+  net.respondOpen("/pull", 200, PullOK(3));
+  for (int i = 0; i < 5; ++i) {
+    clock.advance(60000);
+    ASSERT_EQ(net.open("/pull").size(), 1u);
+    net.respondOpen("/pull", 200, PullOK(4 + i));
+  }
+  EXPECT_EQ(pulls(), 8u);
+  // Interval ticks while a pull is out coalesce into one more pull.
+  clock.advance(60000);
+  clock.advance(60000 * 3);
+  EXPECT_EQ(pulls(), 9u);
+  net.respondOpen("/pull", 200, PullOK(20));
+  clock.runDue();
+  EXPECT_EQ(pulls(), 10u);
+}
+
+TEST_F(SchedulerTest, NoIntervalWhenNull) {
+  make();
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 200, PullOK(1));
+  clock.advance(10 * 60000);
+  EXPECT_EQ(pulls(), 1u);
+}
+
+TEST_F(SchedulerTest, RetryBackoffDoublesFromTheStartOfTheAttemptAndResets) {
+  make();
+  s->start();
+  clock.runDue();
+  ASSERT_EQ(pulls(), 1u);
+  double start = clock.nowMs();
+  // Attempt 1 fails at once: retry 30 ms after it started.
+  net.respondOpen("/pull", 500, "oops");
+  clock.advance(29);
+  EXPECT_EQ(pulls(), 1u);
+  clock.advance(1);
+  ASSERT_EQ(pulls(), 2u);
+  EXPECT_EQ(net.last().sentAtMs, start + 30);
+  // Attempt 2 takes 50 ms and fails: retry 60 ms after its start.
+  clock.advance(50);
+  net.respondOpen("/pull", 503);
+  clock.advance(9);
+  EXPECT_EQ(pulls(), 2u);
+  clock.advance(1);
+  ASSERT_EQ(pulls(), 3u);
+  EXPECT_EQ(net.last().sentAtMs, start + 30 + 60);
+  // Attempt 3 takes longer than its delay (120): retried at once.
+  clock.advance(500);
+  net.respondOpen("/pull", 0);
+  clock.runDue();
+  ASSERT_EQ(pulls(), 4u);
+  // The following waits: 240, 480, ... capped at 60000.
+  std::vector<double> waits;
+  double prev = net.last().sentAtMs;
+  for (int i = 0; i < 14; ++i) {
+    net.respondOpen("/pull", 500);
+    clock.runNext();
+    ASSERT_EQ(net.open("/pull").size(), 1u) << i;
+    waits.push_back(net.last().sentAtMs - prev);
+    prev = net.last().sentAtMs;
+  }
+  std::vector<double> expected = {240, 480, 960, 1920, 3840, 7680, 15360, 30720,
+                                  60000, 60000, 60000, 60000, 60000, 60000};
+  EXPECT_EQ(waits, expected);
+  // Success resets: the next failure waits 30 again.
+  net.respondOpen("/pull", 200, PullOK(1));
+  s->pull();
+  clock.runDue();
+  double t = net.last().sentAtMs;
+  net.respondOpen("/pull", 500);
+  clock.runNext();
+  EXPECT_EQ(net.last().sentAtMs - t, 30);
+}
+
+TEST_F(SchedulerTest, PushRetriesWithBackoffToo) {
+  make();
+  addMutation();
+  clock.advance(10);
+  double t = clock.nowMs();
+  net.respondOpen("/push", 500);
+  clock.advance(29);
+  EXPECT_EQ(pushes(), 1u);
+  clock.advance(1);
+  ASSERT_EQ(pushes(), 2u);
+  net.respondOpen("/push", 500);
+  clock.advance(59);
+  EXPECT_EQ(pushes(), 2u);
+  clock.advance(1);
+  ASSERT_EQ(pushes(), 3u);
+  EXPECT_EQ(net.last().sentAtMs, t + 90);
+  net.respondOpen("/push", 200);
+  clock.advance(100000);
+  EXPECT_EQ(pushes(), 3u);
+  // push() skips a pending retry wait.
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/push", 500);
+  s->push();
+  clock.runDue();
+  EXPECT_EQ(pushes(), 5u);
+}
+
+TEST_F(SchedulerTest, PullSkipsAPendingRetryWait) {
+  make();
+  s->start();
+  clock.runDue();
+  for (int i = 0; i < 6; ++i) {
+    net.respondOpen("/pull", 500);
+    clock.runNext();
+  }
+  net.respondOpen("/pull", 500);  // the next wait is 30 * 2^7
+  size_t n = pulls();
+  clock.advance(100);
+  EXPECT_EQ(pulls(), n);
+  s->poke();
+  clock.runDue();
+  EXPECT_EQ(pulls(), n + 1);
+}
+
+TEST_F(SchedulerTest, FailedApplyIsRetried) {
+  make();
+  host.applyError = "lower lmid";
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 200, PullOK(1));
+  EXPECT_EQ(host.applied.size(), 1u);
+  clock.advance(30);
+  ASSERT_EQ(pulls(), 2u);
+  host.applyError.clear();
+  net.respondOpen("/pull", 200, PullOK(1));
+  clock.advance(100000);
+  EXPECT_EQ(pulls(), 2u);
+  EXPECT_EQ(host.cookie, 1);
+}
+
+TEST_F(SchedulerTest, InvalidPullBodyIsAFailureAndNothingIsApplied) {
+  make();
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 200, R"({"cookie":1,"lastMutationIDChanges":{"c":-1},"patch":[]})");
+  EXPECT_TRUE(host.applied.empty());
+  EXPECT_FALSE(errors.empty());
+  clock.advance(30);
+  EXPECT_EQ(pulls(), 2u);
+}
+
+TEST_F(SchedulerTest, AuthRefreshOn401) {
+  int asked = 0;
+  std::function<void(std::optional<std::string>)> answer;
+  cb.getAuth = [&](std::function<void(std::optional<std::string>)> a) {
+    ++asked;
+    answer = std::move(a);
+  };
+  opts.auth = "old";
+  make();
+  s->start();
+  clock.runDue();
+  EXPECT_EQ(net.last().header("Authorization"), "old");
+  net.respondOpen("/pull", 401);
+  EXPECT_EQ(asked, 1);
+  clock.advance(1000);
+  EXPECT_EQ(pulls(), 1u);  // waits for the refresher
+  answer(std::string("tok1"));
+  clock.runDue();
+  ASSERT_EQ(pulls(), 2u);
+  EXPECT_EQ(net.last().header("Authorization"), "tok1");
+  EXPECT_EQ(s->auth(), "tok1");
+  net.respondOpen("/pull", 200, PullOK(1));
+  EXPECT_EQ(host.applied.size(), 1u);
+  // Later requests keep the new auth.
+  addMutation();
+  clock.advance(10);
+  EXPECT_EQ(net.last().header("Authorization"), "tok1");
+}
+
+TEST_F(SchedulerTest, AuthRefreshGivesUpAfterEightRetries) {
+  int asked = 0;
+  cb.getAuth = [&](std::function<void(std::optional<std::string>)> a) {
+    ++asked;
+    a("tok" + std::to_string(asked));
+  };
+  make();
+  s->start();
+  clock.runDue();
+  for (int i = 0; i < 20 && net.open("/pull").size() == 1; ++i) {
+    net.respondOpen("/pull", 401);
+    clock.runDue();
+  }
+  EXPECT_EQ(asked, 8);
+  EXPECT_EQ(pulls(), 9u);  // the first request and 8 retries
+  EXPECT_TRUE(net.open("/pull").empty());
+  // A later success starts a fresh count.
+  s->pull();
+  clock.runDue();
+  net.respondOpen("/pull", 200, PullOK(1));
+  s->pull();
+  clock.runDue();
+  net.respondOpen("/pull", 401);
+  clock.runDue();
+  EXPECT_EQ(asked, 9);
+  EXPECT_EQ(net.open("/pull").size(), 1u);
+}
+
+TEST_F(SchedulerTest, AuthRefresherThatGivesNothingStops) {
+  int asked = 0;
+  cb.getAuth = [&](std::function<void(std::optional<std::string>)> a) {
+    ++asked;
+    a(std::nullopt);
+  };
+  make();
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/push", 401);
+  clock.advance(10000);
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(pushes(), 1u);
+  EXPECT_FALSE(s->syncing());
+  // A new mutation tries again.
+  addMutation();
+  clock.advance(10);
+  EXPECT_EQ(pushes(), 2u);
+}
+
+TEST_F(SchedulerTest, OnlineStatus) {
+  make();
+  EXPECT_TRUE(s->online());
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 500);  // HTTP errors do not change online
+  EXPECT_TRUE(s->online());
+  EXPECT_TRUE(online.empty());
+  clock.runNext();
+  net.respondOpen("/pull", 0);  // network error
+  EXPECT_FALSE(s->online());
+  EXPECT_EQ(online, (std::vector<bool>{false}));
+  clock.runNext();
+  net.respondOpen("/pull", 0);
+  EXPECT_EQ(online, (std::vector<bool>{false}));  // reported once
+  clock.runNext();
+  net.respondOpen("/pull", 500);  // still offline
+  EXPECT_FALSE(s->online());
+  clock.runNext();
+  net.respondOpen("/pull", 200, PullOK(1));
+  EXPECT_TRUE(s->online());
+  EXPECT_EQ(online, (std::vector<bool>{false, true}));
+  // A 200 pull whose body is not JSON counts as offline.
+  s->pull();
+  clock.runDue();
+  net.respondOpen("/pull", 200, "<html>captive portal</html>");
+  EXPECT_FALSE(s->online());
+  EXPECT_EQ(online, (std::vector<bool>{false, true, false}));
+  // A successful push brings it back.
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/push", 200);
+  EXPECT_TRUE(s->online());
+  EXPECT_EQ(online, (std::vector<bool>{false, true, false, true}));
+  // A push network error makes it offline.
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/push", 0);
+  EXPECT_FALSE(s->online());
+}
+
+TEST_F(SchedulerTest, OnSyncReportsWhenRequestsAreInFlight) {
+  make();
+  s->start();
+  clock.runDue();
+  EXPECT_EQ(syncs, (std::vector<bool>{true}));
+  EXPECT_TRUE(s->syncing());
+  addMutation();
+  clock.advance(10);
+  EXPECT_EQ(syncs, (std::vector<bool>{true}));  // already syncing
+  net.respondOpen("/pull", 200, PullOK(1));
+  EXPECT_EQ(syncs, (std::vector<bool>{true}));  // the push is still out
+  net.respondOpen("/push", 200);
+  EXPECT_EQ(syncs, (std::vector<bool>{true, false}));
+  EXPECT_FALSE(s->syncing());
+  s->pull();
+  clock.runDue();
+  net.respondOpen("/pull", 500);
+  EXPECT_EQ(syncs, (std::vector<bool>{true, false, true, false}));
+}
+
+TEST_F(SchedulerTest, ClientStateNotFoundStopsForGood) {
+  opts.pullIntervalMs = 1000;
+  make();
+  s->start();
+  clock.runDue();
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/pull", 200, R"({"error":"ClientStateNotFound"})");
+  EXPECT_EQ(notFound, 1);
+  EXPECT_TRUE(s->stopped());
+  size_t n = net.count();
+  net.respondOpen("/push", 500);  // the push that was out fails late: no retry
+  s->poke();
+  s->pull();
+  s->push();
+  addMutation();
+  clock.advance(100000);
+  EXPECT_EQ(net.count(), n);
+  EXPECT_EQ(notFound, 1);
+}
+
+TEST_F(SchedulerTest, ClientStateNotFoundOnPush) {
+  make();
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 200, PullOK(1));
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/push", 200, R"({"error":"ClientStateNotFound"})");
+  EXPECT_EQ(notFound, 1);
+  EXPECT_TRUE(s->stopped());
+  size_t n = net.count();
+  s->poke();
+  addMutation();
+  clock.advance(100000);
+  EXPECT_EQ(net.count(), n);
+}
+
+TEST_F(SchedulerTest, VersionNotSupportedAsksForAnUpdateAndDoesNotRetry) {
+  make();
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 200, R"({"error":"VersionNotSupported","versionType":"pull"})");
+  EXPECT_EQ(updates, (std::vector<std::string>{"pull"}));
+  EXPECT_TRUE(host.applied.empty());
+  clock.advance(100000);
+  EXPECT_EQ(pulls(), 1u);
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/push", 200, R"({"error":"VersionNotSupported"})");
+  EXPECT_EQ(updates, (std::vector<std::string>{"pull", ""}));
+  clock.advance(100000);
+  EXPECT_EQ(pushes(), 1u);
+  EXPECT_FALSE(s->stopped());
+}
+
+TEST_F(SchedulerTest, RequestHeaders) {
+  cb.getAuth = [](std::function<void(std::optional<std::string>)> a) { a(std::string("fresh")); };
+  make();  // auth "" by default
+  s->start();
+  clock.runDue();
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/pull", 401);
+  clock.runDue();
+  net.respondOpen("/push", 500);
+  clock.advance(30);
+  ASSERT_EQ(net.count(), 4u);
+  for (size_t i = 0; i < net.count(); ++i) {
+    SentRequest& r = net.at(i);
+    EXPECT_EQ(r.header("Content-Type"), "application/json") << i;
+    EXPECT_EQ(r.headerCount("Authorization"), 1) << i;
+    EXPECT_EQ(r.header("X-Replicache-RequestID"), "cid-5e55-" + std::to_string(i)) << i;
+  }
+  EXPECT_EQ(net.at(0).header("Authorization"), "");  // sent even when empty
+  EXPECT_EQ(net.at(1).header("Authorization"), "");
+  EXPECT_EQ(net.at(2).header("Authorization"), "fresh");
+  EXPECT_EQ(net.at(3).header("Authorization"), "fresh");
+  EXPECT_EQ(net.at(2).request.url, kPull);
+  net.respondOpen("/pull", 200, PullOK(1));
+  s->setAuth("set");
+  s->pull();
+  clock.runDue();
+  EXPECT_EQ(net.last().header("Authorization"), "set");
+}
+
+TEST_F(SchedulerTest, CloseStopsEverythingAndIgnoresLateResponses) {
+  opts.pullIntervalMs = 1000;
+  make();
+  s->start();
+  clock.runDue();
+  addMutation();
+  clock.advance(10);
+  addMutation();  // will push again after the one in flight
+  size_t n = net.count();
+  size_t syncCalls = syncs.size();
+  s->close();
+  EXPECT_TRUE(s->closed());
+  net.respondOpen("/pull", 200, PullOK(1));
+  net.respondOpen("/push", 0);
+  EXPECT_TRUE(host.applied.empty());
+  EXPECT_TRUE(online.empty());
+  s->poke();
+  s->pull();
+  s->push();
+  s->start();
+  addMutation();
+  clock.advance(1000000);
+  EXPECT_EQ(net.count(), n);
+  EXPECT_EQ(clock.pendingTimers(), 0u);
+  EXPECT_EQ(syncs.size(), syncCalls);
+}
+
+TEST_F(SchedulerTest, CloseCancelsAWaitingRetry) {
+  make();
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 500);
+  EXPECT_EQ(clock.pendingTimers(), 1u);
+  s->close();
+  clock.advance(100000);
+  EXPECT_EQ(pulls(), 1u);
+}
+
+TEST_F(SchedulerTest, ResponsesAfterDestructionAreIgnored) {
+  std::function<void(std::optional<std::string>)> answer;
+  cb.getAuth = [&](std::function<void(std::optional<std::string>)> a) { answer = std::move(a); };
+  make();
+  s->start();
+  clock.runDue();
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/push", 401);
+  ASSERT_TRUE(answer);
+  s.reset();
+  net.respondOpen("/pull", 200, PullOK(1));
+  answer(std::string("late"));
+  clock.advance(100000);
+  EXPECT_TRUE(host.applied.empty());
+  EXPECT_EQ(net.count(), 2u);
+}
+
+// --- Client: Replica + SyncScheduler -------------------------------------------------
+
+class ClientTest : public ::testing::Test {
+ protected:
+  ClientTest() : net(&clock) {}
+  std::unique_ptr<Client> make(const std::string& id = "c1") {
+    SchedulerOptions so;
+    so.pushURL = kPush;
+    so.pullURL = kPull;
+    so.sessionHex = "ab";
+    so.pullIntervalMs = std::nullopt;
+    auto c = std::make_unique<Client>(Options(id), so, SchedulerCallbacks{}, &clock, &net);
+    RegisterBasicMutators(c->replica());
+    return c;
+  }
+  FakeClock clock{1000};
+  FakeTransport net;
+};
+
+TEST_F(ClientTest, MutatePushPullConfirm) {
+  auto c = make();
+  c->scheduler().start();
+  clock.runDue();
+  net.respondOpen("/pull", 200, PullOK(1, Json::object(), Json::parse(R"([{"op":"put","key":"s","value":0}])")));
+  EXPECT_EQ(Get(c->replica(), "s"), 0);
+
+  clock.advance(0.5);
+  EXPECT_EQ(c->mutate("incr", {{"key", "s"}}), 1);
+  EXPECT_EQ(Get(c->replica(), "s"), 1);
+  clock.advance(10);
+  ASSERT_EQ(net.open("/push").size(), 1u);
+  Json body = net.last().json();
+  EXPECT_EQ(body["clientGroupID"], "g1");
+  EXPECT_EQ(body["mutations"], Json::parse(
+      R"([{"clientID":"c1","id":1,"name":"incr","args":{"key":"s"},"timestamp":1000.5}])"));
+  net.respondOpen("/push", 200);
+  // The server pokes; the pull confirms.
+  c->scheduler().poke();
+  clock.runDue();
+  EXPECT_EQ(net.last().json()["cookie"], 1);
+  net.respondOpen("/pull", 200, PullOK(2, {{"c1", 1}}, Json::parse(R"([{"op":"put","key":"s","value":1}])")));
+  EXPECT_TRUE(c->replica().pendingMutations().empty());
+  EXPECT_EQ(Get(c->replica(), "s"), 1);
+  EXPECT_EQ(c->replica().cookie(), 2);
+  EXPECT_THROW(c->mutate("nope"), MutationError);
+  clock.advance(100);
+  EXPECT_EQ(net.countURL("/push"), 1u);  // a failed mutation pushes nothing
+}
+
+TEST_F(ClientTest, RejectedPullIsRetriedAndReplayErrorsAreKept) {
+  auto c = make();
+  c->replica().registerMutator("picky", [](WriteTransaction& tx, const Json&) {
+    if (tx.has("stop")) throw std::runtime_error("stopped");
+    tx.set("picky", Json(1));
+    return Json();
+  });
+  c->scheduler().start();
+  clock.runDue();
+  net.respondOpen("/pull", 200, PullOK(1, {{"c1", 0}}));
+  c->mutate("picky");
+  clock.advance(10);
+  net.respondOpen("/push", 500);
+  // A pull with the stop key: picky fails on replay.
+  c->scheduler().pull();
+  clock.runDue();
+  net.respondOpen("/pull", 200, PullOK(2, Json::object(), Json::parse(R"([{"op":"put","key":"stop","value":1}])")));
+  ASSERT_EQ(c->replayErrors().size(), 1u);
+  EXPECT_EQ(c->replayErrors()[0].name, "picky");
+  EXPECT_EQ(c->replica().pendingMutations().size(), 1u);
+  // A pull whose lmid goes back is rejected, so the scheduler retries it.
+  c->scheduler().pull();
+  clock.runDue();
+  size_t before = net.countURL("/pull");
+  net.respondOpen("/pull", 200, PullOK(3, {{"c1", 0}}));
+  EXPECT_EQ(c->replica().cookie(), 3);  // lmid 0 == 0 is fine
+  c->replica().mutate("put", {{"key", "x"}, {"value", 1}}, 0);
+  c->scheduler().pull();
+  clock.runDue();
+  net.respondOpen("/pull", 200, PullOK(4, {{"c1", 1}}));
+  c->scheduler().pull();
+  clock.runDue();
+  net.respondOpen("/pull", 200, PullOK(5, {{"c1", 0}}));  // lower lmid
+  EXPECT_EQ(c->replica().cookie(), 4);
+  clock.advance(30);
+  EXPECT_EQ(net.countURL("/pull"), before + 3);
+}
+
+TEST_F(ClientTest, DestroyedClientIgnoresLateResponses) {
+  auto c = make();
+  c->scheduler().start();
+  clock.runDue();
+  c->mutate("incr", {{"key", "n"}});
+  clock.advance(10);
+  c.reset();
+  net.respondOpen("/pull", 200, PullOK(1));
+  net.respondOpen("/push", 200);
+  clock.advance(100000);
+  EXPECT_EQ(net.count(), 2u);
+}
+
+}  // namespace
+}  // namespace replicore
