@@ -1,0 +1,89 @@
+// Custom puller and pusher (Replicache's `puller`/`pusher` options): the
+// core's transport calls back into JavaScript instead of fetch.
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {loadReplicore} from './helpers/package.js';
+import {memorySink, mutators, sleep, waitFor} from './helpers/server.js';
+
+const {Replicache} = await loadReplicore();
+
+let n = 0;
+test('puller and pusher get request bodies and IDs; their responses are applied', async () => {
+  const pulls = [];
+  const pushes = [];
+  let cookie = 0;
+  const rep = new Replicache({
+    name: `custom-${n++}`,
+    pullInterval: null,
+    logSinks: [memorySink()],
+    mutators,
+    schemaVersion: 's1',
+    async puller(body, requestID) {
+      pulls.push({body, requestID});
+      cookie++;
+      return {
+        response: {cookie, lastMutationIDChanges: {}, patch: [{op: 'put', key: 'p', value: {cookie}}]},
+        httpRequestInfo: {httpStatusCode: 200, errorMessage: ''},
+      };
+    },
+    async pusher(body, requestID) {
+      pushes.push({body, requestID});
+      return {httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
+    },
+  });
+  await waitFor(() => pulls.length === 1);
+  assert.deepEqual(pulls[0].body, {
+    profileID: await rep.profileID,
+    clientGroupID: await rep.clientGroupID,
+    cookie: null,
+    pullVersion: 1,
+    schemaVersion: 's1',
+  });
+  assert.match(pulls[0].requestID, new RegExp(`^${rep.clientID}-[0-9a-f]+-0$`));
+  await waitFor(async () => (await rep.query((tx) => tx.get('p')))?.cookie === 1);
+  await rep.mutate.put({key: 'a', value: 1});
+  await waitFor(() => pushes.length === 1);
+  assert.equal(pushes[0].body.pushVersion, 1);
+  assert.equal(pushes[0].body.mutations[0].name, 'put');
+  assert.match(pushes[0].requestID, new RegExp(`^${rep.clientID}-[0-9a-f]+-1$`));
+  await rep.pull();
+  assert.equal(pulls[1].body.cookie, 1);
+  assert.deepEqual(await rep.query((tx) => tx.get('p')), {cookie: 2});
+  // a puller can be replaced
+  rep.puller = async () => ({
+    response: {cookie: 100, lastMutationIDChanges: {[rep.clientID]: 1}, patch: [{op: 'clear'}]},
+    httpRequestInfo: {httpStatusCode: 200, errorMessage: ''},
+  });
+  await rep.pull();
+  assert.equal(await rep.query((tx) => tx.isEmpty()), true, 'clear applied; the put was confirmed');
+  assert.deepEqual(await rep.experimentalPendingMutations(), []);
+  await rep.close();
+});
+
+test('puller failures: HTTP errors retry, a throwing puller means offline', async () => {
+  let mode = '500';
+  let calls = 0;
+  const rep = new Replicache({
+    name: `custom-${n++}`,
+    pullInterval: null,
+    logSinks: [memorySink()],
+    mutators,
+    requestOptions: {minDelayMs: 10, maxDelayMs: 40},
+    async puller() {
+      calls++;
+      if (mode === '500') return {httpRequestInfo: {httpStatusCode: 500, errorMessage: 'boom'}};
+      if (mode === 'throw') throw new Error('no network');
+      return {response: {cookie: 1, lastMutationIDChanges: {}, patch: []}, httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
+    },
+  });
+  await waitFor(() => calls >= 3, {what: 'retries after 500'});
+  assert.equal(rep.online, true);
+  mode = 'throw';
+  await waitFor(() => rep.online === false, {what: 'offline'});
+  mode = 'ok';
+  await waitFor(() => rep.online === true, {what: 'online', timeout: 3000});
+  await rep.close();
+  const after = calls;
+  await sleep(60);
+  assert.equal(calls, after);
+});
