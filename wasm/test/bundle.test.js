@@ -1,0 +1,69 @@
+// The package through a bundler (esbuild): a tiny app importing 'replicore'
+// bundles for Node and for browsers; the Node bundle runs with the .wasm
+// copied next to it (the module finds it relative to its own URL).
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {execFileSync} from 'node:child_process';
+import {copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import * as esbuild from 'esbuild';
+import {installedProject} from './helpers/package.js';
+
+const project = installedProject();
+
+const app = `
+import {Replicache} from 'replicore';
+const rep = new Replicache({
+  name: 'bundled',
+  pullInterval: null,
+  mutators: {async put(tx, {key, value}) { await tx.set(key, value); }},
+});
+await rep.mutate.put({key: 'a', value: {ok: true}});
+const v = await rep.query((tx) => tx.get('a'));
+await rep.close();
+console.log(JSON.stringify({v, frozen: Object.isFrozen(v)}));
+`;
+
+test('esbuild bundle for Node runs with the .wasm next to it', async () => {
+  const dir = join(project, 'dist-node');
+  rmSync(dir, {recursive: true, force: true});
+  mkdirSync(dir, {recursive: true});
+  writeFileSync(join(project, 'app.js'), app);
+  const result = await esbuild.build({
+    absWorkingDir: project,
+    entryPoints: ['app.js'],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node18',
+    outfile: join(dir, 'app.bundle.mjs'),
+    // ws and xhr2 are CommonJS; keep them as runtime imports.
+    external: ['ws', 'xhr2'],
+    logLevel: 'silent',
+  });
+  assert.deepEqual(result.errors, []);
+  copyFileSync(join(project, 'node_modules/replicore/replicore_wasm.wasm'), join(dir, 'replicore_wasm.wasm'));
+  const out = execFileSync(process.execPath, [join(dir, 'app.bundle.mjs')], {encoding: 'utf8', timeout: 20000});
+  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()), {v: {ok: true}, frozen: true});
+});
+
+test('esbuild bundle for browsers builds without Node modules', async () => {
+  const dir = join(project, 'dist-web');
+  rmSync(dir, {recursive: true, force: true});
+  writeFileSync(join(project, 'app.js'), app);
+  const result = await esbuild.build({
+    absWorkingDir: project,
+    entryPoints: ['app.js'],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    outfile: join(dir, 'app.bundle.js'),
+    logLevel: 'silent',
+  });
+  assert.deepEqual(result.errors, []);
+  const text = readFileSync(join(dir, 'app.bundle.js'), 'utf8');
+  // The package's "browser" field maps ws, xhr2 and Node built-ins to empty modules.
+  assert.ok(!text.includes('PerMessageDeflate'), 'no Node-only code in the browser bundle');
+  assert.ok(text.includes('replicore_wasm.wasm'), 'the .wasm is located at run time, relative to the bundle');
+});
