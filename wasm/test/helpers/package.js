@@ -42,6 +42,12 @@ export function installedProject() {
     execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(work, tgz)], {cwd: work, stdio: 'pipe'});
     writeFileSync(join(work, 'entry.js'), "export * from 'replicore';\n");
     writeFileSync(join(work, 'ready'), tgz);
+    // Older copies (from earlier builds) are of no use any more.
+    for (const f of readdirSync(tmpdir())) {
+      if (f.startsWith('replicore-pkg-test-') && !f.includes('.') && join(tmpdir(), f) !== project) {
+        rmSync(join(tmpdir(), f), {recursive: true, force: true});
+      }
+    }
     try {
       renameSync(work, project);
     } catch {

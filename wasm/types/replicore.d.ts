@@ -1,0 +1,277 @@
+// Type declarations for the `replicore` package: the public surface of
+// Replicache 15 that replicore implements, plus replicore's own options.
+// Hand-written; keep in step with wasm/js/replicore.js.
+
+export type JSONValue = null | string | boolean | number | JSONValue[] | JSONObject;
+export type JSONObject = {[key: string]: JSONValue | undefined};
+export type ReadonlyJSONValue =
+  | null
+  | string
+  | boolean
+  | number
+  | readonly ReadonlyJSONValue[]
+  | ReadonlyJSONObject;
+export type ReadonlyJSONObject = {readonly [key: string]: ReadonlyJSONValue | undefined};
+export type DeepReadonly<T> = T extends null | boolean | string | number | undefined
+  ? T
+  : {readonly [K in keyof T]: DeepReadonly<T[K]>};
+export type MaybePromise<T> = T | Promise<T>;
+export type ClientID = string;
+export type ClientGroupID = string;
+export type Cookie = null | string | number | (ReadonlyJSONObject & {readonly order: number | string});
+
+export type TransactionEnvironment = 'client' | 'server';
+export type TransactionLocation = TransactionEnvironment;
+export type TransactionReason = 'initial' | 'rebase' | 'authoritative';
+
+export interface AsyncIterableIteratorToArray<V> extends AsyncIterableIterator<V> {
+  toArray(): Promise<V[]>;
+}
+
+export interface ScanResult<K, V> extends AsyncIterable<V> {
+  [Symbol.asyncIterator](): AsyncIterableIteratorToArray<V>;
+  values(): AsyncIterableIteratorToArray<V>;
+  keys(): AsyncIterableIteratorToArray<K>;
+  entries(): AsyncIterableIteratorToArray<readonly [K, V]>;
+  toArray(): Promise<V[]>;
+}
+
+export type ScanNoIndexOptions = {
+  prefix?: string | undefined;
+  limit?: number | undefined;
+  start?: {key: string; exclusive?: boolean | undefined} | undefined;
+};
+/** replicore has no secondary indexes yet: only the no-index form. */
+export type ScanOptions = ScanNoIndexOptions;
+
+/**
+ * A consistent read of the local state. Values are deeply frozen and shared
+ * between reads while unchanged: copy before modifying.
+ */
+export interface ReadTransaction {
+  readonly clientID: ClientID;
+  readonly environment: TransactionEnvironment;
+  readonly location: TransactionLocation;
+  get(key: string): Promise<ReadonlyJSONValue | undefined>;
+  get<T extends JSONValue>(key: string): Promise<DeepReadonly<T> | undefined>;
+  has(key: string): Promise<boolean>;
+  isEmpty(): Promise<boolean>;
+  scan(options?: ScanNoIndexOptions): ScanResult<string, ReadonlyJSONValue>;
+  scan<V extends ReadonlyJSONValue>(options?: ScanNoIndexOptions): ScanResult<string, DeepReadonly<V>>;
+}
+
+export interface WriteTransaction extends ReadTransaction {
+  readonly mutationID: number;
+  readonly reason: TransactionReason;
+  /** Stores a validated, frozen copy of `value` (must be JSON). */
+  set(key: string, value: ReadonlyJSONValue): Promise<void>;
+  /** Alias of set. */
+  put(key: string, value: ReadonlyJSONValue): Promise<void>;
+  /** Resolves to whether the key existed. */
+  del(key: string): Promise<boolean>;
+}
+
+export type MutatorReturn<T extends ReadonlyJSONValue = ReadonlyJSONValue> = MaybePromise<T | void>;
+export type MutatorDefs = {
+  [key: string]: (tx: WriteTransaction, args?: any) => MutatorReturn;
+};
+type ToPromise<P> = P extends Promise<unknown> ? P : Promise<P>;
+export type MakeMutator<F extends (tx: WriteTransaction, ...args: [] | [ReadonlyJSONValue]) => MutatorReturn> =
+  F extends (tx: WriteTransaction, ...args: infer Args) => infer Ret ? (...args: Args) => ToPromise<Ret> : never;
+export type MakeMutators<T extends MutatorDefs> = {
+  readonly [P in keyof T]: MakeMutator<T[P]>;
+};
+
+export type HTTPRequestInfo = {httpStatusCode: number; errorMessage: string};
+
+export type MutationV1 = {
+  readonly id: number;
+  readonly name: string;
+  readonly args: ReadonlyJSONValue;
+  readonly timestamp: number;
+  readonly clientID: ClientID;
+};
+export type PushRequestV1 = {
+  pushVersion: 1;
+  schemaVersion: string;
+  profileID: string;
+  clientGroupID: ClientGroupID;
+  mutations: MutationV1[];
+};
+export type PullRequestV1 = {
+  pullVersion: 1;
+  schemaVersion: string;
+  profileID: string;
+  cookie: Cookie;
+  clientGroupID: ClientGroupID;
+};
+export type PatchOperation =
+  | {readonly op: 'put'; readonly key: string; readonly value: ReadonlyJSONValue}
+  | {readonly op: 'update'; readonly key: string; readonly merge?: ReadonlyJSONObject; readonly constrain?: string[]}
+  | {readonly op: 'del'; readonly key: string}
+  | {readonly op: 'clear'};
+export type ClientStateNotFoundResponse = {error: 'ClientStateNotFound'};
+export type VersionNotSupportedResponse = {
+  error: 'VersionNotSupported';
+  versionType?: 'pull' | 'push' | 'schema' | undefined;
+};
+export type PullResponseOKV1 = {
+  cookie: Cookie;
+  lastMutationIDChanges: Record<ClientID, number>;
+  patch: PatchOperation[];
+};
+export type PullResponseV1 = PullResponseOKV1 | ClientStateNotFoundResponse | VersionNotSupportedResponse;
+export type PushResponse = ClientStateNotFoundResponse | VersionNotSupportedResponse;
+export type PullerResult = {response?: PullResponseV1 | undefined; httpRequestInfo: HTTPRequestInfo};
+export type PusherResult = {response?: PushResponse | undefined; httpRequestInfo: HTTPRequestInfo};
+export type Puller = (requestBody: PullRequestV1, requestID: string) => Promise<PullerResult>;
+export type Pusher = (requestBody: PushRequestV1, requestID: string) => Promise<PusherResult>;
+
+export interface RequestOptions {
+  /** First retry delay after a failed push or pull (default 30). */
+  minDelayMs?: number;
+  /** Cap of the doubling retry delay (default 60000). */
+  maxDelayMs?: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'error';
+export interface LogSink {
+  log(level: LogLevel, ...args: unknown[]): void;
+}
+
+export type UpdateNeededReason =
+  | {type: 'NewClientGroup'}
+  | {type: 'VersionNotSupported'; versionType?: 'push' | 'pull' | 'schema' | undefined};
+
+export interface PendingMutation {
+  readonly name: string;
+  readonly id: number;
+  readonly args: ReadonlyJSONValue;
+  readonly clientID: ClientID;
+}
+
+/** A mutator that threw while being replayed in a rebase (replicore only). */
+export interface ReplayError {
+  readonly clientID: ClientID;
+  readonly id: number;
+  readonly name: string;
+  readonly message: string;
+}
+
+export interface ReplicacheOptions<MD extends MutatorDefs> {
+  /** Required. With the mutator names and schemaVersion it makes the client group. */
+  name: string;
+  mutators?: MD | undefined;
+  pushURL?: string | undefined;
+  pullURL?: string | undefined;
+  /**
+   * replicore only: a WebSocket URL (`ws(s)://host/api/poke?space=...`). Every
+   * message on it is a poke (the replicore server sends
+   * `{"type":"poke","space":"<space>"}`); the client pulls on each, and after
+   * every (re)connect. It reconnects with backoff (100 ms doubling to 30 s).
+   */
+  pokeURL?: string | undefined;
+  /** Sent as the Authorization header (even when empty). */
+  auth?: string | undefined;
+  getAuth?: (() => MaybePromise<string | null | undefined>) | null | undefined;
+  /** Milliseconds between periodic pulls (default 60000); null: none. */
+  pullInterval?: number | null | undefined;
+  /** Milliseconds from a mutation to its push (default 10). */
+  pushDelay?: number | undefined;
+  schemaVersion?: string | undefined;
+  requestOptions?: RequestOptions | undefined;
+  logLevel?: LogLevel | undefined;
+  logSinks?: LogSink[] | undefined;
+  puller?: Puller | undefined;
+  pusher?: Pusher | undefined;
+  /** Accepted and ignored, for drop-in compatibility. */
+  licenseKey?: string | undefined;
+}
+
+export interface SubscribeOptions<R> {
+  onData: (result: R) => void;
+  onError?: ((error: unknown) => void) | undefined;
+  onDone?: (() => void) | undefined;
+  isEqual?: ((a: R, b: R) => boolean) | undefined;
+}
+
+export type DiffOperation<Key = string> =
+  | {readonly op: 'add'; readonly key: Key; readonly newValue: ReadonlyJSONValue}
+  | {readonly op: 'del'; readonly key: Key; readonly oldValue: ReadonlyJSONValue}
+  | {readonly op: 'change'; readonly key: Key; readonly oldValue: ReadonlyJSONValue; readonly newValue: ReadonlyJSONValue};
+export type NoIndexDiff = readonly DiffOperation<string>[];
+export type WatchNoIndexOptions = {
+  prefix?: string | undefined;
+  initialValuesInFirstDiff?: boolean | undefined;
+};
+export type WatchNoIndexCallback = (diff: NoIndexDiff) => void;
+
+export declare class Replicache<MD extends MutatorDefs = {}> {
+  constructor(options: ReplicacheOptions<MD>);
+  readonly name: string;
+  readonly idbName: string;
+  readonly schemaVersion: string;
+  readonly clientID: ClientID;
+  readonly clientGroupID: Promise<ClientGroupID>;
+  readonly profileID: Promise<string>;
+  readonly online: boolean;
+  readonly closed: boolean;
+  readonly mutate: MakeMutators<MD>;
+  readonly requestOptions: Required<RequestOptions>;
+  auth: string;
+  getAuth: (() => MaybePromise<string | null | undefined>) | null | undefined;
+  /** Read-only after construction in replicore (setting throws). */
+  pullURL: string;
+  /** Read-only after construction in replicore (setting throws). */
+  pushURL: string;
+  /** Read-only after construction in replicore (setting throws). */
+  pullInterval: number | null;
+  /** Read-only after construction in replicore (setting throws). */
+  pushDelay: number;
+  /** Can only replace a puller given at construction. */
+  puller: Puller | null;
+  /** Can only replace a pusher given at construction. */
+  pusher: Pusher | null;
+  onSync: ((syncing: boolean) => void) | null;
+  onOnlineChange: ((online: boolean) => void) | null;
+  onUpdateNeeded: ((reason: UpdateNeededReason) => void) | null;
+  onClientStateNotFound: (() => void) | null;
+  /** replicore only: a mutator threw during a rebase; its mutation stays pending. */
+  onReplayError: ((error: ReplayError) => void) | null;
+
+  /** Stops syncing, closes the poke socket, and frees the WebAssembly state. */
+  close(): Promise<void>;
+  /** Pulls now; resolves when no push or pull is in flight. */
+  pull(options?: {now?: boolean | undefined}): Promise<void>;
+  /** Pushes now; resolves when no push or pull is in flight. */
+  push(options?: {now?: boolean | undefined}): Promise<void>;
+  /** Not supported by replicore (rejects): call pull() on a poke instead. */
+  poke(poke: unknown): Promise<void>;
+  query<R>(body: (tx: ReadTransaction) => Promise<R> | R): Promise<R>;
+  subscribe<R>(
+    body: (tx: ReadTransaction) => Promise<R>,
+    options: SubscribeOptions<R> | ((result: R) => void),
+  ): () => void;
+  experimentalWatch(callback: WatchNoIndexCallback, options?: WatchNoIndexOptions): () => void;
+  experimentalPendingMutations(): Promise<readonly PendingMutation[]>;
+}
+
+export declare class TransactionClosedError extends Error {
+  constructor();
+}
+
+/** JSON deep equality (the default isEqual of subscriptions). */
+export declare function deepEqual(a: unknown, b: unknown): boolean;
+
+export interface WasmOptions {
+  /** Where to load `replicore_wasm.wasm` from: return its URL. */
+  locateFile?: (path: string, scriptDirectory: string) => string;
+  /** The .wasm bytes, to skip loading it. */
+  wasmBinary?: ArrayBuffer | Uint8Array;
+}
+/** Configures the WebAssembly load; call before the first Replicache. */
+export declare function configureWasm(options: WasmOptions): void;
+/** Loads the WebAssembly module now (otherwise the first Replicache does). */
+export declare function loadWasm(): Promise<unknown>;
+
+export declare const version: string;
