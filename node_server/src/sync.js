@@ -193,8 +193,8 @@ export function createSync({ storage, mutators, logger, onCommitted, futureCooki
     try {
       await storage.transact(async (stx) => {
         mutatorError = null;
-        const version = await stx.bumpSpaceVersion(space);
-        const client = await stx.getClient(m.clientID);
+        // Bumping the space version first takes the space's row lock (PostgreSQL).
+        const { version, client } = await stx.startMutation(space, m.clientID);
         if (client && client.clientGroupID !== clientGroupID) {
           throw new HttpError(403, { error: 'Forbidden', message: `client ${m.clientID} belongs to another client group` });
         }
@@ -208,21 +208,23 @@ export function createSync({ storage, mutators, logger, onCommitted, futureCooki
           });
         }
         const mutator = Object.hasOwn(mutators, m.name) ? mutators[m.name] : undefined;
+        let writes = null;
         if (typeof mutator !== 'function') {
           mutatorError = new Error(`unknown mutator ${m.name}`);
         } else {
-          const { tx, writes, state } = createMutatorTx(stx, space);
+          const mtx = createMutatorTx(stx, space);
+          const { tx, state } = mtx;
+          writes = mtx.writes;
           try {
             await mutator(tx, m.args, { userID, clientID: m.clientID, clientGroupID, space, mutationID: m.id, version });
           } catch (err) {
             if (state.storageError) throw state.storageError;
             mutatorError = err;
           }
-          if (!mutatorError) {
-            for (const [key, value] of writes) await stx.putEntry(space, key, value, version, value === null);
-          }
         }
-        await stx.putClient(m.clientID, clientGroupID, m.id, version);
+        // The mutator's writes (none if it threw) and the lmid, in the same transaction.
+        const written = mutatorError || !writes ? [] : [...writes];
+        await stx.finishMutation(space, version, written, m.clientID, clientGroupID, m.id);
       });
     } catch (err) {
       if (err instanceof AlreadyProcessed) return 'skipped';

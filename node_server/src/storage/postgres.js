@@ -48,6 +48,32 @@ function makeTx(client) {
         ON CONFLICT (space) DO UPDATE SET version = replicore_space.version + 1 RETURNING version`, [space]);
       return Number(r.rows[0].version);
     },
+    // One round trip for the start of every mutation: bump the space version (locking the
+    // space row) and read the client.
+    async startMutation(space, clientID) {
+      const r = await q(`WITH v AS (
+          INSERT INTO replicore_space (space, version) VALUES ($1, 1)
+          ON CONFLICT (space) DO UPDATE SET version = replicore_space.version + 1 RETURNING version)
+        SELECT v.version, c.client_group_id, c.last_mutation_id, c.version AS client_version
+        FROM v LEFT JOIN replicore_client c ON c.client_id = $2`, [space, clientID]);
+      const row = r.rows[0];
+      return {
+        version: Number(row.version),
+        client: row.client_group_id === null ? undefined : {
+          clientGroupID: row.client_group_id, lastMutationID: Number(row.last_mutation_id), version: Number(row.client_version),
+        },
+      };
+    },
+    // One round trip for the end of every mutation: its writes (possibly none) and the lmid.
+    async finishMutation(space, version, writes, clientID, clientGroupID, lastMutationID) {
+      await q(`WITH e AS (
+          INSERT INTO replicore_entry (space, key, value, version, deleted)
+          SELECT $1, w.key, w.value, $2, w.value IS NULL FROM unnest($3::text[], $4::text[]) AS w(key, value)
+          ON CONFLICT (space, key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, deleted = EXCLUDED.deleted)
+        INSERT INTO replicore_client (client_id, client_group_id, last_mutation_id, version) VALUES ($5, $6, $7, $2)
+        ON CONFLICT (client_id) DO UPDATE SET last_mutation_id = EXCLUDED.last_mutation_id, version = EXCLUDED.version`,
+        [space, version, writes.map(([k]) => k), writes.map(([, v]) => v), clientID, clientGroupID, lastMutationID]);
+    },
     async getSpaceVersion(space) {
       const r = await q('SELECT version FROM replicore_space WHERE space = $1', [space]);
       return r.rows.length ? Number(r.rows[0].version) : 0;

@@ -76,6 +76,13 @@ export function createSqliteStorage({ file, dataDir } = {}) {
 
   const tx = {
     bumpSpaceVersion: (space) => s.bump.get(space).version,
+    startMutation(space, clientID) {
+      return { version: tx.bumpSpaceVersion(space), client: tx.getClient(clientID) };
+    },
+    finishMutation(space, version, writes, clientID, clientGroupID, lastMutationID) {
+      for (const [key, value] of writes) tx.putEntry(space, key, value, version, value === null);
+      tx.putClient(clientID, clientGroupID, lastMutationID, version);
+    },
     getSpaceVersion: (space) => s.getVersion.get(space)?.version ?? 0,
     getEntry(space, key) {
       const r = s.getEntry.get(space, key);
