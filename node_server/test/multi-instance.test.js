@@ -5,11 +5,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { backend, token, uid, pushBody, pullBody, mut, openPokeSocket, sleep } from './helpers.js';
+import { STORAGES, backend, token, uid, pushBody, pullBody, mut, openPokeSocket, sleep } from './helpers.js';
 import { spawnInstance } from './instances.js';
 import { simulateClient, checkRun } from './sim.js';
 
-describe('two instances sharing one PostgreSQL', { timeout: 60_000 }, () => {
+describe('two instances sharing one PostgreSQL', { timeout: 60_000, skip: !STORAGES.includes('postgres') && 'REPLICORE_TEST_STORAGES excludes postgres' }, () => {
   let b, A, B;
   before(async () => {
     b = await backend('postgres');

@@ -3,9 +3,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { backend, startServer, token, uid, pushBody, mut, openPokeSocket, sleep } from './helpers.js';
+import { STORAGES, backend, startServer, token, uid, pushBody, mut, openPokeSocket, sleep } from './helpers.js';
 
-describe('postgres poke listener', { timeout: 60_000 }, () => {
+describe('postgres poke listener', { timeout: 60_000, skip: !STORAGES.includes('postgres') && 'REPLICORE_TEST_STORAGES excludes postgres' }, () => {
   let b, server, url;
   before(async () => {
     b = await backend('postgres');
