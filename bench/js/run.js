@@ -35,7 +35,8 @@ function replicoreEntry() {
 }
 
 async function loadLibs() {
-  const replicore = await import(pathToFileURL(replicoreEntry()).href);
+  // The installed package (bench/run.sh installs it from its tarball).
+  const replicore = await import('replicore');
   const replicache = await import('replicache');
   return [
     {name: 'replicore', Replicache: replicore.Replicache, extraOptions: {}},
