@@ -70,6 +70,22 @@ export function loadWasm() {
   return modulePromise;
 }
 
+// ------------------------------------------------------- string transfer --
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// Writes `text` as UTF-8 into freshly malloc'ed wasm memory with
+// TextEncoder.encodeInto (native speed; embind's std::string conversion
+// encodes in a JS loop). Returns [ptr, length]; the caller frees ptr.
+function toWasm(M, text) {
+  const max = text.length * 3 + 1;
+  const ptr = M._malloc(max);
+  if (!ptr) throw new Error('replicore: out of WebAssembly memory');
+  const {written} = encoder.encodeInto(text, M.HEAPU8.subarray(ptr, ptr + max));
+  return [ptr, written];
+}
+
 // ----------------------------------------------------------------- errors --
 
 export class TransactionClosedError extends Error {
@@ -419,30 +435,74 @@ class ReadTransactionImpl {
   }
 }
 
+// Writes are buffered in JS and reach the core in one crossing (setMany)
+// when the mutator returns, or earlier when a read needs the core to see
+// them (scan, isEmpty, del). get/has of a buffered key answer from the
+// buffer, so a mutator always reads its own writes.
 class WriteTransactionImpl extends ReadTransactionImpl {
   constructor(rep, clientID, mutationID, reason) {
     super(rep, 0, clientID);
     this.mutationID = mutationID;
     this.reason = reason;
+    this._buffer = null; // Map key -> frozen value
   }
   async set(key, value) {
     this._check();
     checkKey(key);
-    const frozen = frozenJSON(value, `set("${key}")`);
-    const core = this._rep._core;
-    const id = core.set(key, JSON.stringify(frozen));
-    if (!id) throw new Error(`set("${key}"): ${core.lastError()}`);
-    this._rep._cache.set(id, frozen);
+    const frozen = frozenJSON(value, 'set');
+    (this._buffer || (this._buffer = new Map())).set(key, frozen);
   }
   put(key, value) {
     return this.set(key, value);
   }
+  async get(key) {
+    this._check();
+    checkKey(key);
+    if (this._buffer !== null) {
+      const v = this._buffer.get(key);
+      if (v !== undefined) return v;
+    }
+    return this._rep._get(0, key);
+  }
+  async has(key) {
+    this._check();
+    checkKey(key);
+    if (this._buffer !== null && this._buffer.has(key)) return true;
+    return this._rep._core.has(0, key);
+  }
+  async isEmpty() {
+    this._check();
+    this._flush();
+    return this._rep._core.isEmpty(0);
+  }
   async del(key) {
     this._check();
     checkKey(key);
+    this._flush();
     const r = this._rep._core.del(key);
-    if (r < 0) throw new Error(`del("${key}"): ${this._rep._core.lastError()}`);
+    if (r < 0) throw new Error(`del: ${this._rep._core.lastError()}`);
     return r === 1;
+  }
+  _scan(options) {
+    this._check();
+    this._flush();
+    return this._rep._scan(0, options);
+  }
+  // Sends the buffered writes to the core.
+  _flush() {
+    const b = this._buffer;
+    if (b === null || b.size === 0) return;
+    this._buffer = null;
+    const parts = [];
+    const values = [];
+    for (const [k, v] of b) {
+      parts.push(JSON.stringify(k), JSON.stringify(v));
+      values.push(v);
+    }
+    const rep = this._rep;
+    const ids = rep._setMany('[' + parts.join(',') + ']');
+    const cache = rep._cache;
+    for (let i = 0; i < ids.length; i++) cache.set(ids[i], values[i]);
   }
 }
 
@@ -577,6 +637,7 @@ export class Replicache {
       maxDelayMs: this._requestOptions.maxDelayMs,
       hasGetAuth: true,
     };
+    this._M = M;
     this._core = new M.Core(JSON.stringify(opts), host);
     this._core.start();
   }
@@ -715,6 +776,13 @@ export class Replicache {
         core.abortMutation();
         throw e;
       }
+      try {
+        tx._flush();
+      } catch (e) {
+        tx._close();
+        core.abortMutation();
+        throw e;
+      }
       tx._close();
       const note = core.commitMutation();
       if (note === '') throw new Error(`mutate.${name}: ${core.lastError()}`);
@@ -752,6 +820,7 @@ export class Replicache {
         const tx = new WriteTransactionImpl(this, m.clientID, m.id, 'rebase');
         try {
           await mutator(tx, deepFreeze(m.args));
+          tx._flush();
           tx._close();
           core.rebaseSucceeded();
         } catch (e) {
@@ -818,21 +887,34 @@ export class Replicache {
     const id = core.get(txID, key);
     if (id > 0) return this._cache.get(id);
     if (id === 0) return undefined;
-    const v = deepFreeze(JSON.parse(core.takeValueText()));
+    const v = deepFreeze(JSON.parse(decoder.decode(core.takeValueText())));
     this._cache.set(-id, v);
     return v;
   }
 
   _scan(txID, o) {
     const core = this._core;
-    const text = core.scan(txID, o.prefix, o.start ?? '', (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0), o.limit);
-    if (text === '') throw new Error(`scan: ${core.lastError() || 'failed'}`);
-    const [keys, ids, vals] = JSON.parse(text);
+    const view = core.scan(txID, o.prefix, o.start ?? '', (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0), o.limit);
+    if (view.length === 0) throw new Error(`scan: ${core.lastError() || 'failed'}`);
+    const [keys, ids, vals] = JSON.parse(decoder.decode(view));
     const cache = this._cache;
     for (let i = 0; i < vals.length; i += 2) cache.set(vals[i], deepFreeze(vals[i + 1]));
     const values = new Array(ids.length);
     for (let i = 0; i < ids.length; i++) values[i] = cache.get(ids[i]);
     return {keys, values};
+  }
+
+  _setMany(text) {
+    const M = this._M;
+    const [ptr, len] = toWasm(M, text);
+    let ids;
+    try {
+      ids = this._core.setMany(ptr, len);
+    } finally {
+      M._free(ptr);
+    }
+    if (ids === '') throw new Error(`set: ${this._core.lastError()}`);
+    return JSON.parse(ids);
   }
 
   // Runs `body` in a read transaction recording into subscription `subID`
@@ -1067,7 +1149,18 @@ export class Replicache {
       status = 0;
       error = `${isPull ? 'puller' : 'pusher'} threw: ${(e && e.message) || e}`;
     }
-    if (this._core && !this._closed) this._core.transportDone(token, status, text, error);
+    if (!this._core || this._closed) return;
+    if (text.length < 4096) {
+      this._core.transportDone(token, status, text, error);
+    } else {
+      const M = this._M;
+      const [ptr, len] = toWasm(M, text);
+      try {
+        this._core.transportDoneBytes(token, status, ptr, len, error);
+      } finally {
+        M._free(ptr);
+      }
+    }
   }
 
   close() {

@@ -251,7 +251,13 @@ class Core : public SyncHost {
     });
   }
 
-  std::string takeValueText() { return std::move(valueText_); }
+  // The text of the value a get() just reported as not cached, as a view
+  // (see scan).
+  emscripten::val takeValueText() {
+    out_ = std::move(valueText_);
+    valueText_.clear();
+    return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
+  }
 
   bool has(int txID, std::string key) {
     return guard(false, [&] {
@@ -268,8 +274,15 @@ class Core : public SyncHost {
   }
 
   // One crossing per scan: [[keys], [ids], [id, value, id, value, ...]]
-  // where the last array holds only values JS has not cached. "" on error.
-  std::string scan(int txID, std::string prefix, std::string startKey, int flags, double limit) {
+  // where the last array holds only values JS has not cached, as a Uint8Array
+  // view of UTF-8 (valid until the next call; JS decodes it at once with
+  // TextDecoder). An empty view on error.
+  emscripten::val scan(int txID, std::string prefix, std::string startKey, int flags, double limit) {
+    out_ = scanText(txID, std::move(prefix), std::move(startKey), flags, limit);
+    return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
+  }
+
+  std::string scanText(int txID, std::string prefix, std::string startKey, int flags, double limit) {
     return guard(std::string(), [&] {
       ReadTransaction* tx = txFor(txID);
       if (!tx) return std::string();
@@ -325,6 +338,38 @@ class Core : public SyncHost {
       tx->set(std::move(key), std::move(v));
       jsKnown_.insert(id);
       return double(id);
+    });
+  }
+
+  // Writes a batch in the open write transaction, in one crossing: the
+  // UTF-8 JSON text [key, value, key, value, ...] at `ptr` (JS writes it
+  // straight into wasm memory with TextEncoder.encodeInto). Returns the new
+  // values' ids as a JSON array, in order; JS caches its frozen copies under
+  // them. "" with lastError() on failure.
+  std::string setMany(uintptr_t ptr, size_t len) {
+    return guard(std::string(), [&] {
+      WriteTransaction* tx = writeTx();
+      if (!tx) return fail(std::string(), "no open write transaction");
+      std::string error;
+      // The batch array is one level; values get the depth a pulled value
+      // may have, so whatever is written locally can also come back in a pull.
+      std::optional<Json> parsed =
+          parseJsonLimited(std::string_view(reinterpret_cast<const char*>(ptr), len), 98, &error);
+      if (!parsed) return fail(std::string(), error.empty() ? "value is not valid JSON" : error.c_str());
+      Json& arr = *parsed;
+      if (!arr.is_array() || arr.size() % 2) return fail(std::string(), "bad write batch");
+      std::string ids = "[";
+      for (size_t i = 0; i < arr.size(); i += 2) {
+        if (!arr[i].is_string()) return fail(std::string(), "bad write batch key");
+        ValuePtr v = Value::make(std::move(arr[i + 1]));
+        uint64_t id = v->id();
+        tx->set(arr[i].get<std::string>(), std::move(v));
+        jsKnown_.insert(id);
+        if (i) ids += ',';
+        appendNumber(ids, id);
+      }
+      ids += ']';
+      return ids;
     });
   }
 
@@ -484,6 +529,12 @@ class Core : public SyncHost {
       done(std::move(r));
       return 0;
     });
+  }
+
+  // transportDone for large bodies: the UTF-8 body is at `ptr` (written by
+  // JS with TextEncoder.encodeInto), copied here once.
+  void transportDoneBytes(int token, int status, uintptr_t ptr, size_t len, std::string networkError) {
+    transportDone(token, status, std::string(reinterpret_cast<const char*>(ptr), len), std::move(networkError));
   }
 
   void authAnswer(int token, bool has, std::string value) {
@@ -694,6 +745,7 @@ class Core : public SyncHost {
   bool closed_ = false;
   std::string lastError_;
   std::string valueText_;
+  std::string out_;  // backs the views returned by scan and takeValueText
 
   std::unique_ptr<PendingWrite> pendingWrite_;
   std::unique_ptr<Rebase> rebase_;
@@ -741,6 +793,8 @@ EMSCRIPTEN_BINDINGS(replicore) {
       .function("isEmpty", &Core::isEmpty)
       .function("scan", &Core::scan)
       .function("set", &Core::set)
+      .function("setMany", &Core::setMany)
+      .function("transportDoneBytes", &Core::transportDoneBytes)
       .function("del", &Core::del)
       .function("addSubscription", &Core::addSubscription)
       .function("removeSubscription", &Core::removeSubscription)
