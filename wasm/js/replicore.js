@@ -536,6 +536,8 @@ export class Replicache {
     this._pusher = options.pusher ?? null;
     this._logLevel = levels[options.logLevel ?? 'info'] ?? 1;
     this._logSinks = options.logSinks ?? [consoleLogSink];
+    // Internal (tests): how many cached values trigger the first sweep.
+    this._cacheSweepAt = options.experimentalCacheSweepAt ?? 4096;
 
     this.getAuth = options.getAuth ?? null;
     this.onSync = null;
@@ -636,6 +638,7 @@ export class Replicache {
       minDelayMs: this._requestOptions.minDelayMs,
       maxDelayMs: this._requestOptions.maxDelayMs,
       hasGetAuth: true,
+      cacheSweepAt: this._cacheSweepAt,
     };
     this._M = M;
     this._core = new M.Core(JSON.stringify(opts), host);

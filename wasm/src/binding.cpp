@@ -154,6 +154,8 @@ class Core : public SyncHost {
     cb.onError = [this](const std::string& which, const std::string& message) {
       host_.call<void>("onError", which, message);
     };
+    sweepMin_ = size_t(num("cacheSweepAt", 4096));  // tests lower it
+    sweepAt_ = sweepMin_;
     transport_ = std::make_unique<RoutingTransport>(this);
     scheduler_ = std::make_unique<SyncScheduler>(so, cb, this, &clock_, transport_.get());
 
@@ -733,7 +735,7 @@ class Core : public SyncHost {
     for (uint64_t id : jsKnown_)
       if (!live.count(id)) evictLater_.push_back(id);
     jsKnown_ = std::move(live);
-    sweepAt_ = std::max<size_t>(4096, 2 * jsKnown_.size());
+    sweepAt_ = std::max<size_t>(sweepMin_, 2 * jsKnown_.size());
   }
 
   emscripten::val host_;
@@ -755,6 +757,7 @@ class Core : public SyncHost {
 
   std::unordered_set<uint64_t> jsKnown_;
   size_t sweepAt_ = 4096;
+  size_t sweepMin_ = 4096;
   std::map<int, ReadSet> subs_;
   int nextSub_ = 1;
   std::map<int, std::string> watches_;

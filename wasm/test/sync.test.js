@@ -372,3 +372,25 @@ test('two clients converge through the server', async () => {
   await Promise.all([a.close(), b.close()]);
   await server.stop();
 });
+
+test('value cache stays bounded and correct across rebases (sweeps)', async () => {
+  const server = await startServer();
+  const rep = make(server, {pushURL: '', experimentalCacheSweepAt: 16});
+  for (let i = 0; i < 10; i++) await rep.mutate.put({key: `p/${i}`, value: {i}});
+  const seen = [];
+  rep.subscribe((tx) => tx.scan({prefix: 'p/'}).toArray(), (v) => seen.push(v));
+  for (let round = 0; round < 30; round++) {
+    server.serverPut(`s/${round % 3}`, {round});
+    await rep.pull(); // replays the 10 pending puts: new ids, equal values
+    const all = await rep.query((tx) => tx.scan().entries().toArray());
+    assert.equal(all.length, 13 > 10 + Math.min(round + 1, 3) ? 10 + Math.min(round + 1, 3) : 13);
+    for (const [k, v] of all) {
+      if (k.startsWith('p/')) assert.deepEqual(v, {i: Number(k.slice(2))});
+      else assert.ok(typeof v.round === 'number');
+    }
+  }
+  assert.ok(rep._cache.size <= 64, `cache size ${rep._cache.size}`);
+  assert.equal(seen.length, 1, 'equal values after rebases never re-fire the subscription');
+  await rep.close();
+  await server.stop();
+});
