@@ -367,24 +367,24 @@ TEST(ReferenceServer, KeepsTheServerRules) {
   auto m = [](const char* c, int id, const char* name, Json args) {
     return Json{{"clientID", c}, {"id", id}, {"name", name}, {"args", args}, {"timestamp", 0}};
   };
-  EXPECT_EQ(push("g", {m("a", 1, "incr", {{"key", "n"}, {"by", 2}}), m("a", 2, "ghost", {{"key", "x"}})}).status, 200);
+  EXPECT_EQ(push("g", Json::array({m("a", 1, "incr", {{"key", "n"}, {"by", 2}}), m("a", 2, "ghost", {{"key", "x"}})})).status, 200);
   EXPECT_EQ(s.lastMutationID("a"), 2u);  // the failing one advanced the lmid
   EXPECT_EQ(s.state(), Json::parse(R"([["n",2]])"));
   // Already processed: skipped. From the future: refused.
-  EXPECT_EQ(push("g", {m("a", 1, "incr", {{"key", "n"}, {"by", 2}})}).status, 200);
+  EXPECT_EQ(push("g", Json::array({m("a", 1, "incr", {{"key", "n"}, {"by", 2}})})).status, 200);
   EXPECT_EQ(s.state(), Json::parse(R"([["n",2]])"));
-  EXPECT_EQ(push("g", {m("a", 4, "incr", {{"key", "n"}, {"by", 2}})}).status, 500);
+  EXPECT_EQ(push("g", Json::array({m("a", 4, "incr", {{"key", "n"}, {"by", 2}})})).status, 500);
   EXPECT_EQ(s.lastMutationID("a"), 2u);
   // Another group cannot push for client a.
-  EXPECT_EQ(push("h", {m("a", 3, "incr", {{"key", "n"}, {"by", 2}})}).status, 403);
-  EXPECT_EQ(push("h", {m("b", 1, "put", {{"key", "y"}, {"value", 1}})}).status, 200);
+  EXPECT_EQ(push("h", Json::array({m("a", 3, "incr", {{"key", "n"}, {"by", 2}})})).status, 403);
+  EXPECT_EQ(push("h", Json::array({m("b", 1, "put", {{"key", "y"}, {"value", 1}})})).status, 200);
 
   Json full = pull("g", nullptr);
   EXPECT_EQ(full["cookie"], s.version());
   EXPECT_EQ(full["lastMutationIDChanges"], (Json{{"a", 2}}));  // only group g
   EXPECT_EQ(full["patch"], Json::parse(R"([{"op":"clear"},{"op":"put","key":"n","value":2},{"op":"put","key":"y","value":1}])"));
   uint64_t v = s.version();
-  push("h", {m("b", 2, "del", {{"key", "y"}})});
+  push("h", Json::array({m("b", 2, "del", {{"key", "y"}})}));
   Json since = pull("g", v);
   EXPECT_EQ(since["patch"], Json::parse(R"([{"op":"del","key":"y"}])"));
   EXPECT_EQ(since["lastMutationIDChanges"], Json::object());

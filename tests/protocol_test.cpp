@@ -276,7 +276,7 @@ TEST(ProtocolPull, RejectsEveryMalformedBody) {
 }
 
 TEST(ProtocolPull, DeepNestingDoesNotCrash) {
-  for (int depth : {101, 1000, 10000, 100000}) {
+  for (int depth : {ParseLimits{}.maxDepth + 1, 1000, 10000, 100000}) {
     std::string nested = std::string(depth, '[') + std::string(depth, ']');
     ParsedPull a = parsePullResponse(nested);
     EXPECT_FALSE(a.result.has_value()) << depth;
