@@ -1,6 +1,7 @@
 // The wire protocol: request bodies, cookies, and strict response parsing.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -356,3 +357,189 @@ TEST(ProtocolPush, ParsesPushResponses) {
 
 }  // namespace
 }  // namespace replicore
+
+namespace replicore {
+namespace {
+
+// The pull body is validated by a single-pass scanner that keeps put values
+// as text: these cases pin what it must accept and reject.
+TEST(ProtocolPullScanner, ValuesAreKeptVerbatimAndParseOnDemand) {
+  ParsedPull p = parsePullResponse(
+      R"({"cookie":3,"lastMutationIDChanges":{},"patch":[{"op":"put","key":"k","value": {"b" : [1, 2.5e3, "\u00e9"], "a":null} }]})");
+  ASSERT_TRUE(p.result.has_value()) << p.error;
+  const auto& op = std::get<PullSuccess>(*p.result).patch.at(0);
+  EXPECT_EQ(op.value->text(), R"({"b" : [1, 2.5e3, "\u00e9"], "a":null})");
+  EXPECT_EQ(op.value->parsedIfAny(), nullptr);
+  EXPECT_EQ(op.value->json(), Json::parse(R"({"a":null,"b":[1,2500.0,"é"]})"));
+}
+
+TEST(ProtocolPullScanner, EscapedAndRepeatedMemberNames) {
+  // "co\u006fkie" is "cookie"; a repeated member counts the last time.
+  ParsedPull p = parsePullResponse(
+      R"({"co\u006fkie":1,"cookie":2,"lastMutationIDChanges":{},"patch":[{"op":"del","k\u0065y":"x\ny"}]})");
+  ASSERT_TRUE(p.result.has_value()) << p.error;
+  const auto& success = std::get<PullSuccess>(*p.result);
+  EXPECT_EQ(success.cookie, Json(2));
+  EXPECT_EQ(success.patch.at(0).key, "x\ny");
+  // Surrogate pairs decode to one code point in keys.
+  ParsedPull q = parsePullResponse(
+      R"({"cookie":1,"lastMutationIDChanges":{},"patch":[{"op":"del","key":"\ud83d\ude00"}]})");
+  ASSERT_TRUE(q.result.has_value()) << q.error;
+  EXPECT_EQ(std::get<PullSuccess>(*q.result).patch.at(0).key, "\xF0\x9F\x98\x80");
+}
+
+TEST(ProtocolPullScanner, RejectsWhatJsonDoesNotAllow) {
+  const std::string good = R"({"cookie":1,"lastMutationIDChanges":{},"patch":[]})";
+  ASSERT_TRUE(parsePullResponse(good).result.has_value());
+  for (const std::string& bad : {
+           good + "x",                                                        // trailing text
+           good + "{}",                                                       // two values
+           std::string(R"({"cookie":1,"lastMutationIDChanges":{},"patch":[],})"),  // trailing comma
+           std::string(R"({"cookie":01,"lastMutationIDChanges":{},"patch":[]})"),  // leading zero
+           std::string(R"({"cookie":1.,"lastMutationIDChanges":{},"patch":[]})"),
+           std::string(R"({"cookie":'a',"lastMutationIDChanges":{},"patch":[]})"),
+           std::string("{\"cookie\":\"a\x01\",\"lastMutationIDChanges\":{},\"patch\":[]}"),  // control char
+           std::string("{\"cookie\":\"\xC3\",\"lastMutationIDChanges\":{},\"patch\":[]}"),   // truncated UTF-8
+           std::string("{\"cookie\":\"\xED\xA0\x80\",\"lastMutationIDChanges\":{},\"patch\":[]}"),  // encoded surrogate
+           std::string(R"({"cookie":"\x","lastMutationIDChanges":{},"patch":[]})"),  // bad escape
+           std::string(R"({"cookie":tru,"lastMutationIDChanges":{},"patch":[]})"),
+           std::string(R"({"cookie":1,"lastMutationIDChanges":{},"patch":[{"op":"put","key":"a","value":}]})"),
+           std::string(R"({"cookie":1 "lastMutationIDChanges":{},"patch":[]})"),
+       }) {
+    ParsedPull p = parsePullResponse(bad);
+    EXPECT_FALSE(p.result.has_value()) << bad;
+    EXPECT_TRUE(p.notJson) << bad << " -> " << p.error;
+  }
+}
+
+TEST(ProtocolPullScanner, PatchElementsThatAreNotObjects) {
+  for (const char* patch : {"[1]", "[null]", "[[]]", R"(["put"])"}) {
+    ParsedPull p = parsePullResponse(std::string(R"({"cookie":1,"lastMutationIDChanges":{},"patch":)") + patch + "}");
+    EXPECT_FALSE(p.result.has_value()) << patch;
+    EXPECT_FALSE(p.notJson) << patch;
+    EXPECT_NE(p.error.find("patch[0]"), std::string::npos) << p.error;
+  }
+}
+
+}  // namespace
+}  // namespace replicore
+
+// --- Strictness of the pull parser, value by value ------------------------------------
+//
+// Values of a pull are kept as text and parsed later, on first read. So the
+// parser must accept exactly the texts that parse as JSON later: a value it
+// lets through that fails to parse later would blow up in a reader (a
+// mutator, a subscription) long after the pull was applied.
+
+namespace protocol_strictness {
+
+std::string PutBody(const std::string& valueText) {
+  return R"({"cookie":1,"lastMutationIDChanges":{},"patch":[{"op":"put","key":"k","value":)" + valueText + "}]}";
+}
+
+// True when nlohmann (strict RFC 8259) accepts `text` as one JSON value.
+bool ReferenceAccepts(const std::string& text) {
+  return !Json::parse(text, nullptr, false).is_discarded();
+}
+
+void ExpectConsistent(const std::string& valueText) {
+  SCOPED_TRACE("value text: " + valueText);
+  bool reference = ReferenceAccepts(valueText);
+  ParsedPull p = parsePullResponse(PutBody(valueText));
+  const PullSuccess* s = p.result ? std::get_if<PullSuccess>(&*p.result) : nullptr;
+  EXPECT_EQ(s != nullptr, reference) << (s ? "accepted what JSON rejects" : "rejected valid JSON: " + p.error);
+  if (s && reference) {
+    ASSERT_EQ(s->patch.size(), 1u);
+    ASSERT_NE(s->patch[0].value, nullptr);
+    Json got;
+    ASSERT_NO_THROW(got = s->patch[0].value->json());
+    EXPECT_EQ(got, Json::parse(valueText));
+  }
+}
+
+TEST(ProtocolStrictness, ValueTextsAcceptedExactlyWhenTheyAreJson) {
+  const std::vector<std::string> texts = {
+      // valid
+      "0", "-0", "1", "-1", "1.5", "1e5", "1E+5", "1e-5", "-1.25e-3", "123456789012345678901234567890",
+      "1.7976931348623157e308", "true", "false", "null", "\"\"", "\"abc\"", R"("\"\\\/\b\f\n\r\t")",
+      R"("\u0041\u00e9\u65e5")", R"("\ud83d\ude00")", "\"\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\"",
+      "[]", "[1,2,3]", "{}", R"({"a":{"b":[null,true,{"c":"d"}]}})", " [ 1 , 2 ] ", "\t{\n\"a\" : 1\r}",
+      R"("\u0000")", R"({"":1})", R"({"a":1,"a":2})",
+      // invalid
+      "", "01", "-01", "+1", ".5", "1.", "1.e5", "1e", "1e+", "-", "0x10", "NaN", "Infinity", "-Infinity",
+      "tru", "nul", "True", "NULL", "'a'", "\"abc", "abc\"", R"("\x41")", R"("\u12")", R"("\u12G4")",
+      "\"a\nb\"", "\"a\tb\"", std::string("\"a\x01" "b\""), "[1,]", "[,1]", "[1 2]", "{\"a\":1,}",
+      "{a:1}", "{\"a\" 1}", "{\"a\":}", "{1:2}", "[1]]", "{\"a\":1}}", "[", "{", "1 2", "[] []",
+      "/*c*/1", "1 //c", "\"\xff\"", "\"\xc3\"", "\"\xc3\x28\"", "\"\xe6\x97\"", "\"\xed\xa0\x80\"",
+      "\"\xf8\x88\x80\x80\x80\"", "\"\xc0\xaf\"", "\"\xf4\x90\x80\x80\"", R"("\ud800")",
+      R"("\udc00")", R"("\ud800\u0041")", "1e400", "-1e400",
+  };
+  for (const std::string& t : texts) ExpectConsistent(t);
+}
+
+TEST(ProtocolStrictness, KeysAndCookiesDecodeEscapes) {
+  ParsedPull p = parsePullResponse(
+      R"({"cookie":{"order":"\u00e9\n"},"lastMutationIDChanges":{"c\u00e9":3},)"
+      R"("patch":[{"op":"put","key":"a\u0000b","value":1},{"op":"del","key":"\ud83d\ude00"},)"
+      R"({"op":"put","key":"\"q\"","value":2}]})");
+  const PullSuccess* s = p.result ? std::get_if<PullSuccess>(&*p.result) : nullptr;
+  ASSERT_NE(s, nullptr) << p.error;
+  EXPECT_EQ(s->cookie, (Json{{"order", "\xc3\xa9\n"}}));
+  EXPECT_EQ(s->lastMutationIDChanges.count("c\xc3\xa9"), 1u);
+  ASSERT_EQ(s->patch.size(), 3u);
+  EXPECT_EQ(s->patch[0].key, std::string("a\0b", 3));
+  EXPECT_EQ(s->patch[1].key, "\xf0\x9f\x98\x80");
+  EXPECT_EQ(s->patch[2].key, "\"q\"");
+  // Invalid text in a key or a field name is rejected too.
+  EXPECT_FALSE(parsePullResponse(R"({"cookie":1,"lastMutationIDChanges":{},"patch":[{"op":"del","key":"\ud800"}]})")
+                   .result.has_value());
+  EXPECT_FALSE(parsePullResponse("{\"cookie\":1,\"lastMutationIDChanges\":{\"\xff\":1},\"patch\":[]}")
+                   .result.has_value());
+}
+
+// Random byte edits of valid bodies: the parser and strict JSON agree on
+// every one, and nothing it accepts fails to read later.
+TEST(ProtocolStrictness, FuzzedBodiesAgreeWithStrictJson) {
+  const std::vector<std::string> seeds = {
+      R"({"a":[1,-2.5e3,true,null,"x\u00e9\n"],"b":{"c":{}}})",
+      "[\"\xe6\x97\xa5\xf0\x9f\x98\x80\",0.1,\"\\ud83d\\ude00\",{\"k\":[[[]]]}]",
+      R"("\\\"\/\b\f\n\r\t")",
+      "-0.0e-0",
+  };
+  const std::string alphabet = "{}[],:\"\\u0123456789abcdefEe.+-tnrl \x80\xbf\xc3\xed\xf0\xff";
+  std::mt19937_64 rng(12345);
+  int accepted = 0, total = 0;
+#ifdef REPLICORE_TEST_WASM
+  const int rounds = 3000;
+#else
+  const int rounds = 20000;
+#endif
+  for (int i = 0; i < rounds; ++i) {
+    std::string t = seeds[rng() % seeds.size()];
+    int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits && !t.empty(); ++e) {
+      size_t pos = rng() % t.size();
+      switch (rng() % 3) {
+        case 0: t[pos] = alphabet[rng() % alphabet.size()]; break;
+        case 1: t.erase(pos, 1); break;
+        default: t.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
+      }
+    }
+    bool reference = ReferenceAccepts(t);
+    ParsedPull p = parsePullResponse(PutBody(t));
+    const PullSuccess* s = p.result ? std::get_if<PullSuccess>(&*p.result) : nullptr;
+    ++total;
+    if (s) ++accepted;
+    ASSERT_EQ(s != nullptr, reference) << "value text: " << Json(t).dump(-1, ' ', true)
+                                       << (s ? " accepted but is not JSON" : " rejected but is JSON: " + p.error);
+    if (s) {
+      Json got;
+      ASSERT_NO_THROW(got = s->patch.at(0).value->json()) << t;
+      ASSERT_EQ(got, Json::parse(t));
+    }
+  }
+  EXPECT_GT(accepted, 0);
+  EXPECT_LT(accepted, total);
+}
+
+}  // namespace protocol_strictness

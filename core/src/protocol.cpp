@@ -1,5 +1,7 @@
 #include "replicore/protocol.h"
 
+#include "json_scanner.h"
+
 #include <cmath>
 #include <set>
 
@@ -183,98 +185,216 @@ bool parseErrorBody(const Json& body, Result* result, std::string* message) {
 
 std::string describeOp(size_t index) { return "patch[" + std::to_string(index) + "]"; }
 
-bool parsePatchOp(const Json& raw, size_t index, PatchOp* op, std::string* error) {
-  if (!raw.is_object()) {
-    *error = describeOp(index) + " is not an object";
-    return false;
+}  // namespace
+
+namespace {
+
+// Parses a small span (a cookie, lmids, an update's merge) that the scanner
+// has validated already.
+Json parseSpan(std::string_view span) { return Json::parse(span.begin(), span.end(), nullptr, false); }
+
+// One patch op as raw spans, read by the scanner.
+struct RawOp {
+  bool notObject = false;  // the element was not an object at all
+  bool hasOp = false, opIsString = false, hasKey = false, keyIsString = false;
+  std::string op, key;
+  std::optional<std::string_view> value, merge, constrain;
+};
+
+// Reads the members of one patch op object; unknown members are validated
+// and skipped. A member given twice counts once, the last time (as in
+// JavaScript).
+bool scanOp(detail::JsonScanner& s, RawOp* op) {
+  if (!s.expect('{')) return false;
+  if (s.peek() == '}') return s.expect('}');
+  std::string name;
+  while (true) {
+    if (!s.readString(&name) || !s.expect(':')) return false;
+    bool stringField = name == "op" || name == "key";
+    if (stringField && s.peek() == '"') {
+      std::string value;
+      if (!s.readString(&value)) return false;
+      if (name == "op") {
+        op->hasOp = op->opIsString = true;
+        op->op = std::move(value);
+      } else {
+        op->hasKey = op->keyIsString = true;
+        op->key = std::move(value);
+      }
+    } else {
+      std::string_view span;
+      if (!s.skipValue(3, &span)) return false;
+      if (name == "op") {
+        op->hasOp = true;
+        op->opIsString = false;
+      } else if (name == "key") {
+        op->hasKey = true;
+        op->keyIsString = false;
+      } else if (name == "value") {
+        op->value = span;
+      } else if (name == "merge") {
+        op->merge = span;
+      } else if (name == "constrain") {
+        op->constrain = span;
+      }
+    }
+    char next = s.peek();
+    if (next == '}') return s.expect('}');
+    if (!s.expect(',')) return false;
   }
-  auto kind = raw.find("op");
-  if (kind == raw.end() || !kind->is_string()) {
+}
+
+bool checkOp(const RawOp& raw, size_t index, PatchOp* op, std::string* error) {
+  if (!raw.hasOp || !raw.opIsString) {
     *error = describeOp(index) + " has no string 'op'";
     return false;
   }
-  const std::string& name = kind->get_ref<const std::string&>();
+  const std::string& name = raw.op;
   if (name == "clear") {
     op->kind = PatchOpKind::kClear;
     return true;
   }
-  auto key = raw.find("key");
-  if (key == raw.end() || !key->is_string()) {
+  if (name != "put" && name != "del" && name != "update") {
+    *error = describeOp(index) + " has unknown op '" + name.substr(0, 40) + "'";
+    return false;
+  }
+  if (!raw.hasKey || !raw.keyIsString) {
     *error = describeOp(index) + " (" + name + ") has no string 'key'";
     return false;
   }
-  op->key = key->get<std::string>();
+  op->key = raw.key;
   if (name == "put") {
-    auto value = raw.find("value");
-    if (value == raw.end()) {
+    if (!raw.value) {
       *error = describeOp(index) + " (put) has no 'value'";
       return false;
     }
     op->kind = PatchOpKind::kPut;
-    op->value = Value::make(*value);
+    op->value = Value::fromText(std::string(*raw.value));
     return true;
   }
   if (name == "del") {
     op->kind = PatchOpKind::kDel;
     return true;
   }
-  if (name == "update") {
-    op->kind = PatchOpKind::kUpdate;
-    auto merge = raw.find("merge");
-    if (merge != raw.end()) {
-      if (!merge->is_object()) {
-        *error = describeOp(index) + " (update) has a 'merge' that is not an object";
-        return false;
-      }
-      op->merge = *merge;
+  op->kind = PatchOpKind::kUpdate;
+  if (raw.merge) {
+    Json merge = parseSpan(*raw.merge);
+    if (!merge.is_object()) {
+      *error = describeOp(index) + " (update) has a 'merge' that is not an object";
+      return false;
     }
-    auto constrain = raw.find("constrain");
-    if (constrain != raw.end()) {
-      if (!constrain->is_array()) {
-        *error = describeOp(index) + " (update) has a 'constrain' that is not an array";
-        return false;
-      }
-      std::vector<std::string> keys;
-      for (const Json& k : *constrain) {
-        if (!k.is_string()) {
-          *error = describeOp(index) + " (update) has a non-string in 'constrain'";
-          return false;
-        }
-        keys.push_back(k.get<std::string>());
-      }
-      op->constrain = std::move(keys);
-    }
-    return true;
+    op->merge = std::move(merge);
   }
-  *error = describeOp(index) + " has unknown op '" + name.substr(0, 40) + "'";
-  return false;
+  if (raw.constrain) {
+    Json constrain = parseSpan(*raw.constrain);
+    if (!constrain.is_array()) {
+      *error = describeOp(index) + " (update) has a 'constrain' that is not an array";
+      return false;
+    }
+    std::vector<std::string> keys;
+    for (const Json& k : constrain) {
+      if (!k.is_string()) {
+        *error = describeOp(index) + " (update) has a non-string in 'constrain'";
+        return false;
+      }
+      keys.push_back(k.get<std::string>());
+    }
+    op->constrain = std::move(keys);
+  }
+  return true;
 }
 
 }  // namespace
 
+// One pass of the scanner validates the whole body and collects the spans
+// of the top-level members; `patch` is read op by op so that put values stay
+// text. Only small members (cookie, lmids, error fields) are parsed.
 ParsedPull parsePullResponse(std::string_view text, const ParseLimits& limits) {
   ParsedPull out;
   if (text.size() > limits.maxBodyBytes) {
     out.error = "pull response is larger than " + std::to_string(limits.maxBodyBytes) + " bytes";
     return out;
   }
-  std::string jsonError;
-  std::optional<Json> parsed = parseJsonLimited(text, limits.maxDepth, &jsonError);
-  if (!parsed) {
-    out.error = "pull response: " + jsonError;
-    out.notJson = jsonError == "not valid JSON";
+  detail::JsonScanner s(text, limits.maxDepth);
+  auto syntaxError = [&]() {
+    out.notJson = !s.tooDeep();
+    out.error = s.tooDeep() ? "pull response: " + s.error() : "pull response: not valid JSON (" + s.error() + ")";
     return out;
-  }
-  const Json& body = *parsed;
-  if (!body.is_object()) {
+  };
+  if (s.peek() != '{') {
+    std::string_view ignored;
+    if (!s.skipValue(0, &ignored) || !s.atEnd()) return syntaxError();
     out.error = "pull response is not a JSON object";
     return out;
   }
-  PullResult errorResult;
-  std::string errorMessage;
-  if (parseErrorBody(body, &errorResult, &errorMessage)) {
-    if (!errorMessage.empty()) {
-      out.error = "pull response: " + errorMessage;
+  s.expect('{');
+  std::optional<std::string_view> cookie, lmids, error, versionType;
+  bool hasPatch = false, patchIsArray = false;
+  std::vector<RawOp> ops;
+  if (s.peek() == '}') {
+    s.expect('}');
+  } else {
+    std::string name;
+    while (true) {
+      if (!s.readString(&name) || !s.expect(':')) return syntaxError();
+      if (name == "patch" && s.peek() == '[') {
+        hasPatch = patchIsArray = true;
+        ops.clear();
+        s.expect('[');
+        if (s.peek() == ']') {
+          s.expect(']');
+        } else {
+          while (true) {
+            if (s.peek() == '{') {
+              RawOp op;
+              if (!scanOp(s, &op)) return syntaxError();
+              ops.push_back(std::move(op));
+            } else {
+              std::string_view ignored;
+              if (!s.skipValue(2, &ignored)) return syntaxError();
+              ops.emplace_back();
+              ops.back().notObject = true;  // reported after the syntax check
+            }
+            char next = s.peek();
+            if (next == ']') {
+              s.expect(']');
+              break;
+            }
+            if (!s.expect(',')) return syntaxError();
+          }
+        }
+      } else {
+        std::string_view span;
+        if (!s.skipValue(1, &span)) return syntaxError();
+        if (name == "cookie") cookie = span;
+        else if (name == "lastMutationIDChanges") lmids = span;
+        else if (name == "error") error = span;
+        else if (name == "versionType") versionType = span;
+        else if (name == "patch") hasPatch = true, patchIsArray = false;
+      }
+      char next = s.peek();
+      if (next == '}') {
+        s.expect('}');
+        break;
+      }
+      if (!s.expect(',')) return syntaxError();
+    }
+  }
+  if (!s.atEnd()) {
+    out.notJson = true;
+    out.error = "pull response: not valid JSON (text after the end of the object)";
+    return out;
+  }
+
+  if (error) {
+    Json body = Json::object();
+    body["error"] = parseSpan(*error);
+    if (versionType) body["versionType"] = parseSpan(*versionType);
+    PullResult errorResult;
+    std::string message;
+    parseErrorBody(body, &errorResult, &message);
+    if (!message.empty()) {
+      out.error = "pull response: " + message;
     } else {
       out.result = std::move(errorResult);
     }
@@ -282,41 +402,40 @@ ParsedPull parsePullResponse(std::string_view text, const ParseLimits& limits) {
   }
 
   PullSuccess success;
-  auto cookie = body.find("cookie");
-  if (cookie == body.end()) {
+  if (!cookie) {
     out.error = "pull response has no 'cookie'";
     return out;
   }
-  if (!isValidCookie(*cookie)) {
+  success.cookie = parseSpan(*cookie);
+  if (!isValidCookie(success.cookie)) {
     out.error = "pull response has an invalid cookie (null, string, finite number or {order})";
     return out;
   }
-  success.cookie = *cookie;
-
-  auto lmids = body.find("lastMutationIDChanges");
-  if (lmids == body.end() || !lmids->is_object()) {
+  Json lmidJson = lmids ? parseSpan(*lmids) : Json();
+  if (!lmidJson.is_object()) {
     out.error = "pull response has no object 'lastMutationIDChanges'";
     return out;
   }
-  for (auto it = lmids->begin(); it != lmids->end(); ++it) {
+  for (auto it = lmidJson.begin(); it != lmidJson.end(); ++it) {
     uint64_t id = 0;
     if (!asSafeUnsigned(it.value(), &id)) {
-      out.error = "lastMutationIDChanges['" + it.key().substr(0, 80) +
-                  "'] is not a non-negative safe integer";
+      out.error = "lastMutationIDChanges['" + it.key().substr(0, 80) + "'] is not a non-negative safe integer";
       return out;
     }
     success.lastMutationIDChanges[it.key()] = id;
   }
-
-  auto patch = body.find("patch");
-  if (patch == body.end() || !patch->is_array()) {
+  if (!hasPatch || !patchIsArray) {
     out.error = "pull response has no array 'patch'";
     return out;
   }
-  success.patch.reserve(patch->size());
-  for (size_t i = 0; i < patch->size(); ++i) {
+  success.patch.reserve(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].notObject) {
+      out.error = "pull response: " + describeOp(i) + " is not an object";
+      return out;
+    }
     PatchOp op;
-    if (!parsePatchOp((*patch)[i], i, &op, &out.error)) {
+    if (!checkOp(ops[i], i, &op, &out.error)) {
       out.error = "pull response: " + out.error;
       return out;
     }

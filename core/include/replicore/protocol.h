@@ -77,7 +77,7 @@ using PushResult = std::variant<std::monostate, ClientStateNotFound, VersionNotS
 // Limits that keep a hostile body from exhausting memory or the stack.
 struct ParseLimits {
   size_t maxBodyBytes = 64u << 20;  // 64 MiB
-  int maxDepth = 100;               // JSON nesting
+  int maxDepth = 256;               // JSON nesting
 };
 
 struct ParseError {

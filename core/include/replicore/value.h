@@ -1,8 +1,13 @@
 // Immutable JSON values shared between the confirmed state, the pending
 // overlay, transactions and readers.
 //
-// A Value never changes after it is made, so every holder can share it
-// through a ValuePtr without copying, and reading a key never copies JSON.
+// A Value never changes after it is made, so every holder shares it through
+// a ValuePtr and reading a key never copies JSON. A Value keeps its JSON
+// *text*, and parses it only when a C++ reader asks for json() (then keeps
+// the parse). Why text: a WebAssembly host hands values over as text and
+// wants text back, a pull's values arrive as text, and text is about a
+// fifth of the memory of a parsed tree, so most values are never parsed.
+//
 // Each Value carries a process-unique id: two reads that return the same id
 // returned the same value, which lets a host (the WebAssembly binding) cache
 // its own converted copy of a value and skip converting it again.
@@ -11,6 +16,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -20,10 +27,19 @@ using Json = nlohmann::json;
 
 class Value {
  public:
-  // Makes a shared immutable value with a fresh id.
+  // A value made from parsed JSON (kept parsed; its text is made now).
   static std::shared_ptr<const Value> make(Json json);
+  // A value made from JSON text that the caller guarantees is valid JSON
+  // (JSON.stringify output, or a span the pull scanner validated). Not
+  // parsed until json() is called.
+  static std::shared_ptr<const Value> fromText(std::string text);
 
-  const Json& json() const { return json_; }
+  // The parsed value. Parses the text on first use. Not thread-safe.
+  const Json& json() const;
+  // The JSON text of the value.
+  const std::string& text() const { return text_; }
+  // The parsed value if it has been parsed already, else nullptr.
+  const Json* parsedIfAny() const { return json_ ? &*json_ : nullptr; }
   // Unique among all values made by this process; never 0.
   uint64_t id() const { return id_; }
 
@@ -31,14 +47,20 @@ class Value {
   Value& operator=(const Value&) = delete;
 
  private:
-  Value(Json json, uint64_t id) : json_(std::move(json)), id_(id) {}
-  Json json_;
+  Value(std::string text, std::optional<Json> json, uint64_t id)
+      : text_(std::move(text)), json_(std::move(json)), id_(id) {}
+  std::string text_;
+  mutable std::optional<Json> json_;
   uint64_t id_;
 };
 
 using ValuePtr = std::shared_ptr<const Value>;
 
-// True when both are absent, or both present with equal JSON.
+// True when both are absent, or both present with equal text, or both
+// present, already parsed and equal as JSON. Two unparsed values with
+// different texts count as different even if they spell the same JSON
+// differently (key order, number forms): parsing both to find out would
+// cost more, on every rebase, than the rare needless notification it saves.
 bool sameValue(const ValuePtr& a, const ValuePtr& b);
 
 }  // namespace replicore
