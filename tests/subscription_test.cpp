@@ -2,6 +2,7 @@
 // (diffs under a prefix).
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -203,6 +204,40 @@ TEST_F(SubscriptionTest, QueryErrors) {
   EXPECT_EQ(data, 1);  // result true->... still false
   put("k", 1);
   EXPECT_EQ(data, 2);
+}
+
+// Callbacks may mutate (Replica::notify says so). A watcher that mirrors the
+// state from its diffs must then still end up with the real state: diffs
+// have to arrive in commit order, not the nested commit's diff first.
+TEST_F(SubscriptionTest, MutationFromACallbackKeepsWatchDiffsInOrder) {
+  std::map<std::string, Json> mirror;
+  r.watch("k/", [&](const std::vector<Replica::DiffOp>& diff) {
+    for (const auto& d : diff) {
+      if (d.op == Op::kDel) {
+        mirror.erase(d.key);
+      } else {
+        // A diff must start from what the watcher saw last.
+        if (d.op == Op::kAdd) EXPECT_EQ(mirror.count(d.key), 0u) << "add of a key the watcher has: " << d.key;
+        if (d.op == Op::kChange) {
+          EXPECT_EQ(mirror.count(d.key), 1u) << "change of a key the watcher lacks: " << d.key;
+          if (mirror.count(d.key)) EXPECT_EQ(mirror[d.key], d.oldValue->json()) << d.key;
+        }
+        mirror[d.key] = d.newValue->json();
+      }
+    }
+  });
+  // A subscription that reacts to k/a = 1 by setting k/a = 2.
+  r.subscribe([](ReadTransaction& tx) {
+        ValuePtr v = tx.get("k/a");
+        return v ? v->json() : Json();
+      },
+      [&](const Json& d) {
+        if (d == 1) put("k/a", 2);
+      });
+  put("k/a", 1);
+  EXPECT_EQ(Get(r, "k/a"), 2);
+  std::map<std::string, Json> expected = {{"k/a", 2}};
+  EXPECT_EQ(mirror, expected);
 }
 
 // --- Watches -------------------------------------------------------------------------------
