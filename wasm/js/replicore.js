@@ -251,54 +251,69 @@ const consoleLogSink = {
   },
 };
 
-// ------------------------------------------------------------- the lock --
+// -------------------------------------------------------------- the locks --
 
-// Many readers or one writer. Writes (mutations, rebases) are serialized in
-// arrival order; a read never spans a commit, so each read transaction sees
-// one consistent state. acquire* return null when granted at once (no
-// microtask), else a promise.
-class RWLock {
+// Writes (mutations, rebases) run one at a time, in arrival order.
+// lock() returns null when granted at once (no microtask), else a promise.
+class Mutex {
   constructor() {
-    this.readers = 0;
-    this.writer = false;
+    this.held = false;
     this.waiting = [];
   }
+  lock() {
+    if (!this.held) {
+      this.held = true;
+      return null;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  unlock() {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
+  }
+}
+
+// Reads versus commits. A read transaction sees one consistent state: it
+// starts at once (also while a mutator or a rebase runs; it sees the last
+// committed state), and a commit waits until the reads already open have
+// finished, holding new ones back meanwhile. So a mutator may await a query
+// without deadlock; only a read that awaits a mutation while it is open
+// would wait forever (it cannot see that mutation anyway).
+class ReadGate {
+  constructor() {
+    this.readers = 0;
+    this.committing = false;
+    this.waitingReads = [];
+    this.waitingCommit = null;
+  }
   read() {
-    if (!this.writer && this.waiting.length === 0) {
+    if (!this.committing) {
       this.readers++;
       return null;
     }
-    return new Promise((resolve) => this.waiting.push({write: false, resolve}));
-  }
-  write() {
-    if (!this.writer && this.readers === 0 && this.waiting.length === 0) {
-      this.writer = true;
-      return null;
-    }
-    return new Promise((resolve) => this.waiting.push({write: true, resolve}));
+    return new Promise((resolve) => this.waitingReads.push(resolve));
   }
   releaseRead() {
     this.readers--;
-    this.drain();
-  }
-  releaseWrite() {
-    this.writer = false;
-    this.drain();
-  }
-  drain() {
-    while (this.waiting.length && !this.writer) {
-      const w = this.waiting[0];
-      if (w.write) {
-        if (this.readers !== 0) return;
-        this.waiting.shift();
-        this.writer = true;
-        w.resolve();
-        return;
-      }
-      this.waiting.shift();
-      this.readers++;
-      w.resolve();
+    if (this.readers === 0 && this.waitingCommit) {
+      const go = this.waitingCommit;
+      this.waitingCommit = null;
+      go();
     }
+  }
+  // Call with the write mutex held; follow with endCommit().
+  commit() {
+    this.committing = true;
+    if (this.readers === 0) return null;
+    return new Promise((resolve) => (this.waitingCommit = resolve));
+  }
+  endCommit() {
+    this.committing = false;
+    const w = this.waitingReads;
+    this.waitingReads = [];
+    this.readers += w.length;
+    for (const go of w) go();
   }
 }
 
@@ -554,10 +569,13 @@ export class Replicache {
     this._closePromise = null;
     this._core = null;
     this._cache = new Map();
-    this._lock = new RWLock();
+    this._writes = new Mutex();
+    this._gate = new ReadGate();
     this._subs = new Map();
     this._watches = new Map();
     this._idleWaiters = [];
+    this._syncing = false;
+    this._syncCheckQueued = false;
 
     const self = this;
     const mutate = Object.create(null);
@@ -586,9 +604,25 @@ export class Replicache {
         this._online = online;
         this._defer(() => this.onOnlineChange?.(online));
       },
-      onSync: (syncing) => {
-        this._defer(() => this.onSync?.(syncing));
-        if (!syncing) this._wakeIdle();
+      onSync: () => {
+        // The scheduler can report false then true within one call (a
+        // coalesced pull starting right after another): look once the call
+        // is over, and report only real changes.
+        if (this._syncCheckQueued) return;
+        this._syncCheckQueued = true;
+        queueMicrotask(() => {
+          this._syncCheckQueued = false;
+          const syncing = !!this._core && this._core.syncing();
+          if (syncing !== this._syncing) {
+            this._syncing = syncing;
+            try {
+              this.onSync?.(syncing);
+            } catch (e) {
+              this._log('error', 'replicore: onSync threw', e);
+            }
+          }
+          if (!syncing) this._wakeIdle();
+        });
       },
       onClientStateNotFound: () => {
         this._wakeIdle();
@@ -763,7 +797,7 @@ export class Replicache {
     const argsText = args === undefined ? 'null' : JSON.stringify(frozenArgs);
     const timestamp = performance.now();
     if (!this._core) await this._ready;
-    const w = this._lock.write();
+    const w = this._writes.lock();
     if (w) await w;
     try {
       if (this._closed || !this._core) throw closedError();
@@ -787,19 +821,26 @@ export class Replicache {
         throw e;
       }
       tx._close();
-      const note = core.commitMutation();
+      const g = this._gate.commit();
+      if (g) await g;
+      let note;
+      try {
+        note = core.commitMutation();
+        if (note !== '') this._applyNote(note);
+      } finally {
+        this._gate.endCommit();
+      }
       if (note === '') throw new Error(`mutate.${name}: ${core.lastError()}`);
-      this._applyNote(note);
       return result;
     } finally {
-      this._lock.releaseWrite();
+      this._writes.unlock();
     }
   }
 
   // A pull response is waiting in the core under `token`: replay the
   // pending mutations on top of it, as a write in the queue.
   async _applyPull(token) {
-    const w = this._lock.write();
+    const w = this._writes.lock();
     if (w) await w;
     const core = this._core;
     try {
@@ -835,8 +876,15 @@ export class Replicache {
           return;
         }
       }
-      const fin = JSON.parse(core.rebaseFinish());
-      this._applyNoteObject(fin.note);
+      const g = this._gate.commit();
+      if (g) await g;
+      let fin;
+      try {
+        fin = JSON.parse(core.rebaseFinish());
+        this._applyNoteObject(fin.note);
+      } finally {
+        this._gate.endCommit();
+      }
       for (const e of fin.replayErrors) {
         this._log('error', `replicore: mutator ${e.name} (mutation ${e.clientID}:${e.id}) threw during rebase; it stays pending: ${e.message}`);
         const cb = this.onReplayError;
@@ -850,7 +898,7 @@ export class Replicache {
         // already gone
       }
     } finally {
-      this._lock.releaseWrite();
+      this._writes.unlock();
     }
   }
 
@@ -925,7 +973,7 @@ export class Replicache {
   async _read(body, subID) {
     if (!this._core) await this._ready;
     this._checkOpen();
-    const r = this._lock.read();
+    const r = this._gate.read();
     if (r) await r;
     let txID = 0;
     try {
@@ -940,7 +988,7 @@ export class Replicache {
       }
     } finally {
       if (txID && this._core) this._core.closeRead(txID);
-      this._lock.releaseRead();
+      this._gate.releaseRead();
     }
   }
 
@@ -1178,12 +1226,15 @@ export class Replicache {
       for (const sub of [...this._subs.values()]) this._endSub(sub);
       this._watches.clear();
       // Let reads and writes already running finish, then free the core.
-      const w = this._lock.write();
+      const w = this._writes.lock();
       if (w) await w;
+      const g = this._gate.commit();
+      if (g) await g;
       this._core = null;
       core.delete();
       this._cache.clear();
-      this._lock.releaseWrite();
+      this._gate.endCommit(); // reads still waiting find the client closed
+      this._writes.unlock();
     })();
     return this._closePromise;
   }

@@ -476,3 +476,55 @@ test('many values: scan crosses once and values stay cached', async () => {
   for (let i = 0; i < 5000; i += 97) assert.equal(first[i], second[i]);
   await rep.close();
 });
+
+test('reads run while a mutator runs (they see the last committed state); a mutator may await a query', async () => {
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const rep = make({
+    async slow(tx) {
+      await tx.set('s', 'new');
+      await gate;
+    },
+    async nested(tx) {
+      const outside = await rep.query((rtx) => rtx.get('s'));
+      await tx.set('copy', outside);
+      return outside;
+    },
+  });
+  await rep.mutate.put({key: 's', value: 'old'});
+  const m = rep.mutate.slow();
+  await sleep(5);
+  assert.equal(await rep.query((tx) => tx.get('s')), 'old', 'a read is not blocked by a running mutator');
+  release();
+  await m;
+  assert.equal(await rep.query((tx) => tx.get('s')), 'new');
+  assert.equal(await rep.mutate.nested(), 'new', 'no deadlock');
+  assert.equal(await rep.query((tx) => tx.get('copy')), 'new');
+  await rep.close();
+});
+
+test('a commit waits for open reads, so a read transaction sees one state', async () => {
+  const rep = make();
+  await rep.mutate.putMany([
+    ['a', 1],
+    ['b', 1],
+  ]);
+  let step;
+  const stepped = new Promise((r) => (step = r));
+  const read = rep.query(async (tx) => {
+    const a = await tx.get('a');
+    step();
+    await sleep(20);
+    const b = await tx.get('b');
+    return [a, b];
+  });
+  await stepped;
+  const write = rep.mutate.putMany([
+    ['a', 2],
+    ['b', 2],
+  ]);
+  assert.deepEqual(await read, [1, 1]);
+  await write;
+  assert.deepEqual(await rep.query(async (tx) => [await tx.get('a'), await tx.get('b')]), [2, 2]);
+  await rep.close();
+});
