@@ -394,3 +394,24 @@ test('value cache stays bounded and correct across rebases (sweeps)', async () =
   await rep.close();
   await server.stop();
 });
+
+test('pushDelay delays the push; logLevel filters what reaches the log sinks', async () => {
+  const server = await startServer();
+  const rep = make(server, {pushDelay: 120, logLevel: 'debug', pokeURL: server.pokeURL});
+  await rep.pull();
+  const t0 = performance.now();
+  await rep.mutate.put({key: 'a', value: 1});
+  await waitFor(() => server.requestsTo('/api/push').length === 1, {what: 'push'});
+  const waited = server.requestsTo('/api/push')[0].at - t0;
+  assert.ok(waited >= 100, `push after ${waited.toFixed(1)} ms`);
+  await waitFor(() => rep.sink.lines.some((l) => l.level === 'debug' && /poke socket open/.test(l.text)), {what: 'debug line'});
+  await rep.close();
+
+  const quiet = make(server, {logLevel: 'error', pokeURL: server.pokeURL});
+  server.hook = (r) => (r.path === '/api/pull' ? {status: 500, body: 'x'} : null);
+  await waitFor(() => quiet.sink.lines.some((l) => l.level === 'error' && /pull failed: HTTP 500/.test(l.text)), {what: 'error line'});
+  await sleep(50);
+  assert.ok(quiet.sink.lines.every((l) => l.level === 'error'), JSON.stringify(quiet.sink.lines));
+  await quiet.close();
+  await server.stop();
+});
