@@ -58,24 +58,37 @@ const char kPusherURL[] = "replicore-js:pusher";
 
 void appendJsonString(std::string& out, std::string_view s) {
   out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += char(c);
-        }
+  size_t run = 0;  // start of the stretch that needs no escaping
+  for (size_t i = 0; i < s.size(); i++) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
-void appendNumber(std::string& out, uint64_t n) { out += std::to_string(n); }
+// Decimal digits of n, without the allocation of std::to_string.
+void appendNumber(std::string& out, uint64_t n) {
+  char buf[24];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  do {
+    *--p = char('0' + n % 10);
+    n /= 10;
+  } while (n);
+  out.append(p, size_t(end - p));
+}
 
 std::string dumpJson(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
@@ -293,18 +306,17 @@ class Core : public SyncHost {
       if (flags & 1) so.startKey = std::move(startKey);
       so.startExclusive = (flags & 2) != 0;
       if (limit >= 0) so.limit = size_t(limit);
-      std::vector<Entry> entries = tx->scan(so);
       std::string keys, ids, values;
-      keys.reserve(entries.size() * 16);
-      ids.reserve(entries.size() * 8);
+      bool first = true;
       bool firstValue = true;
-      for (size_t i = 0; i < entries.size(); i++) {
-        if (i) {
+      // scanEach records the scan in the transaction's ReadSet like scan().
+      tx->scanEach(so, [&](const std::string& key, const ValuePtr& v) {
+        if (!first) {
           keys += ',';
           ids += ',';
         }
-        appendJsonString(keys, entries[i].key);
-        const ValuePtr& v = entries[i].value;
+        first = false;
+        appendJsonString(keys, key);
         appendNumber(ids, v->id());
         if (jsKnown_.insert(v->id()).second) {
           if (!firstValue) values += ',';
@@ -313,7 +325,8 @@ class Core : public SyncHost {
           values += ',';
           values += dumpJson(v->json());
         }
-      }
+        return true;
+      });
       std::string out;
       out.reserve(keys.size() + ids.size() + values.size() + 10);
       out += "[[";
