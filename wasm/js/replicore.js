@@ -127,44 +127,60 @@ function freezeRec(v) {
   Object.freeze(v);
 }
 
-function describePath(path) {
-  return path === '' ? 'the value' : `value${path}`;
+// The path to the value being validated, kept as a stack so that paths are
+// only formatted when a value is refused.
+const pathStack = [];
+function describePath() {
+  if (pathStack.length === 0) return 'the value';
+  let out = 'value';
+  for (const seg of pathStack) out += typeof seg === 'number' ? `[${seg}]` : `.${seg}`;
+  return out;
 }
+
+// Values may nest this deep: a pull body (object, patch array, op) must stay
+// within the core's ParseLimits (256), so values written here can come back.
+const MAX_DEPTH = 250;
 
 // Validates that `v` is JSON and returns a deeply frozen copy (or `v` itself
 // when it is already one of ours). Throws a TypeError naming the first
 // offending path: undefined (except as an object property, which is dropped
 // like JSON.stringify does), functions, symbols, bigints, NaN/Infinity,
-// non-plain objects and cycles.
-function toFrozenJSON(v, what, path = '', seen = null) {
+// non-plain objects, cycles and nesting deeper than MAX_DEPTH.
+function toFrozenJSON(v, what, seen) {
   switch (typeof v) {
     case 'string':
     case 'boolean':
       return v;
     case 'number':
-      if (!Number.isFinite(v)) throw new TypeError(`${what}: ${describePath(path)} is ${v}, which is not JSON`);
+      if (!Number.isFinite(v)) throw new TypeError(`${what}: ${describePath()} is ${v}, which is not JSON`);
       return v;
     case 'object': {
       if (v === null) return null;
       if (trusted.has(v)) return v;
-      if (seen === null) seen = new Set();
-      if (seen.has(v)) throw new TypeError(`${what}: ${describePath(path)} is a cycle, which is not JSON`);
+      if (seen.has(v)) throw new TypeError(`${what}: ${describePath()} is a cycle, which is not JSON`);
+      if (pathStack.length >= MAX_DEPTH) throw new TypeError(`${what}: ${describePath()} nests deeper than ${MAX_DEPTH} levels`);
       seen.add(v);
       let out;
       if (Array.isArray(v)) {
         out = new Array(v.length);
-        for (let i = 0; i < v.length; i++) out[i] = toFrozenJSON(v[i], what, `${path}[${i}]`, seen);
+        for (let i = 0; i < v.length; i++) {
+          pathStack.push(i);
+          out[i] = toFrozenJSON(v[i], what, seen);
+          pathStack.pop();
+        }
       } else {
         const proto = Object.getPrototypeOf(v);
         if (proto !== Object.prototype && proto !== null) {
           const name = (v.constructor && v.constructor.name) || 'object';
-          throw new TypeError(`${what}: ${describePath(path)} is a ${name}, not a plain JSON object`);
+          throw new TypeError(`${what}: ${describePath()} is a ${name}, not a plain JSON object`);
         }
         out = {};
         for (const k of Object.keys(v)) {
           const e = v[k];
           if (e === undefined) continue;
-          const c = toFrozenJSON(e, what, `${path}.${k}`, seen);
+          pathStack.push(k);
+          const c = toFrozenJSON(e, what, seen);
+          pathStack.pop();
           if (k === '__proto__') Object.defineProperty(out, k, {value: c, enumerable: true, writable: true, configurable: true});
           else out[k] = c;
         }
@@ -174,14 +190,19 @@ function toFrozenJSON(v, what, path = '', seen = null) {
       return out;
     }
     case 'undefined':
-      throw new TypeError(`${what}: ${describePath(path)} is undefined, which is not JSON`);
+      throw new TypeError(`${what}: ${describePath()} is undefined, which is not JSON`);
     default:
-      throw new TypeError(`${what}: ${describePath(path)} is a ${typeof v}, which is not JSON`);
+      throw new TypeError(`${what}: ${describePath()} is a ${typeof v}, which is not JSON`);
   }
 }
 
 function frozenJSON(v, what) {
-  const out = toFrozenJSON(v, what);
+  let out;
+  try {
+    out = toFrozenJSON(v, what, new Set());
+  } finally {
+    pathStack.length = 0;
+  }
   if (out !== null && typeof out === 'object') trusted.add(out);
   return out;
 }
@@ -508,14 +529,14 @@ class WriteTransactionImpl extends ReadTransactionImpl {
     const b = this._buffer;
     if (b === null || b.size === 0) return;
     this._buffer = null;
-    const parts = [];
+    const rep = this._rep;
+    const strings = [];
     const values = [];
     for (const [k, v] of b) {
-      parts.push(JSON.stringify(k), JSON.stringify(v));
+      strings.push(k, JSON.stringify(v));
       values.push(v);
     }
-    const rep = this._rep;
-    const ids = rep._setMany('[' + parts.join(',') + ']');
+    const ids = rep._setMany(strings);
     const cache = rep._cache;
     for (let i = 0; i < ids.length; i++) cache.set(ids[i], values[i]);
   }
@@ -955,14 +976,29 @@ export class Replicache {
     return {keys, values};
   }
 
-  _setMany(text) {
+  // One crossing for a batch of writes: the strings (key, value text, ...)
+  // are encoded back to back into wasm memory, their byte lengths beside.
+  _setMany(strings) {
     const M = this._M;
-    const [ptr, len] = toWasm(M, text);
+    let max = 0;
+    for (const t of strings) max += t.length * 3;
+    const lens = M._malloc(strings.length * 4);
+    const data = M._malloc(max + 1);
     let ids;
     try {
-      ids = this._core.setMany(ptr, len);
+      if (!lens || !data) throw new Error('replicore: out of WebAssembly memory');
+      const heap = M.HEAPU8; // after malloc: memory may have grown
+      const heap32 = M.HEAPU32;
+      let off = data;
+      for (let i = 0; i < strings.length; i++) {
+        const {written} = encoder.encodeInto(strings[i], heap.subarray(off, data + max));
+        heap32[(lens >> 2) + i] = written;
+        off += written;
+      }
+      ids = this._core.setMany(data, lens, strings.length >> 1);
     } finally {
-      M._free(ptr);
+      M._free(data);
+      M._free(lens);
     }
     if (ids === '') throw new Error(`set: ${this._core.lastError()}`);
     return JSON.parse(ids);

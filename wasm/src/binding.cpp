@@ -323,7 +323,7 @@ class Core : public SyncHost {
           firstValue = false;
           appendNumber(values, v->id());
           values += ',';
-          values += dumpJson(v->json());
+          values += v->text();
         }
         return true;
       });
@@ -356,29 +356,27 @@ class Core : public SyncHost {
     });
   }
 
-  // Writes a batch in the open write transaction, in one crossing: the
-  // UTF-8 JSON text [key, value, key, value, ...] at `ptr` (JS writes it
-  // straight into wasm memory with TextEncoder.encodeInto). Returns the new
-  // values' ids as a JSON array, in order; JS caches its frozen copies under
-  // them. "" with lastError() on failure.
-  std::string setMany(uintptr_t ptr, size_t len) {
+  // Writes a batch in the open write transaction, in one crossing. JS
+  // writes the UTF-8 strings key, value text, key, value text, ... back to
+  // back at `data` (TextEncoder.encodeInto straight into wasm memory) and
+  // their byte lengths as uint32 at `lens`. Value texts are JSON.stringify
+  // output of values JS has validated, so they become Values as text,
+  // unparsed. Returns the new values' ids as a JSON array, in order; JS
+  // caches its frozen copies under them. "" with lastError() on failure.
+  std::string setMany(uintptr_t data, uintptr_t lens, int count) {
     return guard(std::string(), [&] {
       WriteTransaction* tx = writeTx();
       if (!tx) return fail(std::string(), "no open write transaction");
-      std::string error;
-      // The batch array is one level; values get the depth a pulled value
-      // may have, so whatever is written locally can also come back in a pull.
-      std::optional<Json> parsed =
-          parseJsonLimited(std::string_view(reinterpret_cast<const char*>(ptr), len), 98, &error);
-      if (!parsed) return fail(std::string(), error.empty() ? "value is not valid JSON" : error.c_str());
-      Json& arr = *parsed;
-      if (!arr.is_array() || arr.size() % 2) return fail(std::string(), "bad write batch");
+      const char* p = reinterpret_cast<const char*>(data);
+      const uint32_t* len = reinterpret_cast<const uint32_t*>(lens);
       std::string ids = "[";
-      for (size_t i = 0; i < arr.size(); i += 2) {
-        if (!arr[i].is_string()) return fail(std::string(), "bad write batch key");
-        ValuePtr v = Value::make(std::move(arr[i + 1]));
+      for (int i = 0; i < count; i++) {
+        std::string key(p, len[2 * i]);
+        p += len[2 * i];
+        ValuePtr v = Value::fromText(std::string(p, len[2 * i + 1]));
+        p += len[2 * i + 1];
         uint64_t id = v->id();
-        tx->set(arr[i].get<std::string>(), std::move(v));
+        tx->set(std::move(key), std::move(v));
         jsKnown_.insert(id);
         if (i) ids += ',';
         appendNumber(ids, id);
@@ -650,7 +648,7 @@ class Core : public SyncHost {
     uint64_t id = v->id();
     if (jsKnown_.count(id)) return double(id);
     jsKnown_.insert(id);
-    valueText_ = dumpJson(v->json());
+    valueText_ = v->text();
     return -double(id);
   }
 
@@ -673,7 +671,7 @@ class Core : public SyncHost {
         if (!noteValues_.empty()) noteValues_ += ',';
         appendNumber(noteValues_, v->id());
         noteValues_ += ',';
-        noteValues_ += dumpJson(v->json());
+        noteValues_ += v->text();
         if (keep) jsKnown_.insert(v->id());
         else evictLater_.push_back(v->id());  // JS drops it after the diff
       }

@@ -229,6 +229,11 @@ test('non-JSON values get clear errors', async () => {
         big: 10n,
         arrUndef: [1, undefined],
       };
+      if (which === 'deep') {
+        let d = 1;
+        for (let i = 0; i < 300; i++) d = [d];
+        await tx.set('k', d);
+      }
       if (which === 'cycle') {
         const o = {};
         o.self = o;
@@ -247,6 +252,7 @@ test('non-JSON values get clear errors', async () => {
     ['big', /bigint/],
     ['arrUndef', /\[1\] is undefined/],
     ['cycle', /cycle/],
+    ['deep', /nests deeper than 250 levels/],
   ]) {
     await assert.rejects(rep.mutate.setRaw(which), re, which);
   }
