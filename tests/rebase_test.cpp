@@ -85,8 +85,10 @@ TEST_F(RebaseTest, PatchOpsApplyInOrderOnConfirmedState) {
 }
 
 TEST_F(RebaseTest, UpdateOpMergesAndConstrains) {
-  r.applyPull(Pull(1, {}, {PutOp("o", Json{{"a", 1}, {"b", 2}, {"c", 3}}), PutOp("p", Json{{"a", 1}})}),
-              nullptr);
+  ASSERT_EQ(r.applyPull(Pull(1, {}, {PutOp("o", Json{{"a", 1}, {"b", 2}, {"c", 3}}), PutOp("p", Json{{"a", 1}})}),
+                        nullptr).kind,
+            Kind::kApplied);
+  ASSERT_EQ(State(r), Json::parse(R"([["o",{"a":1,"b":2,"c":3}],["p",{"a":1}]])"));
   auto o = r.applyPull(
       Pull(2, {},
            {UpdateOp("o", Json{{"b", 20}, {"d", 4}}, std::vector<std::string>{"a", "b", "d"}),
@@ -94,7 +96,7 @@ TEST_F(RebaseTest, UpdateOpMergesAndConstrains) {
             UpdateOp("new", Json{{"m", Json::array({1})}}, std::nullopt),
             UpdateOp("o2", std::nullopt, std::nullopt)}),
       1);
-  ASSERT_EQ(o.kind, Kind::kApplied) << o.error;
+  ASSERT_EQ(o.kind, Kind::kApplied) << o.error << "; state " << State(r).dump();
   EXPECT_EQ(Get(r, "o"), (Json{{"a", 1}, {"b", 20}, {"d", 4}}));
   EXPECT_EQ(Get(r, "p"), Json::object());
   EXPECT_EQ(Get(r, "new"), (Json{{"m", Json::array({1})}}));  // update of a missing key
