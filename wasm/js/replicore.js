@@ -1055,12 +1055,15 @@ export class Replicache {
       hasLast: false,
       last: undefined,
     };
-    this._ready.then(() => {
-      if (!sub.active || this._closed || !this._core) return;
-      sub.id = this._core.addSubscription();
-      this._subs.set(sub.id, sub);
-      this._scheduleSub(sub);
-    });
+    this._ready.then(
+      () => {
+        if (!sub.active || this._closed || !this._core) return;
+        sub.id = this._core.addSubscription();
+        this._subs.set(sub.id, sub);
+        this._scheduleSub(sub);
+      },
+      (e) => sub.onError?.(e),
+    );
     return () => this._endSub(sub);
   }
 
@@ -1166,7 +1169,7 @@ export class Replicache {
         w.id = this._core.addWatch(prefix);
         this._watches.set(w.id, w);
       }
-    });
+    }, () => {}); // a load failure is logged by the constructor
     return () => {
       if (!w.active) return;
       w.active = false;

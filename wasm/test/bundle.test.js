@@ -67,3 +67,33 @@ test('esbuild bundle for browsers builds without Node modules', async () => {
   assert.ok(!text.includes('PerMessageDeflate'), 'no Node-only code in the browser bundle');
   assert.ok(text.includes('replicore_wasm.wasm'), 'the .wasm is located at run time, relative to the bundle');
 });
+
+test('configureWasm: a custom locateFile is used, and a broken .wasm gives clear rejections', async () => {
+  const script = `
+import {Replicache, configureWasm} from 'replicore';
+import {readFileSync} from 'node:fs';
+const mode = process.argv[2];
+const seen = [];
+if (mode === 'locate') {
+  configureWasm({locateFile: (f) => { seen.push(f); return new URL('./node_modules/replicore/' + f, import.meta.url).pathname; }});
+} else {
+  configureWasm({wasmBinary: new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9])});
+}
+const rep = new Replicache({name: 'w', pullInterval: null, logSinks: [{log() {}}], mutators: {async m(tx) { await tx.set('a', 1); return 'ok'; }}});
+let out;
+try {
+  out = {result: await rep.mutate.m(), seen};
+} catch (e) {
+  out = {error: String(e && e.message || e)};
+}
+await rep.close();
+console.log(JSON.stringify(out));
+`;
+  writeFileSync(join(project, 'wasm-config.mjs'), script);
+  const run = (mode) => JSON.parse(execFileSync(process.execPath, [join(project, 'wasm-config.mjs'), mode], {encoding: 'utf8', timeout: 20000}).trim().split('\n').pop());
+  const located = run('locate');
+  assert.equal(located.result, 'ok');
+  assert.ok(located.seen.length >= 1 && located.seen.every((f) => f === 'replicore_wasm.wasm'), JSON.stringify(located));
+  const broken = run('broken');
+  assert.ok(broken.error, JSON.stringify(broken));
+});
