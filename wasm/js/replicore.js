@@ -242,7 +242,11 @@ export function deepEqual(a, b) {
 
 function randomBytes(n) {
   const b = new Uint8Array(n);
-  globalThis.crypto.getRandomValues(b);
+  if (globalThis.crypto && globalThis.crypto.getRandomValues) {
+    globalThis.crypto.getRandomValues(b);
+  } else {
+    for (let i = 0; i < n; i++) b[i] = (Math.random() * 256) | 0;
+  }
   return b;
 }
 function randomHex(nBytes) {

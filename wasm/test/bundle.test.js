@@ -90,7 +90,7 @@ await rep.close();
 console.log(JSON.stringify(out));
 `;
   writeFileSync(join(project, 'wasm-config.mjs'), script);
-  const run = (mode) => JSON.parse(execFileSync(process.execPath, [join(project, 'wasm-config.mjs'), mode], {encoding: 'utf8', timeout: 20000}).trim().split('\n').pop());
+  const run = (mode) => JSON.parse(execFileSync(process.execPath, [join(project, 'wasm-config.mjs'), mode], {encoding: 'utf8', timeout: 20000, stdio: ['ignore', 'pipe', 'pipe']}).trim().split('\n').pop());
   const located = run('locate');
   assert.equal(located.result, 'ok');
   assert.ok(located.seen.length >= 1 && located.seen.every((f) => f === 'replicore_wasm.wasm'), JSON.stringify(located));
