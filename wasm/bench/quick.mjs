@@ -22,6 +22,9 @@ const rep = new Replicache({
     async put(tx, {key, v}) {
       await tx.set(key, v);
     },
+    async populate5(tx, {i, keys}) {
+      for (const k of keys) await tx.set(k, {i});
+    },
   },
   async puller() {
     return {response: pullResponse, httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
@@ -56,12 +59,14 @@ for (const n of [1000, 10000]) {
 }
 
 {
+  // 100 subscriptions, each reading one key; one mutation changes the keys
+  // of 5 of them. Timed: from mutate() to the 5th onData.
   const subs = [];
   let resolveData = null;
+  const key = (s) => `pop10000-0/${String(s * 10).padStart(6, '0')}`;
   for (let s = 0; s < 100; s++) {
-    const key = `pop10000-0/${String(s * 10).padStart(6, '0')}`;
     subs.push(
-      rep.subscribe((tx) => tx.get(key), (v) => {
+      rep.subscribe((tx) => tx.get(key(s)), () => {
         if (s < 5 && resolveData) resolveData();
       }),
     );
@@ -72,17 +77,13 @@ for (const n of [1000, 10000]) {
     let left = 5;
     const done = new Promise((r) => (resolveData = () => --left === 0 && r()));
     const t = performance.now();
-    await rep.mutate.populate({n: 0, prefix: 'x'});
-    await rep.mutate.put({key: 'pop10000-0/000000', v: {i}});
-    await rep.mutate.put({key: 'pop10000-0/000010', v: {i}});
-    await rep.mutate.put({key: 'pop10000-0/000020', v: {i}});
-    await rep.mutate.put({key: 'pop10000-0/000030', v: {i}});
-    await rep.mutate.put({key: 'pop10000-0/000040', v: {i}});
+    await rep.mutate.populate5({i, keys: [0, 1, 2, 3, 4].map(key)});
     await done;
     times.push(performance.now() - t);
   }
   subs.forEach((u) => u());
-  console.log(`4: 5 mutations -> 5 of 100 subscriptions fire: median ${ms(median(times))}`);
+  times.sort((x, y) => x - y);
+  console.log(`4: mutate -> onData of the 5 of 100 subscriptions it affects: median ${ms(median(times))}, p95 ${ms(times[Math.floor(times.length * 0.95)])}`);
 }
 
 await rep.close();
