@@ -225,7 +225,7 @@ test('backoff after 500s: retries roughly double from minDelayMs', async () => {
   const expected = [30, 60, 120, 240, 480];
   const shown = gaps.map((g) => g.toFixed(1)).join(" ");
   gaps.slice(0, 5).forEach((g, i) => {
-    assert.ok(g >= expected[i] * 0.7 - 5 && g <= expected[i] * 1.5 + 30, `gap ${i} = ${g.toFixed(1)} ms, expected about ${expected[i]} (gaps ${shown})`);
+    assert.ok(g >= expected[i] * 0.7 - 5 && g <= expected[i] * 2 + 60, `gap ${i} = ${g.toFixed(1)} ms, expected about ${expected[i]} (gaps ${shown})`);
   });
   assert.equal(rep.online, true, 'HTTP errors do not make the client offline');
   // Success resets the delay.
