@@ -594,3 +594,28 @@ TEST(ProtocolStrictness, FuzzedBodiesAgreeWithStrictJson) {
 
 }  // namespace
 }  // namespace replicore
+
+namespace replicore {
+namespace {
+
+// Mutation args come from the host. A JavaScript string with a lone
+// surrogate reaches C++ as WTF-8 ("\xed\xa0\x80"), which is not UTF-8; a
+// C++ host may pass any bytes. Building the push body must not throw (it
+// runs inside a timer, and would fail every push from then on): it has to
+// produce JSON the server can read.
+TEST(ProtocolRequests, PushBodyWithBytesThatAreNotUtf8) {
+  for (const std::string& bad : {std::string("\xed\xa0\x80"), std::string("a\xff" "b"), std::string("\xc3")}) {
+    SCOPED_TRACE(Json(bad).dump(-1, ' ', true, Json::error_handler_t::replace));
+    std::vector<Mutation> ms = {{"c1", 1, "put", Json{{"key", "k"}, {"value", bad}}, 1}};
+    std::string body;
+    ASSERT_NO_THROW(body = buildPushBody(Who(), ms));
+    Json parsed = Json::parse(body, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << body;
+    EXPECT_EQ(parsed["mutations"][0]["id"], 1);
+    EXPECT_EQ(parsed["mutations"][0]["args"]["key"], "k");
+    EXPECT_TRUE(parsed["mutations"][0]["args"]["value"].is_string());
+  }
+}
+
+}  // namespace
+}  // namespace replicore

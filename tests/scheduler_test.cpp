@@ -725,6 +725,20 @@ TEST_F(ClientTest, RejectedPullIsRetriedAndReplayErrorsAreKept) {
   EXPECT_EQ(net.countURL("/pull"), before + 3);
 }
 
+// A mutation whose args hold bytes that are not UTF-8 (a JavaScript lone
+// surrogate arrives as WTF-8) must not wedge the push loop: the push timer
+// must not throw, and later mutations must still be pushed.
+TEST_F(ClientTest, ArgsThatAreNotUtf8DoNotStopPushing) {
+  auto c = make();
+  c->mutate("put", {{"key", "k"}, {"value", std::string("\xed\xa0\x80")}});
+  EXPECT_NO_THROW(clock.advance(10));
+  EXPECT_EQ(net.countURL("/push"), 1u);
+  for (size_t i : net.open("/push")) net.respond(i, 200);
+  c->mutate("put", {{"key", "k2"}, {"value", "fine"}});
+  EXPECT_NO_THROW(clock.advance(1000));
+  EXPECT_GE(net.countURL("/push"), 2u);
+}
+
 TEST_F(ClientTest, DestroyedClientIgnoresLateResponses) {
   auto c = make();
   c->scheduler().start();
