@@ -22,6 +22,10 @@ export async function startServer({port = 0} = {}) {
       s.entries.set(m.args.key, {value: m.args.value, version: v, deleted: false});
     } else if (m.name === 'del' && typeof m.args === 'string') {
       s.entries.set(m.args, {value: null, version: v, deleted: true});
+    } else if (m.name === 'inc' && typeof m.args === 'string') {
+      const cur = s.entries.get(m.args);
+      const n = cur && !cur.deleted && typeof cur.value === 'number' ? cur.value : 0;
+      s.entries.set(m.args, {value: n + 1, version: v, deleted: false});
     } else if (m.name === 'serverSet' && m.args) {
       s.entries.set(m.args.key, {value: m.args.value, version: v, deleted: false});
     }
