@@ -629,26 +629,7 @@ export class Replicache {
         this._online = online;
         this._defer(() => this.onOnlineChange?.(online));
       },
-      onSync: () => {
-        // The scheduler can report false then true within one call (a
-        // coalesced pull starting right after another): look once the call
-        // is over, and report only real changes.
-        if (this._syncCheckQueued) return;
-        this._syncCheckQueued = true;
-        queueMicrotask(() => {
-          this._syncCheckQueued = false;
-          const syncing = !!this._core && this._core.syncing();
-          if (syncing !== this._syncing) {
-            this._syncing = syncing;
-            try {
-              this.onSync?.(syncing);
-            } catch (e) {
-              this._log('error', 'replicore: onSync threw', e);
-            }
-          }
-          if (!syncing) this._wakeIdle();
-        });
-      },
+      onSync: () => this._checkSync(),
       onClientStateNotFound: () => {
         this._wakeIdle();
         this._defer(() => this.onClientStateNotFound?.());
@@ -727,6 +708,27 @@ export class Replicache {
     });
   }
 
+  // The scheduler can report false then true within one call (a coalesced
+  // pull starting right after another): look once the call is over, and
+  // report only real changes.
+  _checkSync() {
+    if (this._syncCheckQueued) return;
+    this._syncCheckQueued = true;
+    queueMicrotask(() => {
+      this._syncCheckQueued = false;
+      const syncing = !!this._core && this._core.syncing();
+      if (syncing !== this._syncing) {
+        this._syncing = syncing;
+        try {
+          this.onSync?.(syncing);
+        } catch (e) {
+          this._log('error', 'replicore: onSync threw', e);
+        }
+      }
+      if (!syncing) this._wakeIdle();
+    });
+  }
+
   _wakeIdle() {
     const w = this._idleWaiters;
     this._idleWaiters = [];
@@ -775,26 +777,43 @@ export class Replicache {
   get pullURL() {
     return this._pullURL;
   }
-  set pullURL(_) {
-    throw new Error('replicore: pullURL cannot be changed after construction yet');
+  set pullURL(value) {
+    this._reconfigure('pullURL', String(value ?? ''));
   }
   get pushURL() {
     return this._pushURL;
   }
-  set pushURL(_) {
-    throw new Error('replicore: pushURL cannot be changed after construction yet');
+  set pushURL(value) {
+    this._reconfigure('pushURL', String(value ?? ''));
   }
   get pullInterval() {
     return this._pullInterval;
   }
-  set pullInterval(_) {
-    throw new Error('replicore: pullInterval cannot be changed after construction yet');
+  set pullInterval(value) {
+    if (value !== null && !(typeof value === 'number' && value > 0)) throw new TypeError('pullInterval must be a positive number or null');
+    this._reconfigure('pullInterval', value);
   }
   get pushDelay() {
     return this._pushDelay;
   }
-  set pushDelay(_) {
-    throw new Error('replicore: pushDelay cannot be changed after construction yet');
+  set pushDelay(value) {
+    if (!(typeof value === 'number' && value >= 0)) throw new TypeError('pushDelay must be a number >= 0');
+    this._reconfigure('pushDelay', value);
+  }
+  // Changing these after construction restarts the sync loops (a pull now,
+  // a push of what is pending).
+  _reconfigure(field, value) {
+    this[`_${field}`] = value;
+    if (field === 'pullURL' && this._puller) return; // the puller decides
+    if (field === 'pushURL' && this._pusher) return;
+    if (this._core) {
+      this._core.reconfigure(JSON.stringify({[field]: value}));
+      if (!this._online) {
+        this._online = true;
+        this._defer(() => this.onOnlineChange?.(true));
+      }
+      this._checkSync();
+    }
   }
   get requestOptions() {
     return {...this._requestOptions};

@@ -170,6 +170,8 @@ class Core : public SyncHost {
     sweepMin_ = size_t(num("cacheSweepAt", 4096));  // tests lower it
     sweepAt_ = sweepMin_;
     transport_ = std::make_unique<RoutingTransport>(this);
+    schedulerOptions_ = so;
+    schedulerCallbacks_ = cb;
     scheduler_ = std::make_unique<SyncScheduler>(so, cb, this, &clock_, transport_.get());
 
     std::string pokeURL = str("pokeURL");
@@ -189,6 +191,7 @@ class Core : public SyncHost {
   // ----------------------------------------------------------- lifecycle --
   void start() {
     if (closed_) return;
+    started_ = true;
     scheduler_->start();
     if (poke_) poke_->start();
   }
@@ -206,6 +209,42 @@ class Core : public SyncHost {
   }
 
   std::string lastError() const { return lastError_; }
+
+  // Changes pushURL, pullURL, pullInterval or pushDelay (JSON with any of
+  // them) after construction. SyncScheduler has no setters, so this replaces
+  // it: requests of the old one still out complete into nothing (its
+  // callbacks are guarded), the new one starts with a pull and pushes what
+  // is pending.
+  void reconfigure(std::string optionsJson) {
+    if (closed_) return;
+    guard(0, [&] {
+      Json o = Json::parse(optionsJson, nullptr, false);
+      if (o.is_discarded() || !o.is_object()) return 0;
+      if (scheduler_->stopped()) return 0;  // ClientStateNotFound is for good
+      SchedulerOptions so = schedulerOptions_;
+      so.auth = scheduler_->auth();
+      auto it = o.find("pushURL");
+      if (it != o.end() && it->is_string() && so.pushURL != kPusherURL) so.pushURL = it->get<std::string>();
+      it = o.find("pullURL");
+      if (it != o.end() && it->is_string() && so.pullURL != kPullerURL) so.pullURL = it->get<std::string>();
+      it = o.find("pushDelay");
+      if (it != o.end() && it->is_number()) so.pushDelayMs = it->get<double>();
+      it = o.find("pullInterval");
+      if (it != o.end()) {
+        if (it->is_null()) so.pullIntervalMs = std::nullopt;
+        else if (it->is_number()) so.pullIntervalMs = it->get<double>();
+      }
+      schedulerOptions_ = so;
+      scheduler_->close();
+      pulls_.clear();  // responses the old scheduler was waiting on
+      scheduler_ = std::make_unique<SyncScheduler>(so, schedulerCallbacks_, this, &clock_, transport_.get());
+      if (started_) {
+        scheduler_->start();
+        if (!replica_->pendingMutations().empty()) scheduler_->mutationAdded();
+      }
+      return 0;
+    });
+  }
 
   // ----------------------------------------------------------- mutations --
   // Opens the write transaction of a new mutation; returns its id, or 0 with
@@ -756,6 +795,9 @@ class Core : public SyncHost {
   std::unique_ptr<SyncScheduler> scheduler_;
   std::unique_ptr<PokeSocket> poke_;
   bool closed_ = false;
+  bool started_ = false;
+  SchedulerOptions schedulerOptions_;
+  SchedulerCallbacks schedulerCallbacks_;
   std::string lastError_;
   std::string valueText_;
   std::string out_;  // backs the views returned by scan and takeValueText
@@ -794,6 +836,7 @@ EMSCRIPTEN_BINDINGS(replicore) {
   emscripten::class_<Core>("Core")
       .constructor<std::string, emscripten::val>()
       .function("start", &Core::start)
+      .function("reconfigure", &Core::reconfigure)
       .function("close", &Core::close)
       .function("lastError", &Core::lastError)
       .function("beginMutation", &Core::beginMutation)

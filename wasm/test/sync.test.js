@@ -415,3 +415,35 @@ test('pushDelay delays the push; logLevel filters what reaches the log sinks', a
   await quiet.close();
   await server.stop();
 });
+
+test('pullURL, pushURL, pullInterval and pushDelay can change after construction', async () => {
+  const one = await startServer();
+  const two = await startServer();
+  const rep = make(one, {pushURL: ''});
+  await rep.pull();
+  await rep.mutate.put({key: 'a', value: 1});
+  await sleep(30);
+  assert.equal(one.requestsTo('/api/push').length, 0, 'no pushURL yet');
+  rep.pushURL = two.pushURL;
+  assert.equal(rep.pushURL, two.pushURL);
+  await waitFor(() => two.requestsTo('/api/push').length === 1, {what: 'pending mutation pushed to the new URL'});
+  rep.pullURL = two.pullURL;
+  await rep.pull();
+  assert.ok(two.requestsTo('/api/pull').length >= 1);
+  assert.deepEqual(await rep.experimentalPendingMutations(), [], 'confirmed by the new server');
+  const before = two.requestsTo('/api/pull').length;
+  rep.pullInterval = 30;
+  await waitFor(() => two.requestsTo('/api/pull').length >= before + 3, {what: 'interval pulls'});
+  rep.pullInterval = null;
+  assert.equal(rep.pullInterval, null);
+  rep.pushDelay = 80;
+  await sleep(20);
+  const t0 = performance.now();
+  await rep.mutate.put({key: 'b', value: 2});
+  await waitFor(() => two.requestsTo('/api/push').length === 2);
+  assert.ok(two.requestsTo('/api/push')[1].at - t0 >= 60, 'the new pushDelay applies');
+  assert.throws(() => (rep.pushDelay = -1), /pushDelay/);
+  await rep.close();
+  await one.stop();
+  await two.stop();
+});

@@ -220,13 +220,13 @@ export declare class Replicache<MD extends MutatorDefs = {}> {
   readonly requestOptions: Required<RequestOptions>;
   auth: string;
   getAuth: (() => MaybePromise<string | null | undefined>) | null | undefined;
-  /** Read-only after construction in replicore (setting throws). */
+  /** Settable; a change restarts the sync loops (a pull now, a push of what is pending). */
   pullURL: string;
-  /** Read-only after construction in replicore (setting throws). */
+  /** Settable; a change restarts the sync loops (a pull now, a push of what is pending). */
   pushURL: string;
-  /** Read-only after construction in replicore (setting throws). */
+  /** Settable; a change restarts the sync loops (a pull now, a push of what is pending). */
   pullInterval: number | null;
-  /** Read-only after construction in replicore (setting throws). */
+  /** Settable; a change restarts the sync loops (a pull now, a push of what is pending). */
   pushDelay: number;
   /** Can only replace a puller given at construction. */
   puller: Puller | null;
