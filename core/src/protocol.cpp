@@ -77,6 +77,10 @@ std::string orderText(const Json& v) {
   return v.dump();
 }
 
+// Request bodies never throw: bytes that are not UTF-8 (args built by C++
+// code from arbitrary bytes) become U+FFFD instead.
+std::string dumpForWire(const Json& body) { return body.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 }  // namespace
 
 Json mutationToJson(const Mutation& m) {
@@ -129,7 +133,7 @@ std::string buildPushBody(const RequestIdentity& who, const std::vector<Mutation
             {"pushVersion", 1},
             {"schemaVersion", who.schemaVersion},
             {"mutations", std::move(list)}};
-  return body.dump();
+  return dumpForWire(body);
 }
 
 std::string buildPullBody(const RequestIdentity& who, const Json& cookie) {
@@ -138,7 +142,7 @@ std::string buildPullBody(const RequestIdentity& who, const Json& cookie) {
             {"cookie", cookie},
             {"pullVersion", 1},
             {"schemaVersion", who.schemaVersion}};
-  return body.dump();
+  return dumpForWire(body);
 }
 
 std::optional<Json> parseJsonLimited(std::string_view text, int maxDepth, std::string* error) {

@@ -392,6 +392,28 @@ void Replica::unwatch(uint64_t id) { watches_.erase(id); }
 
 void Replica::notify(const ChangeSet& changes) {
   if (changes.empty()) return;
+  // A callback may commit again (a subscription that mutates). Its changes
+  // wait until this delivery is done, so every watcher sees the commits'
+  // diffs in commit order.
+  queuedChanges_.push_back(changes);
+  if (notifying_) return;
+  notifying_ = true;
+  struct Reset {
+    bool& flag;
+    std::deque<ChangeSet>& queue;
+    ~Reset() {
+      flag = false;
+      queue.clear();
+    }
+  } reset{notifying_, queuedChanges_};
+  while (!queuedChanges_.empty()) {
+    ChangeSet next = std::move(queuedChanges_.front());
+    queuedChanges_.pop_front();
+    deliver(next);
+  }
+}
+
+void Replica::deliver(const ChangeSet& changes) {
   // Snapshots: a callback may subscribe, unsubscribe or mutate.
   std::vector<std::pair<uint64_t, std::shared_ptr<Subscription>>> subs(subscriptions_.begin(),
                                                                        subscriptions_.end());

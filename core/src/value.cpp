@@ -19,9 +19,70 @@ std::shared_ptr<const Value> Value::fromText(std::string text) {
   return std::shared_ptr<const Value>(new Value(std::move(text), std::nullopt, nextID()));
 }
 
+namespace {
+
+int hexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The code unit of a \uXXXX escape starting at text[i] (the backslash), or -1.
+int escapedUnit(const std::string& text, size_t i) {
+  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
+  int v = 0;
+  for (size_t k = i + 2; k < i + 6; ++k) {
+    int h = hexDigit(text[k]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+// JavaScript's JSON allows escapes of lone UTF-16 surrogates ("\ud800"),
+// which have no UTF-8 form and which nlohmann rejects. Replaces each with
+// \ufffd, the replacement character, as a UTF-8 decoder would.
+std::string replaceLoneSurrogates(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] != '\\') {
+      out += text[i++];
+      continue;
+    }
+    int unit = escapedUnit(text, i);
+    if (unit < 0) {  // another escape: copy it whole
+      out.append(text, i, 2);
+      i += 2;
+      continue;
+    }
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      int low = escapedUnit(text, i + 6);
+      if (low >= 0xDC00 && low <= 0xDFFF) {
+        out.append(text, i, 12);
+        i += 12;
+        continue;
+      }
+    }
+    if (unit >= 0xD800 && unit <= 0xDFFF) {
+      out += "\\ufffd";
+    } else {
+      out.append(text, i, 6);
+    }
+    i += 6;
+  }
+  return out;
+}
+
+}  // namespace
+
 const Json& Value::json() const {
   if (!json_) {
     Json parsed = Json::parse(text_, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) {
+      parsed = Json::parse(replaceLoneSurrogates(text_), nullptr, /*allow_exceptions=*/false);
+    }
     // Texts are valid JSON by contract; a broken one reads as null rather
     // than throwing from a reader.
     json_ = parsed.is_discarded() ? Json(nullptr) : std::move(parsed);

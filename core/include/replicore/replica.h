@@ -223,6 +223,7 @@ class Replica {
   LayeredView visible() const;
   uint64_t nextMutationID(const std::string& clientID) const;
   void notify(const ChangeSet& changes);
+  void deliver(const ChangeSet& changes);
 
   ReplicaOptions options_;
   BaseMap base_;
@@ -232,6 +233,8 @@ class Replica {
   std::map<std::string, uint64_t> lastMutationIDs_;
   std::map<std::string, Mutator> mutators_;
   bool writeOpen_ = false;
+  bool notifying_ = false;
+  std::deque<ChangeSet> queuedChanges_;
 
   uint64_t nextListenerID_ = 1;
   std::map<uint64_t, ChangeListener> listeners_;
