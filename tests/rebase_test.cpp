@@ -352,6 +352,30 @@ TEST_F(RebaseTest, StagedRebaseDestroyedUnfinishedChangesNothing) {
   EXPECT_EQ(State(r), Json::parse(R"([["c",3],["d",4],["z",1]])"));
 }
 
+TEST_F(RebaseTest, StagedRebaseFinishedEarlyKeepsTheRestPendingWithoutEffect) {
+  r.mutate("put", {{"key", "a"}, {"value", 1}}, 0);
+  r.mutate("put", {{"key", "b"}, {"value", 2}}, 0);
+  r.mutate("put", {{"key", "c"}, {"value", 3}}, 0);
+  PullOutcome o;
+  auto rb = r.beginRebase(Pull(1, {{"c1", 1}}, {PutOp("a", 1)}), nullptr, &o);
+  ASSERT_NE(rb, nullptr);
+  const Mutation* m = rb->next();
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->id, 2u);
+  EXPECT_THROW(rb->finish(), std::logic_error);  // still replaying one
+  rb->tx().set("b", Json(2));
+  rb->succeeded();
+  PullOutcome done = rb->finish();  // mutation 3 never replayed
+  EXPECT_EQ(done.kind, Kind::kApplied);
+  EXPECT_EQ(done.confirmedMutations, 1u);
+  EXPECT_EQ(State(r), Json::parse(R"([["a",1],["b",2]])"));
+  ASSERT_EQ(r.pendingMutations().size(), 2u);
+  EXPECT_EQ(r.pendingMutations()[1].id, 3u);
+  // The next rebase replays it again.
+  EXPECT_EQ(r.applyPull(Pull(2, {}, {}), 1).kind, Kind::kApplied);
+  EXPECT_EQ(Get(r, "c"), 3);
+}
+
 TEST_F(RebaseTest, StagedRebaseWithHostReplay) {
   r.mutate("put", {{"key", "a"}, {"value", 1}}, 0);
   r.mutate("put", {{"key", "b"}, {"value", 2}}, 0);

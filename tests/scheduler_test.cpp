@@ -331,6 +331,34 @@ TEST_F(SchedulerTest, PullSkipsAPendingRetryWait) {
   EXPECT_EQ(pulls(), n + 1);
 }
 
+TEST_F(SchedulerTest, PullStaysInFlightUntilAnAsynchronousApplyIsDone) {
+  struct LateHost : FakeHost {
+    std::function<void(std::string)> pending;
+    void applyPull(PullSuccess response, Json, std::function<void(std::string)> done) override {
+      applied.push_back(response);
+      cookie = response.cookie;
+      pending = std::move(done);
+    }
+  } late;
+  s = std::make_unique<SyncScheduler>(opts, cb, &late, &clock, &net);
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 200, PullOK(1));
+  EXPECT_TRUE(s->syncing());
+  s->poke();
+  clock.advance(1000);
+  EXPECT_EQ(pulls(), 1u);  // still applying: no second pull yet
+  ASSERT_TRUE(late.pending);
+  auto done = std::move(late.pending);
+  done("");
+  clock.runDue();
+  EXPECT_EQ(pulls(), 2u);  // the poke's pull, with the new cookie
+  EXPECT_EQ(net.last().json()["cookie"], 1);
+  ASSERT_FALSE(syncs.empty());
+  EXPECT_TRUE(syncs.back());
+  EXPECT_TRUE(s->syncing());
+}
+
 TEST_F(SchedulerTest, FailedApplyIsRetried) {
   make();
   host.applyError = "lower lmid";

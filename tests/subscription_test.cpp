@@ -206,6 +206,39 @@ TEST_F(SubscriptionTest, QueryErrors) {
   EXPECT_EQ(data, 2);
 }
 
+TEST_F(SubscriptionTest, ScanStoppedByTheVisitorStillTracksItsRange) {
+  for (const char* k : {"s/1", "s/3", "s/5", "s/7"}) put(k, 0);
+  int runs = 0;
+  Json last;
+  // Finds the first two keys, then stops the scan itself.
+  r.subscribe(
+      [&](ReadTransaction& tx) {
+        ++runs;
+        Json keys = Json::array();
+        tx.scanEach(Prefix("s/"), [&](const std::string& k, const ValuePtr&) {
+          keys.push_back(k);
+          return keys.size() < 2;
+        });
+        return keys;
+      },
+      [&](const Json& d) { last = d; });
+  EXPECT_EQ(last, (Json{"s/1", "s/3"}));
+  put("s/2", 0);  // inside what the scan read: the result changes
+  EXPECT_EQ(last, (Json{"s/1", "s/2"}));
+  put("s/0", 0);
+  EXPECT_EQ(last, (Json{"s/0", "s/1"}));
+  EXPECT_EQ(runs, 3);
+}
+
+TEST_F(SubscriptionTest, IsEmptyDependsOnAnyKey) {
+  std::vector<Json> data;
+  r.subscribe([](ReadTransaction& tx) { return Json(tx.isEmpty()); }, [&](const Json& d) { data.push_back(d); });
+  put("zzz", 1);
+  del("zzz");
+  put("\xe6\x97\xa5", 1);
+  EXPECT_EQ(data, (std::vector<Json>{true, false, true, false}));
+}
+
 // Callbacks may mutate (Replica::notify says so). A watcher that mirrors the
 // state from its diffs must then still end up with the real state: diffs
 // have to arrive in commit order, not the nested commit's diff first.
