@@ -37,7 +37,7 @@ constexpr int kDefaultSeeds = 200;
 
 struct Stats {
   uint64_t requests = 0, droppedBefore = 0, droppedAfter = 0, failed500 = 0, duplicated = 0,
-           pokes = 0, pokesLost = 0, localFailures = 0, mutations = 0;
+           pokes = 0, pokesLost = 0, localFailures = 0, mutations = 0, fullPulls = 0;
 };
 
 class Simulation {
@@ -194,6 +194,16 @@ class Simulation {
       clock_.setTimeout(latency() + static_cast<double>(below(2000)),
                         [this, request] { server_.handle(request); });
     }
+    if (!isPush && chance(0.1)) {
+      // Answer this pull from scratch (clear + every entry, every lmid of
+      // the group): as valid as a delta, and it exercises clear on rebase.
+      Json body = Json::parse(request.body);
+      if (!body["cookie"].is_null()) {
+        body["cookie"] = nullptr;
+        request.body = body.dump();
+        ++stats_.fullPulls;
+      }
+    }
     bool lostAfter = chaos_ && chance(0.06);
     clock_.setTimeout(latency(), [this, request, done, lostAfter] {
       HttpResponse response = server_.handle(request);
@@ -320,6 +330,7 @@ TEST(Convergence, RandomSchedulesConverge) {
     total.duplicated += s.duplicated;
     total.pokesLost += s.pokesLost;
     total.mutations += s.mutations;
+    total.fullPulls += s.fullPulls;
     total.localFailures += s.localFailures;
     replayErrors += sim.replayErrors();
     skippedDuplicates += sim.server().skipped();
@@ -336,16 +347,17 @@ TEST(Convergence, RandomSchedulesConverge) {
     EXPECT_GT(total.pokesLost, 0u);
     EXPECT_GT(failedOnServer, 0u);
     EXPECT_GT(replayErrors, 0u);
+    EXPECT_GT(total.fullPulls, 0u);
   }
   std::printf("[ stats    ] %zu seeds: %llu mutations (%llu refused locally), %llu requests, "
               "%llu lost before / %llu after the server, %llu HTTP 500, %llu duplicated pushes "
               "(%zu skipped as already processed), %llu pokes lost, %zu failed for good on the "
-              "server, %zu replay errors\n",
+              "server, %zu replay errors, %llu pulls answered with clear + everything\n",
               Seeds().size(), (unsigned long long)total.mutations, (unsigned long long)total.localFailures,
               (unsigned long long)total.requests, (unsigned long long)total.droppedBefore,
               (unsigned long long)total.droppedAfter, (unsigned long long)total.failed500,
               (unsigned long long)total.duplicated, skippedDuplicates, (unsigned long long)total.pokesLost,
-              failedOnServer, replayErrors);
+              failedOnServer, replayErrors, (unsigned long long)total.fullPulls);
 }
 
 // The reference server itself keeps the server rules the simulation relies on.
