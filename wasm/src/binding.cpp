@@ -12,13 +12,20 @@
 //    sent only when its id is not in jsKnown_ (and then it is added). So a
 //    value crosses at most once while it stays in the cache.
 //  - get() is one call returning an id (negative: "not cached yet, fetch the
-//    text with takeValueText()").
+//    text with takeValueText()", a second call only on a miss).
 //  - scan() is one call returning one JSON text: all keys, all ids, and the
 //    texts of the values JS has not seen, which JS parses with one
 //    JSON.parse.
-//  - set(key, jsonText) returns the id the core gave the new value; JS caches
-//    the frozen copy it already has under that id, so a mutator's writes are
-//    never converted back.
+//  - The core keeps each value as its JSON text (Value::text()), so what goes
+//    to JS is that text as stored, never re-printed.
+//  - A mutator's writes are buffered in JS and arrive in one setMany() call:
+//    keys and JSON.stringify texts encoded straight into wasm memory, made
+//    into unparsed Values (Value::fromText). It returns the ids the core
+//    gave them; JS caches the frozen copies it already has under those ids,
+//    so a mutator's writes are never converted back.
+//  - Large strings cross as bytes: TextEncoder.encodeInto into malloc'ed
+//    memory on the way in, typed_memory_view + TextDecoder on the way out
+//    (embind's std::string conversion walks strings in a JS loop).
 //  - The cache is kept in step on both sides: each commit (mutation or
 //    rebase) returns one "note" text listing ids to evict (values that left
 //    the visible state; plus, now and then, a sweep of ids no longer
@@ -28,7 +35,8 @@
 //    custom JS puller); the scheduler parses it in C++. A rebase crosses a
 //    constant number of times per replayed mutation (next, then succeeded or
 //    failed) plus the mutator's own reads and writes.
-//  - JS calls into C++ only; C++ calls JS (the `host` object) for events:
+//  - JS drives the core; C++ calls back into JS only through the `host`
+//    object, for events:
 //    applyPull, online/sync changes, auth, custom puller/pusher requests. The
 //    host defers user callbacks, so nothing re-enters the core from inside
 //    a C++ call.
@@ -376,22 +384,6 @@ class Core : public SyncHost {
       out += values;
       out += "]]";
       return out;
-    });
-  }
-
-  // Writes in the open write transaction. Returns the new value's id (JS
-  // caches its own frozen copy under it), or 0 with lastError().
-  double set(std::string key, std::string jsonText) {
-    return guard(0.0, [&] {
-      WriteTransaction* tx = writeTx();
-      if (!tx) return fail(0.0, "no open write transaction");
-      Json j = Json::parse(jsonText, nullptr, false);
-      if (j.is_discarded()) return fail(0.0, "value is not valid JSON");
-      ValuePtr v = Value::make(std::move(j));
-      uint64_t id = v->id();
-      tx->set(std::move(key), std::move(v));
-      jsKnown_.insert(id);
-      return double(id);
     });
   }
 
@@ -849,7 +841,6 @@ EMSCRIPTEN_BINDINGS(replicore) {
       .function("has", &Core::has)
       .function("isEmpty", &Core::isEmpty)
       .function("scan", &Core::scan)
-      .function("set", &Core::set)
       .function("setMany", &Core::setMany)
       .function("transportDoneBytes", &Core::transportDoneBytes)
       .function("del", &Core::del)
