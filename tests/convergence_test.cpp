@@ -85,15 +85,15 @@ class Simulation {
     }
   }
 
-  // Heals the network and lets everything drain. Returns whether every
-  // client caught up with the server.
+  // Heals the network and lets everything drain. The clients get one pull
+  // each (as if the server poked everyone on reconnect); pushes must then go
+  // out by the scheduler's own retries, and later pulls come from the
+  // server's pokes. Returns whether every client caught up with the server.
   bool heal() {
     chaos_ = false;
-    for (int round = 0; round < 400; ++round) {
-      for (auto& c : clients_) {
-        c->scheduler().push();
-        c->scheduler().pull();
-      }
+    for (auto& c : clients_) c->scheduler().pull();
+    // Retry waits are at most maxDelayMs (60 s) from the failed attempt.
+    for (int step = 0; step < 2500; ++step) {
       clock_.advance(100);
       if (settled()) {
         // Let stragglers (duplicates still on the wire, late pokes) land, then check again.
