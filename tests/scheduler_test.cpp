@@ -286,6 +286,31 @@ TEST_F(SchedulerTest, RetryBackoffDoublesFromTheStartOfTheAttemptAndResets) {
   EXPECT_EQ(net.last().sentAtMs - t, 30);
 }
 
+TEST_F(SchedulerTest, RetryDelayAccessors) {
+  opts.minDelayMs = 100;
+  opts.maxDelayMs = 350;
+  make();
+  EXPECT_EQ(s->pullRetryDelayMs(), 100);
+  EXPECT_EQ(s->pushRetryDelayMs(), 100);
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 500);
+  EXPECT_EQ(s->pullRetryDelayMs(), 200);  // the next wait
+  clock.advance(100);
+  ASSERT_EQ(pulls(), 2u);
+  net.respondOpen("/pull", 500);
+  EXPECT_EQ(s->pullRetryDelayMs(), 350);  // capped
+  clock.advance(200);
+  ASSERT_EQ(pulls(), 3u);
+  net.respondOpen("/pull", 500);
+  EXPECT_EQ(s->pullRetryDelayMs(), 350);
+  EXPECT_EQ(s->pushRetryDelayMs(), 100);  // the loops back off separately
+  clock.advance(350);
+  ASSERT_EQ(pulls(), 4u);
+  net.respondOpen("/pull", 200, PullOK(1));
+  EXPECT_EQ(s->pullRetryDelayMs(), 100);
+}
+
 TEST_F(SchedulerTest, PushRetriesWithBackoffToo) {
   make();
   addMutation();
