@@ -77,6 +77,15 @@ void SyncScheduler::push() {
   startPush();
 }
 
+void SyncScheduler::setPushURL(std::string url) { options_.pushURL = std::move(url); }
+void SyncScheduler::setPullURL(std::string url) { options_.pullURL = std::move(url); }
+void SyncScheduler::setPushDelay(double ms) { options_.pushDelayMs = ms; }
+
+void SyncScheduler::setPullInterval(std::optional<double> ms) {
+  options_.pullIntervalMs = ms;
+  if (started_) armPullInterval();
+}
+
 void SyncScheduler::close() {
   if (closed_) return;
   closed_ = true;
@@ -91,9 +100,14 @@ void SyncScheduler::setOnline(bool online) {
   if (callbacks_.onOnlineChange) callbacks_.onOnlineChange(online);
 }
 
-void SyncScheduler::setSyncing(bool before) {
+// Reports syncing only when it really changed since the last report, so an
+// attempt that ends and at once starts its follow-up (a coalesced pull, a
+// push of mutations added meanwhile) does not flicker false/true.
+void SyncScheduler::updateSyncing() {
   bool now = syncing();
-  if (now != before && callbacks_.onSync) callbacks_.onSync(now);
+  if (now == reportedSyncing_) return;
+  reportedSyncing_ = now;
+  if (callbacks_.onSync) callbacks_.onSync(now);
 }
 
 void SyncScheduler::reportError(bool isPush, const std::string& message) {
@@ -121,11 +135,10 @@ void SyncScheduler::startPush() {
   }
   std::vector<Mutation> mutations = host_->mutationsToPush();
   if (mutations.empty()) return;
-  bool before = syncing();
   push_.inFlight = true;
   push_.again = false;
   push_.lastStartMs = clock_->nowMs();
-  setSyncing(before);
+  updateSyncing();
   send(true, buildPushBody(host_->identity(), mutations),
        guarded([this](HttpResponse response) { onPushResponse(std::move(response)); }));
 }
@@ -136,11 +149,10 @@ void SyncScheduler::startPull() {
     pull_.again = true;
     return;
   }
-  bool before = syncing();
   pull_.inFlight = true;
   pull_.again = false;
   pull_.lastStartMs = clock_->nowMs();
-  setSyncing(before);
+  updateSyncing();
   Json cookie = host_->confirmedCookie();
   std::string body = buildPullBody(host_->identity(), cookie);
   send(false, std::move(body), guarded([this, cookie](HttpResponse response) {
@@ -160,35 +172,34 @@ bool SyncScheduler::handleAuth(Loop& loop, bool isPush, int status) {
   ++loop.authRetries;
   // Still in flight while the refresher answers, so nothing else starts.
   callbacks_.getAuth(guarded([this, &loop, isPush](std::optional<std::string> auth) {
-    bool before = syncing();
     loop.inFlight = false;
     if (!auth) {
       loop.authRetries = 0;
       loop.again = false;
       reportError(isPush, "HTTP 401 and getAuth gave no new auth: not retrying");
-      setSyncing(before);
+      if (!isPush && callbacks_.onPullFinished) callbacks_.onPullFinished("HTTP 401 and no new auth");
+      updateSyncing();
       return;
     }
     options_.auth = *auth;
-    setSyncing(before);
     if (isPush) {
       startPush();
     } else {
       startPull();
     }
+    updateSyncing();
   }));
   return true;
 }
 
 void SyncScheduler::finish(Loop& loop, bool isPush, bool success, const std::string& error) {
-  bool before = syncing();
   loop.inFlight = false;
   if (success) {
     loop.delayMs = options_.minDelayMs;
     loop.authRetries = 0;
     bool again = loop.again;
     loop.again = false;
-    setSyncing(before);
+    if (!isPush && callbacks_.onPullFinished) callbacks_.onPullFinished("");
     if (again) {
       if (isPush) {
         startPush();
@@ -196,9 +207,11 @@ void SyncScheduler::finish(Loop& loop, bool isPush, bool success, const std::str
         startPull();
       }
     }
+    updateSyncing();
     return;
   }
   reportError(isPush, error);
+  if (!isPush && callbacks_.onPullFinished) callbacks_.onPullFinished(error.empty() ? "failed" : error);
   // The retry waits `delay` from the start of the failed attempt; the delay
   // doubles for the next failure.
   double wait = std::max(0.0, loop.lastStartMs + loop.delayMs - clock_->nowMs());
@@ -213,7 +226,7 @@ void SyncScheduler::finish(Loop& loop, bool isPush, bool success, const std::str
                                       startPull();
                                     }
                                   }));
-  setSyncing(before);
+  updateSyncing();
 }
 
 namespace {
@@ -269,6 +282,7 @@ void SyncScheduler::onPullResponse(HttpResponse response, Json requestCookie) {
   }
   setOnline(true);
   if (std::holds_alternative<ClientStateNotFound>(*parsed.result)) {
+    if (callbacks_.onPullFinished) callbacks_.onPullFinished("ClientStateNotFound");
     stopForGood();
     return;
   }
@@ -290,14 +304,13 @@ void SyncScheduler::onPullResponse(HttpResponse response, Json requestCookie) {
 }
 
 void SyncScheduler::stopForGood() {
-  bool before = syncing();
   stopped_ = true;
   push_.inFlight = false;
   pull_.inFlight = false;
   cancel(push_.timer);
   cancel(pull_.timer);
   cancel(intervalTimer_);
-  setSyncing(before);
+  updateSyncing();
   if (callbacks_.onClientStateNotFound) callbacks_.onClientStateNotFound();
 }
 

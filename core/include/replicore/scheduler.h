@@ -63,6 +63,8 @@ struct SchedulerCallbacks {
   std::function<void(const std::string& versionType)> onUpdateNeeded;
   // Asks for new auth after a 401; answer with nullopt to give up.
   std::function<void(std::function<void(std::optional<std::string>)> answer)> getAuth;
+  // Each pull attempt's end: "" when it succeeded, else what went wrong.
+  std::function<void(const std::string& error)> onPullFinished;
   // Every failure, for logging: "push" or "pull", and what went wrong.
   std::function<void(const std::string& which, const std::string& message)> onError;
 };
@@ -94,6 +96,12 @@ class SyncScheduler {
   bool syncing() const { return push_.inFlight || pull_.inFlight; }
   const std::string& auth() const { return options_.auth; }
   void setAuth(std::string auth) { options_.auth = std::move(auth); }
+  // Replicache lets an app change these at any time; they apply from the
+  // next request (the interval from now).
+  void setPushURL(std::string url);
+  void setPullURL(std::string url);
+  void setPushDelay(double ms);
+  void setPullInterval(std::optional<double> ms);
   // The delay the next retry of each loop would wait (for tests and status).
   double pushRetryDelayMs() const { return push_.delayMs; }
   double pullRetryDelayMs() const { return pull_.delayMs; }
@@ -118,7 +126,7 @@ class SyncScheduler {
   void armPullInterval();
   void setOnline(bool online);
   void stopForGood();
-  void setSyncing(bool before);
+  void updateSyncing();
   void cancel(uint64_t& timer);
   void reportError(bool isPush, const std::string& message);
   // Wraps a callback so that it does nothing once the scheduler is closed or
@@ -145,6 +153,7 @@ class SyncScheduler {
   bool closed_ = false;
   bool stopped_ = false;
   bool started_ = false;
+  bool reportedSyncing_ = false;
   // Guards callbacks that arrive after destruction.
   std::shared_ptr<bool> alive_;
 };
