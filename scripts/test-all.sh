@@ -13,9 +13,10 @@ run() {
   if "$@"; then echo "=== $name: ok"; else echo "=== $name: FAILED"; failed+=("$name"); fi
 }
 run core-native bash scripts/test-native.sh
-[ -f wasm/scripts/ci.sh ] && run wasm bash wasm/scripts/ci.sh
-[ -f node_server/scripts/ci.sh ] && run node-server bash node_server/scripts/ci.sh
-[ -f tests/e2e/run.sh ] && run e2e bash tests/e2e/run.sh
+run core-wasm bash scripts/test-wasm-core.sh
+run wasm bash wasm/scripts/ci.sh
+run node-server bash node_server/scripts/ci.sh
+run e2e bash tests/e2e/run.sh
 echo
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED suites: ${failed[*]}"
