@@ -379,8 +379,8 @@ TEST_F(SchedulerTest, PullStaysInFlightUntilAnAsynchronousApplyIsDone) {
   clock.runDue();
   EXPECT_EQ(pulls(), 2u);  // the poke's pull, with the new cookie
   EXPECT_EQ(net.last().json()["cookie"], 1);
-  ASSERT_FALSE(syncs.empty());
-  EXPECT_TRUE(syncs.back());
+  // Syncing never stopped: no false/true flicker between the two pulls.
+  EXPECT_EQ(syncs, (std::vector<bool>{true}));
   EXPECT_TRUE(s->syncing());
 }
 
@@ -547,6 +547,77 @@ TEST_F(SchedulerTest, OnSyncReportsWhenRequestsAreInFlight) {
   clock.runDue();
   net.respondOpen("/pull", 500);
   EXPECT_EQ(syncs, (std::vector<bool>{true, false, true, false}));
+}
+
+TEST_F(SchedulerTest, CoalescedRequestsDoNotFlickerOnSync) {
+  make();
+  addMutation();
+  clock.advance(10);
+  addMutation();  // one more push after this one
+  net.respondOpen("/push", 200);
+  ASSERT_EQ(net.open("/push").size(), 1u);
+  EXPECT_EQ(syncs, (std::vector<bool>{true}));
+  net.respondOpen("/push", 200);
+  EXPECT_EQ(syncs, (std::vector<bool>{true, false}));
+}
+
+TEST_F(SchedulerTest, OnPullFinishedReportsEachAttempt) {
+  std::vector<std::string> finished;
+  cb.onPullFinished = [&](const std::string& e) { finished.push_back(e); };
+  make();
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 500, "down");
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_FALSE(finished[0].empty());
+  clock.advance(30);
+  net.respondOpen("/pull", 200, PullOK(1));
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_EQ(finished[1], "");
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/push", 200);
+  EXPECT_EQ(finished.size(), 2u);  // pushes are not pulls
+}
+
+TEST_F(SchedulerTest, SettersApplyFromTheNextRequest) {
+  opts.pushURL = "";
+  opts.pullURL = "";
+  make();
+  s->start();
+  addMutation();
+  clock.advance(1000);
+  EXPECT_EQ(net.count(), 0u);
+  // URLs set later are used from then on.
+  s->setPullURL("https://other.test/pull");
+  s->pull();
+  clock.runDue();
+  ASSERT_EQ(net.count(), 1u);
+  EXPECT_EQ(net.last().request.url, "https://other.test/pull");
+  net.respondOpen("/pull", 200, PullOK(1));
+  s->setPushURL("https://other.test/push");
+  s->setPushDelay(250);
+  addMutation();
+  clock.advance(249);
+  EXPECT_EQ(pushes(), 0u);
+  clock.advance(1);
+  ASSERT_EQ(pushes(), 1u);
+  EXPECT_EQ(net.last().request.url, "https://other.test/push");
+  net.respondOpen("/push", 200);
+  // The pull interval counts from when it is set.
+  clock.advance(5000);
+  s->setPullInterval(1000);
+  clock.advance(999);
+  EXPECT_EQ(pulls(), 1u);
+  clock.advance(1);
+  ASSERT_EQ(pulls(), 2u);
+  net.respondOpen("/pull", 200, PullOK(2));
+  clock.advance(1000);
+  ASSERT_EQ(pulls(), 3u);
+  net.respondOpen("/pull", 200, PullOK(3));
+  s->setPullInterval(std::nullopt);
+  clock.advance(100000);
+  EXPECT_EQ(pulls(), 3u);
 }
 
 TEST_F(SchedulerTest, ClientStateNotFoundStopsForGood) {
