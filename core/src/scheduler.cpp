@@ -57,24 +57,29 @@ void SyncScheduler::mutationAdded() {
                                    }));
 }
 
-void SyncScheduler::pull() {
-  if (closed_ || stopped_ || options_.pullURL.empty()) return;
-  if (pull_.inFlight) {
-    pull_.again = true;
+void SyncScheduler::pull() { demand(false); }
+void SyncScheduler::push() { demand(true); }
+
+// Asked for now: runs at once, or once more after the request in flight; a
+// retry wait is skipped (its delay stays doubled for the next failure).
+void SyncScheduler::demand(bool isPush) {
+  Loop& loop = isPush ? push_ : pull_;
+  const std::string& url = isPush ? options_.pushURL : options_.pullURL;
+  if (closed_ || stopped_ || url.empty()) return;
+  if (loop.inFlight) {
+    loop.again = true;
     return;
   }
-  cancel(pull_.timer);
-  startPull();
+  cancel(loop.timer);
+  start(isPush);
 }
 
-void SyncScheduler::push() {
-  if (closed_ || stopped_ || options_.pushURL.empty()) return;
-  if (push_.inFlight) {
-    push_.again = true;
-    return;
+void SyncScheduler::start(bool isPush) {
+  if (isPush) {
+    startPush();
+  } else {
+    startPull();
   }
-  cancel(push_.timer);
-  startPush();
 }
 
 void SyncScheduler::setPushURL(std::string url) { options_.pushURL = std::move(url); }
@@ -182,11 +187,7 @@ bool SyncScheduler::handleAuth(Loop& loop, bool isPush, int status) {
       return;
     }
     options_.auth = *auth;
-    if (isPush) {
-      startPush();
-    } else {
-      startPull();
-    }
+    start(isPush);
     updateSyncing();
   }));
   return true;
@@ -201,11 +202,7 @@ void SyncScheduler::finish(Loop& loop, bool isPush, bool success, const std::str
     loop.again = false;
     if (!isPush && callbacks_.onPullFinished) callbacks_.onPullFinished("");
     if (again) {
-      if (isPush) {
-        startPush();
-      } else {
-        startPull();
-      }
+      start(isPush);
     }
     updateSyncing();
     return;
@@ -220,11 +217,7 @@ void SyncScheduler::finish(Loop& loop, bool isPush, bool success, const std::str
   cancel(loop.timer);
   loop.timer = clock_->setTimeout(wait, guarded([this, &loop, isPush] {
                                     loop.timer = 0;
-                                    if (isPush) {
-                                      startPush();
-                                    } else {
-                                      startPull();
-                                    }
+                                    start(isPush);
                                   }));
   updateSyncing();
 }

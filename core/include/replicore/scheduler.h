@@ -115,6 +115,8 @@ class SyncScheduler {
     double lastStartMs = 0;
     int authRetries = 0;
   };
+  void demand(bool isPush);
+  void start(bool isPush);
   void startPush();
   void startPull();
   void send(bool isPush, std::string body, std::function<void(HttpResponse)> done);
