@@ -16,17 +16,20 @@ fi
 # (shared/TOOLCHAIN.md #1).
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 
+echo "== npm deps (wasm/package-lock.json: esbuild minifies the package, the tests need the rest)"
+cd "$repo/wasm"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --prefer-offline --no-audit --no-fund
+fi
+cd "$repo"
+
 echo "== configure ($build)"
 emcmake cmake -S "$repo" -B "$build" \
   -DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/node -DCMAKE_BUILD_TYPE=Release >/dev/null
 echo "== build the package"
 cmake --build "$build" -j"$jobs" --target replicore_package
 
-echo "== npm deps for the tests (wasm/package-lock.json)"
 cd "$repo/wasm"
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --prefer-offline --no-audit --no-fund
-fi
 
 echo "== sizes"
 node scripts/sizes.mjs "$build/package"
