@@ -78,11 +78,25 @@ const decoder = new TextDecoder();
 // Writes `text` as UTF-8 into freshly malloc'ed wasm memory with
 // TextEncoder.encodeInto (native speed; embind's std::string conversion
 // encodes in a JS loop). Returns [ptr, length]; the caller frees ptr.
+// Sized for ASCII first (a 100 MB pull body must not malloc 300 MB); grown
+// once if the text is not.
 function toWasm(M, text) {
-  const max = text.length * 3 + 1;
-  const ptr = M._malloc(max);
+  let max = text.length + 1;
+  let ptr = M._malloc(max);
   if (!ptr) throw new Error('replicore: out of WebAssembly memory');
-  const {written} = encoder.encodeInto(text, M.HEAPU8.subarray(ptr, ptr + max));
+  let {read, written} = encoder.encodeInto(text, M.HEAPU8.subarray(ptr, ptr + max));
+  if (read < text.length) {
+    max = written + (text.length - read) * 3 + 1;
+    const bigger = M._malloc(max);
+    if (!bigger) {
+      M._free(ptr);
+      throw new Error('replicore: out of WebAssembly memory');
+    }
+    M.HEAPU8.copyWithin(bigger, ptr, ptr + written);
+    M._free(ptr);
+    ptr = bigger;
+    written += encoder.encodeInto(text.slice(read), M.HEAPU8.subarray(ptr + written, ptr + max)).written;
+  }
   return [ptr, written];
 }
 
@@ -205,6 +219,81 @@ function frozenJSON(v, what) {
   }
   if (out !== null && typeof out === 'object') trusted.add(out);
   return out;
+}
+
+// Checks that `v` is JSON like toFrozenJSON, without copying it: set() keeps
+// only the JSON.stringify text of a value (the core stores texts) and makes a
+// frozen copy from that text if and when the value is read. Copying and
+// freezing every value written was ~30% of a 10,000-key populate (plus the
+// garbage it made), for copies most programs never read back.
+function checkJSON(v, what, seen) {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(v)) throw new TypeError(`${what}: ${describePath()} is ${v}, which is not JSON`);
+      return;
+    case 'object': {
+      if (v === null || trusted.has(v)) return;
+      if (seen.has(v)) throw new TypeError(`${what}: ${describePath()} is a cycle, which is not JSON`);
+      if (pathStack.length >= MAX_DEPTH) throw new TypeError(`${what}: ${describePath()} nests deeper than ${MAX_DEPTH} levels`);
+      seen.add(v);
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          const e = v[i];
+          if (typeof e === 'string' || typeof e === 'boolean') continue;
+          pathStack.push(i);
+          checkJSON(e, what, seen);
+          pathStack.pop();
+        }
+      } else {
+        const proto = Object.getPrototypeOf(v);
+        if (proto !== Object.prototype && proto !== null) {
+          const name = (v.constructor && v.constructor.name) || 'object';
+          throw new TypeError(`${what}: ${describePath()} is a ${name}, not a plain JSON object`);
+        }
+        for (const k of Object.keys(v)) {
+          const e = v[k];
+          if (e === undefined || typeof e === 'string' || typeof e === 'boolean') continue;
+          pathStack.push(k);
+          checkJSON(e, what, seen);
+          pathStack.pop();
+        }
+      }
+      seen.delete(v);
+      return;
+    }
+    case 'undefined':
+      throw new TypeError(`${what}: ${describePath()} is undefined, which is not JSON`);
+    default:
+      throw new TypeError(`${what}: ${describePath()} is a ${typeof v}, which is not JSON`);
+  }
+}
+
+// A buffered write: the value's text, and a frozen value when JS has one
+// (primitives, values of ours, or a copy made when the mutator read it).
+function bufferedEntry(v) {
+  if (v === null || typeof v !== 'object') {
+    try {
+      checkJSON(v, 'set', null);
+    } finally {
+      pathStack.length = 0;
+    }
+    return {text: JSON.stringify(v), value: v};
+  }
+  if (trusted.has(v)) return {text: JSON.stringify(v), value: v};
+  try {
+    checkJSON(v, 'set', new Set());
+  } finally {
+    pathStack.length = 0;
+  }
+  return {text: JSON.stringify(v), value: undefined};
+}
+
+function entryValue(e) {
+  if (e.value === undefined) e.value = deepFreeze(JSON.parse(e.text));
+  return e.value;
 }
 
 function checkKey(key) {
@@ -344,7 +433,9 @@ class ReadGate {
 
 // ----------------------------------------------------------------- scans --
 
-function makeIterator(load) {
+// `fresh`: load() makes a new array each time, which toArray() may hand out
+// as is (keys/values arrays are shared by the iterators of one scan result).
+function makeIterator(load, fresh = false) {
   let arr = null;
   let i = 0;
   const it = {
@@ -367,7 +458,7 @@ function makeIterator(load) {
       } catch (e) {
         return Promise.reject(e);
       }
-      const out = i === 0 ? arr.slice() : arr.slice(i);
+      const out = i === 0 ? (fresh ? arr : arr.slice()) : arr.slice(i);
       i = arr.length;
       return Promise.resolve(out);
     },
@@ -400,7 +491,7 @@ class ScanResultImpl {
       const out = new Array(keys.length);
       for (let i = 0; i < keys.length; i++) out[i] = [keys[i], values[i]];
       return out;
-    });
+    }, true);
   }
   toArray() {
     return this.values().toArray();
@@ -484,13 +575,13 @@ class WriteTransactionImpl extends ReadTransactionImpl {
     super(rep, 0, clientID);
     this.mutationID = mutationID;
     this.reason = reason;
-    this._buffer = null; // Map key -> frozen value
+    this._buffer = null; // Map key -> bufferedEntry
   }
   async set(key, value) {
     this._check();
     checkKey(key);
-    const frozen = frozenJSON(value, 'set');
-    (this._buffer || (this._buffer = new Map())).set(key, frozen);
+    const entry = bufferedEntry(value);
+    (this._buffer || (this._buffer = new Map())).set(key, entry);
   }
   put(key, value) {
     return this.set(key, value);
@@ -499,8 +590,8 @@ class WriteTransactionImpl extends ReadTransactionImpl {
     this._check();
     checkKey(key);
     if (this._buffer !== null) {
-      const v = this._buffer.get(key);
-      if (v !== undefined) return v;
+      const e = this._buffer.get(key);
+      if (e !== undefined) return entryValue(e);
     }
     return this._rep._get(0, key);
   }
@@ -536,13 +627,13 @@ class WriteTransactionImpl extends ReadTransactionImpl {
     const rep = this._rep;
     const strings = [];
     const values = [];
-    for (const [k, v] of b) {
-      strings.push(k, JSON.stringify(v));
-      values.push(v);
+    for (const [k, e] of b) {
+      strings.push(k, e.text);
+      values.push(e.value);
     }
-    const ids = rep._setMany(strings);
+    const ids = rep._setMany(strings, values);
     const cache = rep._cache;
-    for (let i = 0; i < ids.length; i++) cache.set(ids[i], values[i]);
+    for (let i = 0; i < ids.length; i++) if (values[i] !== undefined) cache.set(ids[i], values[i]);
   }
 }
 
@@ -600,7 +691,8 @@ export class Replicache {
     this._watches = new Map();
     this._idleWaiters = [];
     this._syncing = false;
-    this._syncCheckQueued = false;
+    this._pullWaiters = []; // {n, resolve}: pull() calls waiting for attempt n
+    this._pullsSettled = 0;
 
     const self = this;
     const mutate = Object.create(null);
@@ -629,7 +721,23 @@ export class Replicache {
         this._online = online;
         this._defer(() => this.onOnlineChange?.(online));
       },
-      onSync: () => this._checkSync(),
+      onSync: (syncing) => {
+        // The core reports real changes only (no false/true flicker when a
+        // coalesced pull follows another).
+        this._syncing = syncing;
+        this._defer(() => this.onSync?.(syncing));
+        if (!syncing) this._wakeIdle();
+      },
+      onPullFinished: (n) => {
+        this._pullsSettled = n;
+        const w = this._pullWaiters;
+        if (w.length === 0) return;
+        this._pullWaiters = [];
+        for (const x of w) {
+          if (x.n <= n) x.resolve();
+          else this._pullWaiters.push(x);
+        }
+      },
       onClientStateNotFound: () => {
         this._wakeIdle();
         this._defer(() => this.onClientStateNotFound?.());
@@ -708,31 +816,15 @@ export class Replicache {
     });
   }
 
-  // The scheduler can report false then true within one call (a coalesced
-  // pull starting right after another): look once the call is over, and
-  // report only real changes.
-  _checkSync() {
-    if (this._syncCheckQueued) return;
-    this._syncCheckQueued = true;
-    queueMicrotask(() => {
-      this._syncCheckQueued = false;
-      const syncing = !!this._core && this._core.syncing();
-      if (syncing !== this._syncing) {
-        this._syncing = syncing;
-        try {
-          this.onSync?.(syncing);
-        } catch (e) {
-          this._log('error', 'replicore: onSync threw', e);
-        }
-      }
-      if (!syncing) this._wakeIdle();
-    });
-  }
-
   _wakeIdle() {
     const w = this._idleWaiters;
     this._idleWaiters = [];
     for (const f of w) f();
+    const p = this._pullWaiters;
+    if (this._closed && p.length) {
+      this._pullWaiters = [];
+      for (const x of p) x.resolve();
+    }
   }
 
   _checkOpen() {
@@ -778,42 +870,31 @@ export class Replicache {
     return this._pullURL;
   }
   set pullURL(value) {
-    this._reconfigure('pullURL', String(value ?? ''));
+    this._pullURL = String(value ?? '');
+    if (this._core && !this._puller) this._core.setPullURL(this._pullURL);
   }
   get pushURL() {
     return this._pushURL;
   }
   set pushURL(value) {
-    this._reconfigure('pushURL', String(value ?? ''));
+    this._pushURL = String(value ?? '');
+    if (this._core && !this._pusher) this._core.setPushURL(this._pushURL);
   }
   get pullInterval() {
     return this._pullInterval;
   }
   set pullInterval(value) {
     if (value !== null && !(typeof value === 'number' && value > 0)) throw new TypeError('pullInterval must be a positive number or null');
-    this._reconfigure('pullInterval', value);
+    this._pullInterval = value;
+    if (this._core) this._core.setPullInterval(value === null ? -1 : value);
   }
   get pushDelay() {
     return this._pushDelay;
   }
   set pushDelay(value) {
     if (!(typeof value === 'number' && value >= 0)) throw new TypeError('pushDelay must be a number >= 0');
-    this._reconfigure('pushDelay', value);
-  }
-  // Changing these after construction restarts the sync loops (a pull now,
-  // a push of what is pending).
-  _reconfigure(field, value) {
-    this[`_${field}`] = value;
-    if (field === 'pullURL' && this._puller) return; // the puller decides
-    if (field === 'pushURL' && this._pusher) return;
-    if (this._core) {
-      this._core.reconfigure(JSON.stringify({[field]: value}));
-      if (!this._online) {
-        this._online = true;
-        this._defer(() => this.onOnlineChange?.(true));
-      }
-      this._checkSync();
-    }
+    this._pushDelay = value;
+    if (this._core) this._core.setPushDelay(value);
   }
   get requestOptions() {
     return {...this._requestOptions};
@@ -991,17 +1072,34 @@ export class Replicache {
     const core = this._core;
     const view = core.scan(txID, o.prefix, o.start ?? '', (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0), o.limit);
     if (view.length === 0) throw new Error(`scan: ${core.lastError() || 'failed'}`);
-    const [keys, ids, vals] = JSON.parse(decoder.decode(view));
+    // Layout: see Core::scan in binding.cpp.
+    const base = view.byteOffset;
+    const h = new Uint32Array(view.buffer, base, 4);
+    const n = h[0], keyBytes = h[1], valueBytes = h[2], flags = h[3];
+    const idsAt = 16, keysAt = idsAt + 8 * n, valuesAt = keysAt + keyBytes;
+    const ids = (base + idsAt) % 8 === 0
+      ? new Float64Array(view.buffer, base + idsAt, n)
+      : new Float64Array(view.slice(idsAt, keysAt).buffer);
+    let keys;
+    if (n === 0) keys = [];
+    else {
+      const text = decoder.decode(view.subarray(keysAt, valuesAt));
+      keys = flags & 1 ? JSON.parse(text) : text.split('\0');
+    }
     const cache = this._cache;
-    for (let i = 0; i < vals.length; i += 2) cache.set(vals[i], deepFreeze(vals[i + 1]));
-    const values = new Array(ids.length);
-    for (let i = 0; i < ids.length; i++) values[i] = cache.get(ids[i]);
+    if (valueBytes > 0) {
+      const vals = JSON.parse(decoder.decode(view.subarray(valuesAt, valuesAt + valueBytes)));
+      for (let i = 0; i < vals.length; i += 2) cache.set(vals[i], deepFreeze(vals[i + 1]));
+    }
+    const values = new Array(n);
+    for (let i = 0; i < n; i++) values[i] = cache.get(ids[i]);
     return {keys, values};
   }
 
   // One crossing for a batch of writes: the strings (key, value text, ...)
   // are encoded back to back into wasm memory, their byte lengths beside.
-  _setMany(strings) {
+  // values[i] undefined: JS keeps no copy of value i (its id is not cached).
+  _setMany(strings, values) {
     const M = this._M;
     let max = 0;
     for (const t of strings) max += t.length * 3;
@@ -1015,7 +1113,8 @@ export class Replicache {
       let off = data;
       for (let i = 0; i < strings.length; i++) {
         const {written} = encoder.encodeInto(strings[i], heap.subarray(off, data + max));
-        heap32[(lens >> 2) + i] = written;
+        // Bit 31 of a value's length: JS caches this value (it has a copy).
+        heap32[(lens >> 2) + i] = (i & 1) && values[i >> 1] !== undefined ? (written | 0x80000000) >>> 0 : written;
         off += written;
       }
       ids = this._core.setMany(data, lens, strings.length >> 1);
@@ -1228,13 +1327,20 @@ export class Replicache {
     const waiter = new Promise((resolve) => this._idleWaiters.push(resolve));
     if (isPull) core.pull();
     else core.push();
-    if (!core.syncing()) this._wakeIdle();
+    if (!this._syncing) this._wakeIdle();
     await waiter;
   }
 
-  /** Pulls now; resolves when no push or pull is in flight any more. */
-  pull(_options) {
-    return this._sync(true);
+  /**
+   * Pulls now (or once more after the pull in flight); resolves when that
+   * pull has finished, its data applied (or it failed).
+   */
+  async pull(_options) {
+    if (!this._core) await this._ready;
+    this._checkOpen();
+    const n = this._core.pull();
+    if (n === 0 || n <= this._pullsSettled) return;
+    await new Promise((resolve) => this._pullWaiters.push({n, resolve}));
   }
 
   /** Pushes now; resolves when no push or pull is in flight any more. */

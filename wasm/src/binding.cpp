@@ -21,8 +21,10 @@
 //  - A mutator's writes are buffered in JS and arrive in one setMany() call:
 //    keys and JSON.stringify texts encoded straight into wasm memory, made
 //    into unparsed Values (Value::fromText). It returns the ids the core
-//    gave them; JS caches the frozen copies it already has under those ids,
-//    so a mutator's writes are never converted back.
+//    gave them; JS caches under those ids only the frozen values it already
+//    has (values of ours set again, primitives, values the mutator read
+//    back), flagged per value, so only those ids enter jsKnown_. Other
+//    writes are kept as text only and cross back if and when read.
 //  - Large strings cross as bytes: TextEncoder.encodeInto into malloc'ed
 //    memory on the way in, typed_memory_view + TextDecoder on the way out
 //    (embind's std::string conversion walks strings in a JS loop).
@@ -45,7 +47,6 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
-#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
@@ -77,9 +78,11 @@ void appendJsonString(std::string& out, std::string_view s) {
     } else if (c == '\\') {
       out += "\\\\";
     } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
+      // \u00XX by hand: snprintf alone pulls printf and its float code
+      // into the .wasm.
+      const char* hex = "0123456789abcdef";
+      char buf[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      out.append(buf, 6);
     }
   }
   out.append(s.data() + run, s.size() - run);
@@ -150,6 +153,11 @@ class Core : public SyncHost {
     SchedulerOptions so;
     so.pushURL = o.value("usePusher", false) ? kPusherURL : str("pushURL");
     so.pullURL = o.value("usePuller", false) ? kPullerURL : str("pullURL");
+    // The core's default (64 MiB) refuses the pull of a 100,000-key cache of
+    // 1 KiB values that Replicache accepts; the body is in memory anyway.
+    so.limits.maxBodyBytes = size_t(1) << 30;
+    pushURL_ = so.pushURL;
+    pullURL_ = so.pullURL;
     so.auth = str("auth");
     so.clientID = ro.clientID;
     so.sessionHex = str("sessionHex");
@@ -165,6 +173,12 @@ class Core : public SyncHost {
     cb.onSync = [this](bool syncing) { host_.call<void>("onSync", syncing); };
     cb.onClientStateNotFound = [this] { host_.call<void>("onClientStateNotFound"); };
     cb.onUpdateNeeded = [this](const std::string& t) { host_.call<void>("onUpdateNeeded", t); };
+    // Attempts are numbered as they are sent (notePullSent); an attempt's
+    // end settles every attempt sent so far (a 401 retry is one attempt).
+    cb.onPullFinished = [this](const std::string& error) {
+      pullsSettled_ = pullsSent_;
+      host_.call<void>("onPullFinished", double(pullsSettled_), error);
+    };
     if (o.value("hasGetAuth", false)) {
       cb.getAuth = [this](std::function<void(std::optional<std::string>)> answer) {
         int token = nextToken_++;
@@ -178,8 +192,6 @@ class Core : public SyncHost {
     sweepMin_ = size_t(num("cacheSweepAt", 4096));  // tests lower it
     sweepAt_ = sweepMin_;
     transport_ = std::make_unique<RoutingTransport>(this);
-    schedulerOptions_ = so;
-    schedulerCallbacks_ = cb;
     scheduler_ = std::make_unique<SyncScheduler>(so, cb, this, &clock_, transport_.get());
 
     std::string pokeURL = str("pokeURL");
@@ -218,40 +230,25 @@ class Core : public SyncHost {
 
   std::string lastError() const { return lastError_; }
 
-  // Changes pushURL, pullURL, pullInterval or pushDelay (JSON with any of
-  // them) after construction. SyncScheduler has no setters, so this replaces
-  // it: requests of the old one still out complete into nothing (its
-  // callbacks are guarded), the new one starts with a pull and pushes what
-  // is pending.
-  void reconfigure(std::string optionsJson) {
-    if (closed_) return;
-    guard(0, [&] {
-      Json o = Json::parse(optionsJson, nullptr, false);
-      if (o.is_discarded() || !o.is_object()) return 0;
-      if (scheduler_->stopped()) return 0;  // ClientStateNotFound is for good
-      SchedulerOptions so = schedulerOptions_;
-      so.auth = scheduler_->auth();
-      auto it = o.find("pushURL");
-      if (it != o.end() && it->is_string() && so.pushURL != kPusherURL) so.pushURL = it->get<std::string>();
-      it = o.find("pullURL");
-      if (it != o.end() && it->is_string() && so.pullURL != kPullerURL) so.pullURL = it->get<std::string>();
-      it = o.find("pushDelay");
-      if (it != o.end() && it->is_number()) so.pushDelayMs = it->get<double>();
-      it = o.find("pullInterval");
-      if (it != o.end()) {
-        if (it->is_null()) so.pullIntervalMs = std::nullopt;
-        else if (it->is_number()) so.pullIntervalMs = it->get<double>();
-      }
-      schedulerOptions_ = so;
-      scheduler_->close();
-      pulls_.clear();  // responses the old scheduler was waiting on
-      scheduler_ = std::make_unique<SyncScheduler>(so, schedulerCallbacks_, this, &clock_, transport_.get());
-      if (started_) {
-        scheduler_->start();
-        if (!replica_->pendingMutations().empty()) scheduler_->mutationAdded();
-      }
-      return 0;
-    });
+  // Replicache lets apps change these at any time; they apply from the next
+  // request. A new pushURL pushes what is pending at once.
+  void setPushURL(std::string url) {
+    if (closed_ || pushURL_ == kPusherURL) return;
+    pushURL_ = url;
+    scheduler_->setPushURL(std::move(url));
+    if (!replica_->pendingMutations().empty()) scheduler_->push();
+  }
+  void setPullURL(std::string url) {
+    if (closed_ || pullURL_ == kPullerURL) return;
+    pullURL_ = url;
+    scheduler_->setPullURL(std::move(url));
+  }
+  void setPushDelay(double ms) {
+    if (!closed_) scheduler_->setPushDelay(ms);
+  }
+  // A negative interval: none (pullInterval null).
+  void setPullInterval(double ms) {
+    if (!closed_) scheduler_->setPullInterval(ms < 0 ? std::nullopt : std::optional<double>(ms));
   }
 
   // ----------------------------------------------------------- mutations --
@@ -335,10 +332,16 @@ class Core : public SyncHost {
     });
   }
 
-  // One crossing per scan: [[keys], [ids], [id, value, id, value, ...]]
-  // where the last array holds only values JS has not cached, as a Uint8Array
-  // view of UTF-8 (valid until the next call; JS decodes it at once with
-  // TextDecoder). An empty view on error.
+  // One crossing per scan, one buffer (a Uint8Array view, valid until the
+  // next call; JS reads it at once; empty on error):
+  //   uint32 n, keyBytes, valueBytes, flags       (16 bytes)
+  //   n float64 value ids                         (no JSON for the ids)
+  //   keyBytes of UTF-8: the keys joined by NUL   (JS splits; if a key holds
+  //                      a NUL, flags bit 0 and a JSON array instead)
+  //   valueBytes of UTF-8: [id, value, ...] for values JS has not cached
+  //                      (empty when there are none: the warm case)
+  // A warm scan thus costs JS one decode + split of the keys and a typed
+  // array of ids (JSON.parse of keys and ids was most of it).
   emscripten::val scan(int txID, std::string prefix, std::string startKey, int flags, double limit) {
     out_ = scanText(txID, std::move(prefix), std::move(startKey), flags, limit);
     return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
@@ -353,20 +356,18 @@ class Core : public SyncHost {
       if (flags & 1) so.startKey = std::move(startKey);
       so.startExclusive = (flags & 2) != 0;
       if (limit >= 0) so.limit = size_t(limit);
-      std::string keys, ids, values;
-      bool first = true;
+      std::string keys, values;
+      std::vector<double> ids;
+      bool nul = false;
       bool firstValue = true;
       // scanEach records the scan in the transaction's ReadSet like scan().
       tx->scanEach(so, [&](const std::string& key, const ValuePtr& v) {
-        if (!first) {
-          keys += ',';
-          ids += ',';
-        }
-        first = false;
-        appendJsonString(keys, key);
-        appendNumber(ids, v->id());
+        if (!ids.empty()) keys += '\0';
+        if (!nul && key.find('\0') != std::string::npos) nul = true;
+        keys += key;
+        ids.push_back(double(v->id()));
         if (jsKnown_.insert(v->id()).second) {
-          if (!firstValue) values += ',';
+          values += firstValue ? '[' : ',';
           firstValue = false;
           appendNumber(values, v->id());
           values += ',';
@@ -374,15 +375,26 @@ class Core : public SyncHost {
         }
         return true;
       });
+      if (!firstValue) values += ']';
+      if (nul) {
+        // Rare (a key holding a NUL): the keys again, as a JSON array.
+        keys = "[";
+        bool first = true;
+        tx->scanEach(so, [&](const std::string& key, const ValuePtr&) {
+          if (!first) keys += ',';
+          first = false;
+          appendJsonString(keys, key);
+          return true;
+        });
+        keys += ']';
+      }
+      uint32_t header[4] = {uint32_t(ids.size()), uint32_t(keys.size()), uint32_t(values.size()), nul ? 1u : 0u};
       std::string out;
-      out.reserve(keys.size() + ids.size() + values.size() + 10);
-      out += "[[";
+      out.reserve(sizeof header + ids.size() * sizeof(double) + keys.size() + values.size());
+      out.append(reinterpret_cast<const char*>(header), sizeof header);
+      out.append(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(double));
       out += keys;
-      out += "],[";
-      out += ids;
-      out += "],[";
       out += values;
-      out += "]]";
       return out;
     });
   }
@@ -390,7 +402,8 @@ class Core : public SyncHost {
   // Writes a batch in the open write transaction, in one crossing. JS
   // writes the UTF-8 strings key, value text, key, value text, ... back to
   // back at `data` (TextEncoder.encodeInto straight into wasm memory) and
-  // their byte lengths as uint32 at `lens`. Value texts are JSON.stringify
+  // their byte lengths as uint32 at `lens` (bit 31 of a value's length set
+  // when JS caches that value: only those ids go into jsKnown_). Value texts are JSON.stringify
   // output of values JS has validated, so they become Values as text,
   // unparsed. Returns the new values' ids as a JSON array, in order; JS
   // caches its frozen copies under them. "" with lastError() on failure.
@@ -404,11 +417,13 @@ class Core : public SyncHost {
       for (int i = 0; i < count; i++) {
         std::string key(p, len[2 * i]);
         p += len[2 * i];
-        ValuePtr v = Value::fromText(std::string(p, len[2 * i + 1]));
-        p += len[2 * i + 1];
+        uint32_t n = len[2 * i + 1] & 0x7fffffffu;
+        bool jsKeeps = (len[2 * i + 1] & 0x80000000u) != 0;
+        ValuePtr v = Value::fromText(std::string(p, n));
+        p += n;
         uint64_t id = v->id();
         tx->set(std::move(key), std::move(v));
-        jsKnown_.insert(id);
+        if (jsKeeps) jsKnown_.insert(id);
         if (i) ids += ',';
         appendNumber(ids, id);
       }
@@ -550,7 +565,23 @@ class Core : public SyncHost {
   void dropPull(int token) { pulls_.erase(token); }
 
   // ----------------------------------------------------------------- sync --
-  void pull() { if (!closed_) scheduler_->pull(); }
+  // Pulls now (or once more after the pull in flight). Returns the number
+  // of the attempt that answers this call (JS waits for onPullFinished with
+  // a number at least that), or 0 when no pull will run (closed, stopped, no
+  // pull URL).
+  double pull() {
+    if (closed_) return 0;
+    uint64_t before = pullsSent_;
+    bool inFlight = pullsSent_ > pullsSettled_;
+    scheduler_->pull();
+    if (pullsSent_ > before) return double(before + 1);
+    if (inFlight) return double(pullsSent_ + 1);
+    return 0;
+  }
+  void notePullSent() { pullsSent_++; }
+  bool isPullURL(const HttpRequest& r) const {
+    return r.url == pullURL_ && (r.url != pushURL_ || r.body.find("\"pushVersion\"") == std::string::npos);
+  }
   void push() { if (!closed_) scheduler_->push(); }
   void poke() { if (!closed_) scheduler_->poke(); }
   bool online() const { return scheduler_->online(); }
@@ -788,8 +819,8 @@ class Core : public SyncHost {
   std::unique_ptr<PokeSocket> poke_;
   bool closed_ = false;
   bool started_ = false;
-  SchedulerOptions schedulerOptions_;
-  SchedulerCallbacks schedulerCallbacks_;
+  std::string pushURL_, pullURL_;  // as given to the scheduler
+  uint64_t pullsSent_ = 0, pullsSettled_ = 0;
   std::string lastError_;
   std::string valueText_;
   std::string out_;  // backs the views returned by scan and takeValueText
@@ -817,6 +848,7 @@ class Core : public SyncHost {
 };
 
 void RoutingTransport::post(HttpRequest request, std::function<void(HttpResponse)> done) {
+  if (core_->isPullURL(request)) core_->notePullSent();
   if (request.url == kPullerURL || request.url == kPusherURL) {
     core_->sendCustom(std::move(request), std::move(done));
   } else {
@@ -828,7 +860,10 @@ EMSCRIPTEN_BINDINGS(replicore) {
   emscripten::class_<Core>("Core")
       .constructor<std::string, emscripten::val>()
       .function("start", &Core::start)
-      .function("reconfigure", &Core::reconfigure)
+      .function("setPushURL", &Core::setPushURL)
+      .function("setPullURL", &Core::setPullURL)
+      .function("setPushDelay", &Core::setPushDelay)
+      .function("setPullInterval", &Core::setPullInterval)
       .function("close", &Core::close)
       .function("lastError", &Core::lastError)
       .function("beginMutation", &Core::beginMutation)

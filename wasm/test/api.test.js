@@ -131,6 +131,30 @@ test('query: get, has, isEmpty, del', async () => {
   await rep.close();
 });
 
+test('scan: empty, NUL and non-ASCII keys come back exactly; a value set and read back is a copy', async () => {
+  const rep = make();
+  const original = {deep: {list: [1, 'two', null]}};
+  await rep.mutate.putMany([
+    ['', 'empty'],
+    ['x\u0000y', 'nul'],
+    ['\u00e9\u4e2d\ud83d\ude00', 'wide'],
+    ['o', original],
+  ]);
+  original.deep.list.push('later');
+  const entries = await rep.query((tx) => tx.scan().entries().toArray());
+  assert.deepEqual(entries, [
+    ['', 'empty'],
+    ['o', {deep: {list: [1, 'two', null]}}],
+    ['x\u0000y', 'nul'],
+    ['\u00e9\u4e2d\ud83d\ude00', 'wide'],
+  ]);
+  assert.ok(Object.isFrozen(entries[1][1].deep.list));
+  assert.ok(!Object.isFrozen(original), 'set() does not freeze the caller\'s object');
+  const again = await rep.query((tx) => tx.scan({prefix: 'x'}).entries().toArray());
+  assert.deepEqual(again, [['x\u0000y', 'nul']]);
+  await rep.close();
+});
+
 test('scan: prefix, start, exclusive, limit, keys/values/entries/toArray/for await', async () => {
   const rep = make();
   await rep.mutate.putMany([
