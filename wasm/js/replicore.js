@@ -75,31 +75,6 @@ export function loadWasm() {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-// Writes `text` as UTF-8 into freshly malloc'ed wasm memory with
-// TextEncoder.encodeInto (native speed; embind's std::string conversion
-// encodes in a JS loop). Returns [ptr, length]; the caller frees ptr.
-// Sized for ASCII first (a 100 MB pull body must not malloc 300 MB); grown
-// once if the text is not.
-function toWasm(M, text) {
-  let max = text.length + 1;
-  let ptr = M._malloc(max);
-  if (!ptr) throw new Error('replicore: out of WebAssembly memory');
-  let {read, written} = encoder.encodeInto(text, M.HEAPU8.subarray(ptr, ptr + max));
-  if (read < text.length) {
-    max = written + (text.length - read) * 3 + 1;
-    const bigger = M._malloc(max);
-    if (!bigger) {
-      M._free(ptr);
-      throw new Error('replicore: out of WebAssembly memory');
-    }
-    M.HEAPU8.copyWithin(bigger, ptr, ptr + written);
-    M._free(ptr);
-    ptr = bigger;
-    written += encoder.encodeInto(text.slice(read), M.HEAPU8.subarray(ptr + written, ptr + max)).written;
-  }
-  return [ptr, written];
-}
-
 // ----------------------------------------------------------------- errors --
 
 export class TransactionClosedError extends Error {
@@ -483,7 +458,8 @@ class ScanResultImpl {
     return makeIterator(() => this._load().values);
   }
   keys() {
-    return makeIterator(() => this._load().keys);
+    // Keys only: the core sends no value texts and JS parses none.
+    return makeIterator(() => (this._data !== null ? this._data : this._tx._scan(this._options, true)).keys);
   }
   entries() {
     return makeIterator(() => {
@@ -560,9 +536,9 @@ class ReadTransactionImpl {
     this._check();
     return new ScanResultImpl(this, normalizeScanOptions(options));
   }
-  _scan(options) {
+  _scan(options, keysOnly = false) {
     this._check();
-    return this._rep._scan(this._txID, options);
+    return this._rep._scan(this._txID, options, keysOnly);
   }
 }
 
@@ -614,10 +590,10 @@ class WriteTransactionImpl extends ReadTransactionImpl {
     if (r < 0) throw new Error(`del: ${this._rep._core.lastError()}`);
     return r === 1;
   }
-  _scan(options) {
+  _scan(options, keysOnly = false) {
     this._check();
     this._flush();
-    return this._rep._scan(0, options);
+    return this._rep._scan(0, options, keysOnly);
   }
   // Sends the buffered writes to the core.
   _flush() {
@@ -1068,9 +1044,10 @@ export class Replicache {
     return v;
   }
 
-  _scan(txID, o) {
+  _scan(txID, o, keysOnly = false) {
     const core = this._core;
-    const view = core.scan(txID, o.prefix, o.start ?? '', (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0), o.limit);
+    const flags = (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0) | (keysOnly ? 4 : 0);
+    const view = core.scan(txID, o.prefix, o.start ?? '', flags, o.limit);
     if (view.length === 0) throw new Error(`scan: ${core.lastError() || 'failed'}`);
     // Layout: see Core::scan in binding.cpp.
     const base = view.byteOffset;
@@ -1091,6 +1068,7 @@ export class Replicache {
       const vals = JSON.parse(decoder.decode(view.subarray(valuesAt, valuesAt + valueBytes)));
       for (let i = 0; i < vals.length; i += 2) cache.set(vals[i], deepFreeze(vals[i + 1]));
     }
+    if (keysOnly) return {keys, values: null};
     const values = new Array(n);
     for (let i = 0; i < n; i++) values[i] = cache.get(ids[i]);
     return {keys, values};
@@ -1372,13 +1350,22 @@ export class Replicache {
     if (text.length < 4096) {
       this._core.transportDone(token, status, text, error);
     } else {
+      // Encoded straight into the string the core keeps (no second copy of
+      // a large body in wasm memory, which never shrinks): sized for ASCII
+      // first, grown once if the text is not.
       const M = this._M;
-      const [ptr, len] = toWasm(M, text);
-      try {
-        this._core.transportDoneBytes(token, status, ptr, len, error);
-      } finally {
-        M._free(ptr);
+      const core = this._core;
+      let max = text.length;
+      let ptr = core.bodyBuffer(max);
+      if (!ptr) throw new Error('replicore: out of WebAssembly memory');
+      let {read, written} = encoder.encodeInto(text, M.HEAPU8.subarray(ptr, ptr + max));
+      if (read < text.length) {
+        max = written + (text.length - read) * 3;
+        ptr = core.bodyBuffer(max);
+        if (!ptr) throw new Error('replicore: out of WebAssembly memory');
+        written += encoder.encodeInto(text.slice(read), M.HEAPU8.subarray(ptr + written, ptr + max)).written;
       }
+      core.transportDoneBody(token, status, written, error);
     }
   }
 

@@ -25,8 +25,9 @@
 //    has (values of ours set again, primitives, values the mutator read
 //    back), flagged per value, so only those ids enter jsKnown_. Other
 //    writes are kept as text only and cross back if and when read.
-//  - Large strings cross as bytes: TextEncoder.encodeInto into malloc'ed
-//    memory on the way in, typed_memory_view + TextDecoder on the way out
+//  - Large strings cross as bytes: TextEncoder.encodeInto into wasm memory
+//    (malloc'ed for writes, the core's own string for large pull bodies) on
+//    the way in, typed_memory_view + TextDecoder on the way out
 //    (embind's std::string conversion walks strings in a JS loop).
 //  - The cache is kept in step on both sides: each commit (mutation or
 //    rebase) returns one "note" text listing ids to evict (values that left
@@ -340,6 +341,8 @@ class Core : public SyncHost {
   //                      a NUL, flags bit 0 and a JSON array instead)
   //   valueBytes of UTF-8: [id, value, ...] for values JS has not cached
   //                      (empty when there are none: the warm case)
+  // flags: 1 start key given, 2 start exclusive, 4 keys only (no values
+  // are sent for keys(), so JS neither parses nor caches them).
   // A warm scan thus costs JS one decode + split of the keys and a typed
   // array of ids (JSON.parse of keys and ids was most of it).
   emscripten::val scan(int txID, std::string prefix, std::string startKey, int flags, double limit) {
@@ -356,6 +359,7 @@ class Core : public SyncHost {
       if (flags & 1) so.startKey = std::move(startKey);
       so.startExclusive = (flags & 2) != 0;
       if (limit >= 0) so.limit = size_t(limit);
+      const bool keysOnly = (flags & 4) != 0;  // keys(): no value texts
       std::string keys, values;
       std::vector<double> ids;
       bool nul = false;
@@ -366,7 +370,7 @@ class Core : public SyncHost {
         if (!nul && key.find('\0') != std::string::npos) nul = true;
         keys += key;
         ids.push_back(double(v->id()));
-        if (jsKnown_.insert(v->id()).second) {
+        if (!keysOnly && jsKnown_.insert(v->id()).second) {
           values += firstValue ? '[' : ',';
           firstValue = false;
           appendNumber(values, v->id());
@@ -606,10 +610,21 @@ class Core : public SyncHost {
     });
   }
 
-  // transportDone for large bodies: the UTF-8 body is at `ptr` (written by
-  // JS with TextEncoder.encodeInto), copied here once.
-  void transportDoneBytes(int token, int status, uintptr_t ptr, size_t len, std::string networkError) {
-    transportDone(token, status, std::string(reinterpret_cast<const char*>(ptr), len), std::move(networkError));
+  // transportDone for large bodies, without copies: JS asks for a buffer of
+  // `size` bytes (again, larger, keeping what it wrote, if the text was not
+  // ASCII), encodes the body into it with TextEncoder.encodeInto, then calls
+  // transportDoneBody with the bytes written. 0 if out of memory.
+  uintptr_t bodyBuffer(size_t size) {
+    return guard(uintptr_t(0), [&] {
+      body_.resize(size);
+      return reinterpret_cast<uintptr_t>(body_.data());
+    });
+  }
+  void transportDoneBody(int token, int status, size_t len, std::string networkError) {
+    body_.resize(std::min(len, body_.size()));
+    std::string body = std::move(body_);
+    body_ = std::string();
+    transportDone(token, status, std::move(body), std::move(networkError));
   }
 
   void authAnswer(int token, bool has, std::string value) {
@@ -824,6 +839,7 @@ class Core : public SyncHost {
   std::string lastError_;
   std::string valueText_;
   std::string out_;  // backs the views returned by scan and takeValueText
+  std::string body_;  // a large custom-puller/pusher body being written by JS
 
   std::unique_ptr<PendingWrite> pendingWrite_;
   std::unique_ptr<Rebase> rebase_;
@@ -877,7 +893,8 @@ EMSCRIPTEN_BINDINGS(replicore) {
       .function("isEmpty", &Core::isEmpty)
       .function("scan", &Core::scan)
       .function("setMany", &Core::setMany)
-      .function("transportDoneBytes", &Core::transportDoneBytes)
+      .function("bodyBuffer", &Core::bodyBuffer)
+      .function("transportDoneBody", &Core::transportDoneBody)
       .function("del", &Core::del)
       .function("addSubscription", &Core::addSubscription)
       .function("removeSubscription", &Core::removeSubscription)
