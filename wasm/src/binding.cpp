@@ -256,8 +256,15 @@ class Core : public SyncHost {
   // Opens the write transaction of a new mutation; returns its id, or 0 with
   // lastError() set.
   double beginMutation(std::string name, std::string argsJson, double timestamp) {
+    return beginMutationBytes(std::move(name), reinterpret_cast<uintptr_t>(argsJson.data()), argsJson.size(), timestamp);
+  }
+
+  // beginMutation with the args' UTF-8 at `ptr` (large args: embind's
+  // std::string conversion walks a string in a JS loop).
+  double beginMutationBytes(std::string name, uintptr_t ptr, size_t len, double timestamp) {
     return guard(0.0, [&] {
-      Json args = Json::parse(argsJson, nullptr, false);
+      const char* p = reinterpret_cast<const char*>(ptr);
+      Json args = Json::parse(p, p + len, nullptr, false);
       if (args.is_discarded()) return fail(0.0, "mutator args are not JSON");
       pendingWrite_ = replica_->beginMutation(std::move(name), std::move(args), timestamp);
       return double(pendingWrite_->mutation().id);
@@ -883,6 +890,7 @@ EMSCRIPTEN_BINDINGS(replicore) {
       .function("close", &Core::close)
       .function("lastError", &Core::lastError)
       .function("beginMutation", &Core::beginMutation)
+      .function("beginMutationBytes", &Core::beginMutationBytes)
       .function("commitMutation", &Core::commitMutation)
       .function("abortMutation", &Core::abortMutation)
       .function("openRead", &Core::openRead)
