@@ -1374,24 +1374,32 @@ export class Replicache {
       error = `${isPull ? 'puller' : 'pusher'} threw: ${(e && e.message) || e}`;
     }
     if (!this._core || this._closed) return;
-    {
-      // Encoded straight into the string the core keeps (no second copy of
-      // a large body in wasm memory, which never shrinks): sized for ASCII
-      // first, grown once if the text is not.
-      const M = this._M;
-      const core = this._core;
+    // Encoded straight into the string the core keeps (no second copy of a
+    // large body in wasm memory, which never shrinks): sized for ASCII
+    // first, grown once if the text is not.
+    const M = this._M;
+    const core = this._core;
+    let written = 0;
+    try {
       let max = text.length;
       let ptr = core.bodyBuffer(max);
-      if (!ptr) throw new Error('replicore: out of WebAssembly memory');
-      let {read, written} = encoder.encodeInto(text, M.HEAPU8.subarray(ptr, ptr + max));
-      if (read < text.length) {
-        max = written + (text.length - read) * 3;
+      if (!ptr) throw new Error('out of WebAssembly memory');
+      const r = encoder.encodeInto(text, M.HEAPU8.subarray(ptr, ptr + max));
+      written = r.written;
+      if (r.read < text.length) {
+        max = written + (text.length - r.read) * 3;
         ptr = core.bodyBuffer(max);
-        if (!ptr) throw new Error('replicore: out of WebAssembly memory');
-        written += encoder.encodeInto(text.slice(read), M.HEAPU8.subarray(ptr + written, ptr + max)).written;
+        if (!ptr) throw new Error('out of WebAssembly memory');
+        written += encoder.encodeInto(text.slice(r.read), M.HEAPU8.subarray(ptr + written, ptr + max)).written;
       }
-      core.transportDoneBody(token, status, written, error);
+    } catch (e) {
+      status = 0;
+      written = 0;
+      error = `${isPull ? 'puller' : 'pusher'} response: ${(e && e.message) || e}`;
     }
+    // The core applies a pull within this call: drop the (large) text first.
+    text = '';
+    core.transportDoneBody(token, status, written, error);
   }
 
   close() {
