@@ -394,9 +394,11 @@ void Replica::notify(const ChangeSet& changes) {
   if (changes.empty()) return;
   // A callback may commit again (a subscription that mutates). Its changes
   // wait until this delivery is done, so every watcher sees the commits'
-  // diffs in commit order.
-  queuedChanges_.push_back(changes);
-  if (notifying_) return;
+  // diffs in commit order. Only such nested commits are copied.
+  if (notifying_) {
+    queuedChanges_.push_back(changes);
+    return;
+  }
   notifying_ = true;
   struct Reset {
     bool& flag;
@@ -406,6 +408,7 @@ void Replica::notify(const ChangeSet& changes) {
       queue.clear();
     }
   } reset{notifying_, queuedChanges_};
+  deliver(changes);
   while (!queuedChanges_.empty()) {
     ChangeSet next = std::move(queuedChanges_.front());
     queuedChanges_.pop_front();

@@ -11,8 +11,7 @@ uint64_t nextID() { return lastValueID.fetch_add(1, std::memory_order_relaxed) +
 
 // Not make_shared: the constructor is private.
 std::shared_ptr<const Value> Value::make(Json json) {
-  std::string text = json.dump(-1, ' ', false, Json::error_handler_t::replace);
-  return std::shared_ptr<const Value>(new Value(std::move(text), std::move(json), nextID()));
+  return std::shared_ptr<const Value>(new Value(std::nullopt, std::move(json), nextID()));
 }
 
 std::shared_ptr<const Value> Value::fromText(std::string text) {
@@ -77,11 +76,16 @@ std::string replaceLoneSurrogates(const std::string& text) {
 
 }  // namespace
 
+const std::string& Value::text() const {
+  if (!text_) text_ = json_->dump(-1, ' ', false, Json::error_handler_t::replace);
+  return *text_;
+}
+
 const Json& Value::json() const {
   if (!json_) {
-    Json parsed = Json::parse(text_, nullptr, /*allow_exceptions=*/false);
+    Json parsed = Json::parse(*text_, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
-      parsed = Json::parse(replaceLoneSurrogates(text_), nullptr, /*allow_exceptions=*/false);
+      parsed = Json::parse(replaceLoneSurrogates(*text_), nullptr, /*allow_exceptions=*/false);
     }
     // Texts are valid JSON by contract; a broken one reads as null rather
     // than throwing from a reader.
@@ -93,10 +97,10 @@ const Json& Value::json() const {
 bool sameValue(const ValuePtr& a, const ValuePtr& b) {
   if (a == b) return true;
   if (!a || !b) return false;
-  if (a->text() == b->text()) return true;
   const Json* pa = a->parsedIfAny();
   const Json* pb = b->parsedIfAny();
-  return pa && pb && *pa == *pb;
+  if (pa && pb) return *pa == *pb;
+  return a->text() == b->text();
 }
 
 }  // namespace replicore

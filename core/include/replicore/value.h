@@ -27,7 +27,7 @@ using Json = nlohmann::json;
 
 class Value {
  public:
-  // A value made from parsed JSON (kept parsed; its text is made now).
+  // A value made from parsed JSON (kept parsed; its text is made on demand).
   static std::shared_ptr<const Value> make(Json json);
   // A value made from JSON text that the caller guarantees is valid JSON
   // (JSON.stringify output, or a span the pull scanner validated). Not
@@ -36,8 +36,9 @@ class Value {
 
   // The parsed value. Parses the text on first use. Not thread-safe.
   const Json& json() const;
-  // The JSON text of the value.
-  const std::string& text() const { return text_; }
+  // The JSON text of the value. Made on first use for values made from
+  // parsed JSON. Not thread-safe.
+  const std::string& text() const;
   // The parsed value if it has been parsed already, else nullptr.
   const Json* parsedIfAny() const { return json_ ? &*json_ : nullptr; }
   // Unique among all values made by this process; never 0.
@@ -47,20 +48,21 @@ class Value {
   Value& operator=(const Value&) = delete;
 
  private:
-  Value(std::string text, std::optional<Json> json, uint64_t id)
+  Value(std::optional<std::string> text, std::optional<Json> json, uint64_t id)
       : text_(std::move(text)), json_(std::move(json)), id_(id) {}
-  std::string text_;
+  // At least one of the two is always set.
+  mutable std::optional<std::string> text_;
   mutable std::optional<Json> json_;
   uint64_t id_;
 };
 
 using ValuePtr = std::shared_ptr<const Value>;
 
-// True when both are absent, or both present with equal text, or both
-// present, already parsed and equal as JSON. Two unparsed values with
-// different texts count as different even if they spell the same JSON
-// differently (key order, number forms): parsing both to find out would
-// cost more, on every rebase, than the rare needless notification it saves.
+// True when both are absent, or both present and equal: as JSON when both
+// are parsed already, else by text. Two values of which one is unparsed
+// count as different when their texts differ even if they spell the same
+// JSON differently (key order, number forms): parsing to find out would cost
+// more, on every rebase, than the rare needless notification it saves.
 bool sameValue(const ValuePtr& a, const ValuePtr& b);
 
 }  // namespace replicore
