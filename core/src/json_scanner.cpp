@@ -1,6 +1,7 @@
 #include "json_scanner.h"
 
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 
 namespace replicore::detail {
@@ -105,9 +106,35 @@ bool JsonScanner::scanUtf8() {
   return true;
 }
 
+// True when any of the 8 bytes of `x` needs a closer look in a string: a
+// quote, a backslash, a control character (< 0x20) or a non-ASCII byte.
+static inline bool anySpecial(uint64_t x) {
+  const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  auto hasZero = [&](uint64_t v) { return (v - ones) & ~v & high; };
+  return ((x & high) | hasZero(x ^ (ones * '"')) | hasZero(x ^ (ones * '\\')) |
+          ((x - ones * 0x20) & ~x & high)) != 0;
+}
+
 bool JsonScanner::scanString(std::string* decoded) {
   ++pos_;  // the opening quote
+  const char* d = text_.data();
+  const size_t n = text_.size();
   while (true) {
+    // Plain ASCII runs (most of a value's text) 8 bytes at a time, then
+    // byte by byte up to the next byte that needs handling, appended at once.
+    size_t run = pos_;
+    while (pos_ + 8 <= n) {
+      uint64_t x;
+      std::memcpy(&x, d + pos_, 8);
+      if (anySpecial(x)) break;
+      pos_ += 8;
+    }
+    while (pos_ < n) {
+      unsigned char c = static_cast<unsigned char>(d[pos_]);
+      if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+      ++pos_;
+    }
+    if (decoded && pos_ > run) decoded->append(d + run, pos_ - run);
     if (pos_ >= text_.size()) return fail("unterminated string");
     unsigned char c = static_cast<unsigned char>(text_[pos_]);
     if (c == '"') {
