@@ -185,7 +185,7 @@ window.benchReady = true;
 // --- Output -----------------------------------------------------------------------
 function scalingChart(node) {
   const panels = [['3', 'scan (row 3)'], ['5', 'pull apply (row 5)'], ['6', 'rebase 100 (row 6)']];
-  const W = 300, H = 230, pad = {l: 52, r: 12, t: 30, b: 40};
+  const W = 300, H = 230, pad = {l: 52, r: 30, t: 30, b: 40};
   const colors = {a: '#2f6fde', b: '#d9822b'};
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W * 3}" height="${H + 30}" font-family="sans-serif" font-size="11">\n`;
   svg += `<rect width="100%" height="100%" fill="#fff"/>\n`;
