@@ -223,7 +223,9 @@ function scalingChart(node) {
 
 function markdownTable(results, title) {
   let md = `### ${title}\n\n| row | workload | replicore (ms) | Replicache (ms) | ratio |\n| --- | --- | ---: | ---: | ---: |\n`;
-  for (const [id, r] of Object.entries(results)) md += `| ${id} | ${r.label} | ${fmt(r.a)} | ${fmt(r.b)} | ${fmtRatio(r.ratio)} |\n`;
+  // Integer-like ids ('2', '3') enumerate before '1a' in a JS object: sort.
+  const entries = Object.entries(results).sort(([x], [y]) => x.localeCompare(y, 'en', {numeric: true}));
+  for (const [id, r] of entries) md += `| ${id} | ${r.label} | ${fmt(r.a)} | ${fmt(r.b)} | ${fmtRatio(r.ratio)} |\n`;
   return md + '\n';
 }
 
