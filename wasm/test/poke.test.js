@@ -21,6 +21,19 @@ function make(server, extra = {}) {
   });
 }
 
+// Waits until no pull has arrived for a while: the pull at start and the one
+// after the socket opens are both done (a fixed sleep flaked under load).
+async function startupPullsDone(server, quietMs = 150) {
+  let count = -1;
+  await waitFor(async () => {
+    const now = server.requestsTo('/api/pull').length;
+    if (now >= 1 && now === count) return true;
+    count = now;
+    await sleep(quietMs);
+    return false;
+  }, {what: 'start-up pulls to finish'});
+}
+
 test('a poke message makes the client pull', async () => {
   const server = await startServer();
   let connections = 0;
@@ -32,8 +45,7 @@ test('a poke message makes the client pull', async () => {
   const seen = [];
   rep.subscribe((tx) => tx.get('news'), (v) => seen.push(v ?? null));
   await waitFor(() => connections === 1 && server.sockets.size === 1, {what: 'socket open'});
-  await waitFor(() => server.requestsTo('/api/pull').length >= 1);
-  await sleep(20);
+  await startupPullsDone(server);
   const pulls = server.requestsTo('/api/pull').length;
   server.serverPut('news', 'poked');
   server.poke(); // sends {"type":"poke","space":"test"}
@@ -44,8 +56,7 @@ test('a poke message makes the client pull', async () => {
   for (const ws of server.sockets) ws.send('x');
   await waitFor(() => seen.at(-1) === 'again', {what: 'second poke'});
   await rep.close();
-  await sleep(20);
-  assert.equal(server.sockets.size, 0, 'close() closes the socket');
+  await waitFor(() => server.sockets.size === 0, {what: 'close() to close the socket'});
   await server.stop();
 });
 
@@ -62,7 +73,9 @@ test('after the socket drops the client reconnects and pulls (a poke may have be
   server.serverPut('k', 'written while disconnected'); // no poke reaches the client
   await waitFor(() => connections === 2, {what: 'reconnect'});
   const reconnectMs = performance.now() - t0;
-  assert.ok(reconnectMs < 1000, `reconnected after ${reconnectMs} ms`);
+  // The first reconnect waits one short backoff step (100 ms), not a long
+  // one; the bound is loose so a loaded machine does not fail it.
+  assert.ok(reconnectMs < 5000, `reconnected after ${reconnectMs} ms`);
   await waitFor(() => seen.at(-1) === 'written while disconnected', {what: 'pull after reconnect'});
   // pokes work on the new socket
   server.serverPut('k', 'after');
