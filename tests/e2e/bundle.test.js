@@ -1,0 +1,91 @@
+// A page built with a bundler: esbuild bundles an app that imports
+// 'replicore' (installed from the packed tarball), the .wasm is copied next
+// to the bundle as the package README says, and real Chromium runs it:
+// mutate, query, subscribe.
+import {after, before, test} from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import * as esbuild from 'esbuild';
+import {chromium} from 'playwright-core';
+import {CHROMIUM_ARGS, outputDir} from './harness.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+let dist;
+let server;
+let url;
+
+before(async () => {
+  dist = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-bundle-'));
+  const entry = path.join(here, '.bundle-entry.js');
+  fs.writeFileSync(entry, `
+import {Replicache} from 'replicore';
+window.result = (async () => {
+  const rep = new Replicache({
+    name: 'bundled', pullInterval: null,
+    mutators: {async put(tx, {key, value}) { await tx.set(key, value); return 'done'; }},
+  });
+  const seen = [];
+  rep.subscribe((tx) => tx.scan({prefix: 'k/'}).values().toArray(), (v) => seen.push(v));
+  const returned = await rep.mutate.put({key: 'k/a', value: {n: 1}});
+  await rep.mutate.put({key: 'k/b', value: {n: 2}});
+  const read = await rep.query((tx) => tx.get('k/a'));
+  await new Promise((r) => setTimeout(r, 50));
+  const pending = (await rep.experimentalPendingMutations()).length;
+  await rep.close();
+  return {returned, read, last: seen.at(-1), pending, frozen: Object.isFrozen(read)};
+})().catch((e) => ({error: String(e && e.stack || e)}));
+`);
+  try {
+    await esbuild.build({entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser',
+      minify: true, outfile: path.join(dist, 'app.js'), logLevel: 'error'});
+  } finally {
+    fs.rmSync(entry, {force: true});
+  }
+  fs.copyFileSync(path.join(here, 'node_modules/replicore/replicore_wasm.wasm'), path.join(dist, 'replicore_wasm.wasm'));
+  fs.writeFileSync(path.join(dist, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="app.js"></script>');
+  const types = {'.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm'};
+  server = http.createServer((req, res) => {
+    const name = path.basename(new URL(req.url, 'http://x').pathname) || 'index.html';
+    const file = path.join(dist, name);
+    if (!fs.existsSync(file)) {
+      res.writeHead(404);
+      return res.end();
+    }
+    res.writeHead(200, {'Content-Type': types[path.extname(file)] ?? 'application/octet-stream'});
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${server.address().port}/`;
+});
+
+after(() => {
+  server?.close();
+  if (dist) fs.rmSync(dist, {recursive: true, force: true});
+});
+
+test('an esbuild bundle importing replicore loads its .wasm and works in Chromium', async () => {
+  const bundle = fs.readFileSync(path.join(dist, 'app.js'), 'utf8');
+  assert.ok(!bundle.includes('PerMessageDeflate'), 'no Node-only code (ws) in the browser bundle');
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS});
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const wasmRequests = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('.wasm')) wasmRequests.push(r.url());
+    });
+    await page.goto(url);
+    const result = await page.evaluate(() => window.result);
+    assert.equal(result.error, undefined, result.error);
+    assert.deepEqual(result, {returned: 'done', read: {n: 1}, last: [{n: 1}, {n: 2}], pending: 2, frozen: true});
+    assert.deepEqual(wasmRequests, [`${url}replicore_wasm.wasm`], 'the .wasm is fetched next to the bundle');
+    await page.screenshot({path: path.join(outputDir, 'bundle.png')});
+  } finally {
+    await context.close();
+    fs.rmSync(profile, {recursive: true, force: true});
+  }
+});
