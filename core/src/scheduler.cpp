@@ -229,17 +229,19 @@ std::string statusError(const HttpResponse& response) {
 }
 }  // namespace
 
+// What push and pull do alike with a response that is not a 200: a 401
+// asks for auth, a network error also makes the client offline. Returns
+// true when it dealt with the response.
+bool SyncScheduler::handleFailedStatus(Loop& loop, bool isPush, const HttpResponse& response) {
+  if (handleAuth(loop, isPush, response.status)) return true;
+  if (response.status == 200) return false;
+  if (response.status == 0) setOnline(false);
+  finish(loop, isPush, false, statusError(response));
+  return true;
+}
+
 void SyncScheduler::onPushResponse(HttpResponse response) {
-  if (handleAuth(push_, true, response.status)) return;
-  if (response.status == 0) {
-    setOnline(false);
-    finish(push_, true, false, statusError(response));
-    return;
-  }
-  if (response.status != 200) {
-    finish(push_, true, false, statusError(response));
-    return;
-  }
+  if (handleFailedStatus(push_, true, response)) return;
   setOnline(true);
   PushResult result = parsePushResponse(response.body);
   if (std::holds_alternative<ClientStateNotFound>(result)) {
@@ -257,16 +259,7 @@ void SyncScheduler::onPushResponse(HttpResponse response) {
 }
 
 void SyncScheduler::onPullResponse(HttpResponse response, Json requestCookie) {
-  if (handleAuth(pull_, false, response.status)) return;
-  if (response.status == 0) {
-    setOnline(false);
-    finish(pull_, false, false, statusError(response));
-    return;
-  }
-  if (response.status != 200) {
-    finish(pull_, false, false, statusError(response));
-    return;
-  }
+  if (handleFailedStatus(pull_, false, response)) return;
   ParsedPull parsed = parsePullResponse(response.body, options_.limits);
   if (!parsed.result) {
     if (parsed.notJson) setOnline(false);

@@ -135,20 +135,40 @@ const MAX_DEPTH = 250;
 // offending path: undefined (except as an object property, which is dropped
 // like JSON.stringify does), functions, symbols, bigints, NaN/Infinity,
 // non-plain objects, cycles and nesting deeper than MAX_DEPTH.
+// The checks both JSON walkers below make. notJSONLeaf throws for a value
+// that is neither JSON nor a container; enterContainer checks a container
+// before it is walked (cycles, depth, plain objects only) and marks it seen.
+function notJSONLeaf(v, what) {
+  if (typeof v === 'number') throw new TypeError(`${what}: ${describePath()} is ${v}, which is not JSON`);
+  if (typeof v === 'undefined') throw new TypeError(`${what}: ${describePath()} is undefined, which is not JSON`);
+  throw new TypeError(`${what}: ${describePath()} is a ${typeof v}, which is not JSON`);
+}
+
+function enterContainer(v, what, seen) {
+  if (seen.has(v)) throw new TypeError(`${what}: ${describePath()} is a cycle, which is not JSON`);
+  if (pathStack.length >= MAX_DEPTH) throw new TypeError(`${what}: ${describePath()} nests deeper than ${MAX_DEPTH} levels`);
+  if (!Array.isArray(v)) {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (v.constructor && v.constructor.name) || 'object';
+      throw new TypeError(`${what}: ${describePath()} is a ${name}, not a plain JSON object`);
+    }
+  }
+  seen.add(v);
+}
+
 function toFrozenJSON(v, what, seen) {
   switch (typeof v) {
     case 'string':
     case 'boolean':
       return v;
     case 'number':
-      if (!Number.isFinite(v)) throw new TypeError(`${what}: ${describePath()} is ${v}, which is not JSON`);
+      if (!Number.isFinite(v)) notJSONLeaf(v, what);
       return v;
     case 'object': {
       if (v === null) return null;
       if (trusted.has(v)) return v;
-      if (seen.has(v)) throw new TypeError(`${what}: ${describePath()} is a cycle, which is not JSON`);
-      if (pathStack.length >= MAX_DEPTH) throw new TypeError(`${what}: ${describePath()} nests deeper than ${MAX_DEPTH} levels`);
-      seen.add(v);
+      enterContainer(v, what, seen);
       let out;
       if (Array.isArray(v)) {
         out = new Array(v.length);
@@ -158,11 +178,6 @@ function toFrozenJSON(v, what, seen) {
           pathStack.pop();
         }
       } else {
-        const proto = Object.getPrototypeOf(v);
-        if (proto !== Object.prototype && proto !== null) {
-          const name = (v.constructor && v.constructor.name) || 'object';
-          throw new TypeError(`${what}: ${describePath()} is a ${name}, not a plain JSON object`);
-        }
         out = {};
         for (const k of Object.keys(v)) {
           const e = v[k];
@@ -178,10 +193,8 @@ function toFrozenJSON(v, what, seen) {
       Object.freeze(out);
       return out;
     }
-    case 'undefined':
-      throw new TypeError(`${what}: ${describePath()} is undefined, which is not JSON`);
     default:
-      throw new TypeError(`${what}: ${describePath()} is a ${typeof v}, which is not JSON`);
+      return notJSONLeaf(v, what);
   }
 }
 
@@ -207,13 +220,11 @@ function checkJSON(v, what, seen) {
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(v)) throw new TypeError(`${what}: ${describePath()} is ${v}, which is not JSON`);
+      if (!Number.isFinite(v)) notJSONLeaf(v, what);
       return;
     case 'object': {
       if (v === null || trusted.has(v)) return;
-      if (seen.has(v)) throw new TypeError(`${what}: ${describePath()} is a cycle, which is not JSON`);
-      if (pathStack.length >= MAX_DEPTH) throw new TypeError(`${what}: ${describePath()} nests deeper than ${MAX_DEPTH} levels`);
-      seen.add(v);
+      enterContainer(v, what, seen);
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
           const e = v[i];
@@ -223,11 +234,6 @@ function checkJSON(v, what, seen) {
           pathStack.pop();
         }
       } else {
-        const proto = Object.getPrototypeOf(v);
-        if (proto !== Object.prototype && proto !== null) {
-          const name = (v.constructor && v.constructor.name) || 'object';
-          throw new TypeError(`${what}: ${describePath()} is a ${name}, not a plain JSON object`);
-        }
         for (const k of Object.keys(v)) {
           const e = v[k];
           if (e === undefined || typeof e === 'string' || typeof e === 'boolean') continue;
@@ -239,10 +245,8 @@ function checkJSON(v, what, seen) {
       seen.delete(v);
       return;
     }
-    case 'undefined':
-      throw new TypeError(`${what}: ${describePath()} is undefined, which is not JSON`);
     default:
-      throw new TypeError(`${what}: ${describePath()} is a ${typeof v}, which is not JSON`);
+      notJSONLeaf(v, what);
   }
 }
 

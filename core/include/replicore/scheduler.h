@@ -125,6 +125,7 @@ class SyncScheduler {
   // Ends an attempt: on failure schedules a retry, on success resets.
   void finish(Loop& loop, bool isPush, bool success, const std::string& error);
   bool handleAuth(Loop& loop, bool isPush, int status);
+  bool handleFailedStatus(Loop& loop, bool isPush, const HttpResponse& response);
   void armPullInterval();
   void setOnline(bool online);
   void stopForGood();
