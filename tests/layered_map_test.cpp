@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,6 +46,54 @@ TEST(Value, SameValue) {
   // A present null is not an absent value.
   EXPECT_FALSE(sameValue(V(nullptr), nullptr));
   EXPECT_TRUE(sameValue(V(nullptr), V(nullptr)));
+}
+
+// A ValueHost that keeps texts by id and records what the core asked of it.
+struct RecordingHost : ValueHost {
+  std::map<uint64_t, std::string> texts;
+  std::vector<uint64_t> fetched, releasedIDs;
+  std::string textOf(uint64_t id) override {
+    fetched.push_back(id);
+    return texts.at(id);
+  }
+  void released(uint64_t id) override { releasedIDs.push_back(id); }
+};
+
+TEST(Value, HostHeldValueFetchesItsTextOnceAndReportsItsRelease) {
+  RecordingHost host;
+  ValuePtr v = Value::fromHost(&host);
+  host.texts[v->id()] = R"({"a":[1,2]})";
+  EXPECT_TRUE(v->heldByHost());
+  EXPECT_EQ(v->textIfAny(), nullptr);
+  EXPECT_EQ(v->parsedIfAny(), nullptr);
+  EXPECT_TRUE(host.fetched.empty()) << "nothing is fetched until a reader asks";
+
+  EXPECT_EQ(v->json(), Json::parse(R"({"a":[1,2]})"));
+  EXPECT_EQ(v->text(), R"({"a":[1,2]})");
+  EXPECT_EQ(host.fetched, std::vector<uint64_t>{v->id()});
+
+  uint64_t id = v->id();
+  ValuePtr copy = v;
+  v.reset();
+  EXPECT_TRUE(host.releasedIDs.empty()) << "released only when the last holder lets go";
+  copy.reset();
+  EXPECT_EQ(host.releasedIDs, std::vector<uint64_t>{id});
+  EXPECT_FALSE(Value::fromText("1")->heldByHost());
+}
+
+TEST(Value, SameValueDoesNotFetchHostTexts) {
+  RecordingHost host;
+  ValuePtr a = Value::fromHost(&host), b = Value::fromHost(&host);
+  host.texts[a->id()] = host.texts[b->id()] = "[1]";
+  EXPECT_TRUE(sameValue(a, a));
+  EXPECT_FALSE(sameValue(a, b)) << "unfetched host values are compared by identity";
+  EXPECT_FALSE(sameValue(a, V(Json::array({1}))));
+  EXPECT_TRUE(host.fetched.empty());
+  // Once both texts are known, they compare like any other value.
+  a->text();
+  b->text();
+  EXPECT_TRUE(sameValue(a, b));
+  EXPECT_TRUE(sameValue(a, Value::fromText("[1]")));
 }
 
 // --- LayeredView over a base ---------------------------------------------------

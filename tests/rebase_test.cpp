@@ -2,6 +2,8 @@
 // pending mutations, replay with reason 'rebase', and every rejection.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -417,6 +419,66 @@ TEST_F(RebaseTest, EveryCommitNotifiesOnce) {
   ASSERT_EQ(o.kind, Kind::kApplied);
   EXPECT_EQ(notifications, n + 1);
   EXPECT_EQ(lastChanges.size(), 2u);  // only s1, s2 are new to the visible state
+}
+
+// Values a host holds (the WebAssembly binding's JavaScript objects) live in
+// pending layers: the core never needs their text to rebase, and each is
+// released once no layer refers to it.
+TEST(RebaseHostValues, HostHeldValuesAreReplayedWithoutTheirTextAndReleased) {
+  struct Host : ValueHost {
+    std::map<uint64_t, std::string> texts;
+    std::vector<uint64_t> fetched, releasedIDs;
+    std::string textOf(uint64_t id) override {
+      fetched.push_back(id);
+      return texts.at(id);
+    }
+    void released(uint64_t id) override {
+      releasedIDs.push_back(id);
+      texts.erase(id);
+    }
+  } host;  // declared before the replica: it must outlive the values
+  Replica r(Options("c1"));
+  RegisterBasicMutators(r);
+  std::vector<std::string> changedKeys;
+  r.addChangeListener([&](const ChangeSet& c) {
+    changedKeys.clear();
+    for (const auto& [key, change] : c) changedKeys.push_back(key);
+  });
+  std::vector<uint64_t> made;
+  r.registerMutator("hostPut", [&](WriteTransaction& tx, const Json& a) -> Json {
+    ValuePtr v = Value::fromHost(&host);
+    host.texts[v->id()] = a["value"].dump();
+    made.push_back(v->id());
+    tx.set(a["key"].get<std::string>(), v);
+    return nullptr;
+  });
+  r.mutate("hostPut", {{"key", "a"}, {"value", 1}}, 0);
+  r.mutate("hostPut", {{"key", "b"}, {"value", 2}}, 0);
+  ASSERT_EQ(made.size(), 2u);
+
+  // The server confirms mutation 1 (and writes its own a); 2 is replayed.
+  auto o = r.applyPull(Pull(1, {{"c1", 1}}, {PutOp("a", 10)}), nullptr);
+  ASSERT_EQ(o.kind, Kind::kApplied) << o.error;
+  ASSERT_EQ(made.size(), 3u) << "mutation 2 replayed once";
+  EXPECT_TRUE(host.fetched.empty()) << "the rebase needed no host text";
+  auto released = [&] {
+    std::vector<uint64_t> ids = host.releasedIDs;
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  EXPECT_EQ(released(), (std::vector<uint64_t>{made[0], made[1]}));
+  // b's replayed value is a different host value, so b is reported as
+  // changed; the host, which holds both, can tell that they are equal.
+  EXPECT_EQ(changedKeys, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(Get(r, "b"), 2);  // reading as JSON fetches the text
+  EXPECT_EQ(host.fetched, std::vector<uint64_t>{made[2]});
+  EXPECT_EQ(Get(r, "a"), 10);
+
+  // Confirming mutation 2 releases the last host value.
+  o = r.applyPull(Pull(2, {{"c1", 2}}, {PutOp("b", 2)}), 1);
+  ASSERT_EQ(o.kind, Kind::kApplied) << o.error;
+  EXPECT_EQ(released(), (std::vector<uint64_t>{made[0], made[1], made[2]}));
+  EXPECT_TRUE(host.texts.empty());
 }
 
 }  // namespace

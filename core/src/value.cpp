@@ -11,11 +11,19 @@ uint64_t nextID() { return lastValueID.fetch_add(1, std::memory_order_relaxed) +
 
 // Not make_shared: the constructor is private.
 std::shared_ptr<const Value> Value::make(Json json) {
-  return std::shared_ptr<const Value>(new Value(std::nullopt, std::move(json), nextID()));
+  return std::shared_ptr<const Value>(new Value(std::nullopt, std::move(json), nextID(), nullptr));
 }
 
 std::shared_ptr<const Value> Value::fromText(std::string text) {
-  return std::shared_ptr<const Value>(new Value(std::move(text), std::nullopt, nextID()));
+  return std::shared_ptr<const Value>(new Value(std::move(text), std::nullopt, nextID(), nullptr));
+}
+
+std::shared_ptr<const Value> Value::fromHost(ValueHost* host) {
+  return std::shared_ptr<const Value>(new Value(std::nullopt, std::nullopt, nextID(), host));
+}
+
+Value::~Value() {
+  if (host_) host_->released(id_);
 }
 
 namespace {
@@ -77,12 +85,16 @@ std::string replaceLoneSurrogates(const std::string& text) {
 }  // namespace
 
 const std::string& Value::text() const {
-  if (!text_) text_ = json_->dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (!text_) {
+    if (json_) text_ = json_->dump(-1, ' ', false, Json::error_handler_t::replace);
+    else text_ = host_->textOf(id_);
+  }
   return *text_;
 }
 
 const Json& Value::json() const {
   if (!json_) {
+    text();
     Json parsed = Json::parse(*text_, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
       parsed = Json::parse(replaceLoneSurrogates(*text_), nullptr, /*allow_exceptions=*/false);
@@ -100,6 +112,8 @@ bool sameValue(const ValuePtr& a, const ValuePtr& b) {
   const Json* pa = a->parsedIfAny();
   const Json* pb = b->parsedIfAny();
   if (pa && pb) return *pa == *pb;
+  // Fetching a host's text only to compare would cost what holding it saves.
+  if ((a->heldByHost() && !a->textIfAny()) || (b->heldByHost() && !b->textIfAny())) return false;
   return a->text() == b->text();
 }
 

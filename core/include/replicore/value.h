@@ -11,6 +11,13 @@
 // Each Value carries a process-unique id: two reads that return the same id
 // returned the same value, which lets a host (the WebAssembly binding) cache
 // its own converted copy of a value and skip converting it again.
+//
+// A value can also be *held by a host*: the host (JavaScript) keeps the
+// value in its own form and the core keeps only the id, asking the host for
+// the text if and when a C++ reader needs it. Why: a value written by a
+// JavaScript mutator is usually never needed as text by the core (pushes
+// carry mutation args, not values), so serializing it on every set() was
+// most of the cost of a bulk write.
 #ifndef REPLICORE_VALUE_H_
 #define REPLICORE_VALUE_H_
 
@@ -25,6 +32,22 @@ namespace replicore {
 
 using Json = nlohmann::json;
 
+// The holder of host-held values (see above). It must outlive every Value
+// it holds.
+class ValueHost {
+ public:
+  // The JSON text of held value `id`. Called at most once per value, when a
+  // C++ reader first needs its text or parse. Must return valid JSON.
+  virtual std::string textOf(uint64_t id) = 0;
+  // The Value `id` is gone: no core structure refers to it any more, so the
+  // host may drop its copy. Called once, from the Value's destructor; it
+  // must not re-enter the core.
+  virtual void released(uint64_t id) = 0;
+
+ protected:
+  ~ValueHost() = default;
+};
+
 class Value {
  public:
   // A value made from parsed JSON (kept parsed; its text is made on demand).
@@ -33,6 +56,8 @@ class Value {
   // (JSON.stringify output, or a span the pull scanner validated). Not
   // parsed until json() is called.
   static std::shared_ptr<const Value> fromText(std::string text);
+  // A value held by `host` under the new Value's id (read it from id()).
+  static std::shared_ptr<const Value> fromHost(ValueHost* host);
 
   // The parsed value. Parses the text on first use. Not thread-safe.
   const Json& json() const;
@@ -41,19 +66,26 @@ class Value {
   const std::string& text() const;
   // The parsed value if it has been parsed already, else nullptr.
   const Json* parsedIfAny() const { return json_ ? &*json_ : nullptr; }
+  // The text if it has been made or fetched already, else nullptr.
+  const std::string* textIfAny() const { return text_ ? &*text_ : nullptr; }
   // Unique among all values made by this process; never 0.
   uint64_t id() const { return id_; }
+  // True for a value made by fromHost (whether or not its text was fetched).
+  bool heldByHost() const { return host_ != nullptr; }
 
   Value(const Value&) = delete;
   Value& operator=(const Value&) = delete;
+  ~Value();
 
  private:
-  Value(std::optional<std::string> text, std::optional<Json> json, uint64_t id)
-      : text_(std::move(text)), json_(std::move(json)), id_(id) {}
-  // At least one of the two is always set.
+  Value(std::optional<std::string> text, std::optional<Json> json, uint64_t id, ValueHost* host)
+      : text_(std::move(text)), json_(std::move(json)), id_(id), host_(host) {}
+  // At least one of the two is always set, except for a host-held value
+  // whose text has not been asked for yet.
   mutable std::optional<std::string> text_;
   mutable std::optional<Json> json_;
   uint64_t id_;
+  ValueHost* host_;
 };
 
 using ValuePtr = std::shared_ptr<const Value>;
@@ -63,6 +95,8 @@ using ValuePtr = std::shared_ptr<const Value>;
 // count as different when their texts differ even if they spell the same
 // JSON differently (key order, number forms): parsing to find out would cost
 // more, on every rebase, than the rare needless notification it saves.
+// For the same reason two distinct host-held values whose texts the core has
+// not fetched count as different (the host can compare its own copies).
 bool sameValue(const ValuePtr& a, const ValuePtr& b);
 
 }  // namespace replicore
