@@ -56,6 +56,11 @@ struct RecordingHost : ValueHost {
     fetched.push_back(id);
     return texts.at(id);
   }
+  bool equal(uint64_t a, uint64_t b) override {
+    compared++;
+    return texts.at(a) == texts.at(b);
+  }
+  int compared = 0;
   void released(uint64_t id) override { releasedIDs.push_back(id); }
 };
 
@@ -86,9 +91,14 @@ TEST(Value, SameValueDoesNotFetchHostTexts) {
   ValuePtr a = Value::fromHost(&host), b = Value::fromHost(&host);
   host.texts[a->id()] = host.texts[b->id()] = "[1]";
   EXPECT_TRUE(sameValue(a, a));
-  EXPECT_FALSE(sameValue(a, b)) << "unfetched host values are compared by identity";
-  EXPECT_FALSE(sameValue(a, V(Json::array({1}))));
+  EXPECT_EQ(host.compared, 0);
+  EXPECT_TRUE(sameValue(a, b)) << "the host compares its own values";
+  EXPECT_EQ(host.compared, 1);
+  host.texts[b->id()] = "[2]";
+  EXPECT_FALSE(sameValue(a, b));
+  EXPECT_FALSE(sameValue(a, V(Json::array({1})))) << "unfetched: not compared with other kinds";
   EXPECT_TRUE(host.fetched.empty());
+  host.texts[b->id()] = "[1]";
   // Once both texts are known, they compare like any other value.
   a->text();
   b->text();

@@ -112,6 +112,7 @@ bool sameValue(const ValuePtr& a, const ValuePtr& b) {
   const Json* pa = a->parsedIfAny();
   const Json* pb = b->parsedIfAny();
   if (pa && pb) return *pa == *pb;
+  if (a->heldByHost() && b->heldByHost() && a->host_ == b->host_) return a->host_->equal(a->id(), b->id());
   // Fetching a host's text only to compare would cost what holding it saves.
   if ((a->heldByHost() && !a->textIfAny()) || (b->heldByHost() && !b->textIfAny())) return false;
   return a->text() == b->text();

@@ -39,6 +39,9 @@ class ValueHost {
   // The JSON text of held value `id`. Called at most once per value, when a
   // C++ reader first needs its text or parse. Must return valid JSON.
   virtual std::string textOf(uint64_t id) = 0;
+  // True when held values `a` and `b` are equal JSON. Lets a write of an
+  // equal value notify no one without fetching either text.
+  virtual bool equal(uint64_t a, uint64_t b) = 0;
   // The Value `id` is gone: no core structure refers to it any more, so the
   // host may drop its copy. Called once, from the Value's destructor; it
   // must not re-enter the core.
@@ -78,6 +81,7 @@ class Value {
   ~Value();
 
  private:
+  friend bool sameValue(const std::shared_ptr<const Value>& a, const std::shared_ptr<const Value>& b);
   Value(std::optional<std::string> text, std::optional<Json> json, uint64_t id, ValueHost* host)
       : text_(std::move(text)), json_(std::move(json)), id_(id), host_(host) {}
   // At least one of the two is always set, except for a host-held value
@@ -95,8 +99,9 @@ using ValuePtr = std::shared_ptr<const Value>;
 // count as different when their texts differ even if they spell the same
 // JSON differently (key order, number forms): parsing to find out would cost
 // more, on every rebase, than the rare needless notification it saves.
-// For the same reason two distinct host-held values whose texts the core has
-// not fetched count as different (the host can compare its own copies).
+// Two host-held values of one host are compared by the host; a host-held
+// value whose text was not fetched and a value of another kind count as
+// different (the host can compare its own copies).
 bool sameValue(const ValuePtr& a, const ValuePtr& b);
 
 }  // namespace replicore
