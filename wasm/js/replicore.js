@@ -209,12 +209,15 @@ function frozenJSON(v, what) {
   return out;
 }
 
-// Checks that `v` is JSON like toFrozenJSON, without copying it: set() keeps
-// only the JSON.stringify text of a value (the core stores texts) and makes a
-// frozen copy from that text if and when the value is read. Copying and
-// freezing every value written was ~30% of a 10,000-key populate (plus the
-// garbage it made), for copies most programs never read back.
-function checkJSON(v, what, seen) {
+// Validates that `v` is JSON like toFrozenJSON and freezes it in place,
+// deeply, without copying it. set() keeps the caller's value itself: the
+// core holds only an id for it (a host-held value, core/value.h) and asks
+// for its JSON.stringify text only if it ever needs it, which a mutation, a
+// push or a rebase never does. Copying every value written was ~30% of a
+// 10,000-key populate, and serializing it ~40%. Freezing keeps what the
+// cache holds from changing behind its back, as Replicache's development
+// mode does; containers are frozen bottom-up as their checks pass.
+function checkAndFreeze(v, what, seen) {
   switch (typeof v) {
     case 'string':
     case 'boolean':
@@ -230,7 +233,7 @@ function checkJSON(v, what, seen) {
           const e = v[i];
           if (typeof e === 'string' || typeof e === 'boolean') continue;
           pathStack.push(i);
-          checkJSON(e, what, seen);
+          checkAndFreeze(e, what, seen);
           pathStack.pop();
         }
       } else {
@@ -238,11 +241,12 @@ function checkJSON(v, what, seen) {
           const e = v[k];
           if (e === undefined || typeof e === 'string' || typeof e === 'boolean') continue;
           pathStack.push(k);
-          checkJSON(e, what, seen);
+          checkAndFreeze(e, what, seen);
           pathStack.pop();
         }
       }
       seen.delete(v);
+      Object.freeze(v);
       return;
     }
     default:
@@ -250,29 +254,17 @@ function checkJSON(v, what, seen) {
   }
 }
 
-// A buffered write: the value's text, and a frozen value when JS has one
-// (primitives, values of ours, or a copy made when the mutator read it).
-function bufferedEntry(v) {
-  if (v === null || typeof v !== 'object') {
-    try {
-      checkJSON(v, 'set', null);
-    } finally {
-      pathStack.length = 0;
-    }
-    return {text: JSON.stringify(v), value: v};
-  }
-  if (trusted.has(v)) return {text: JSON.stringify(v), value: v};
+// The value set() stores: `v` itself, checked and frozen.
+function valueForSet(v) {
+  const container = v !== null && typeof v === 'object';
+  if (container && trusted.has(v)) return v;
   try {
-    checkJSON(v, 'set', new Set());
+    checkAndFreeze(v, 'set', container ? new Set() : null);
   } finally {
     pathStack.length = 0;
   }
-  return {text: JSON.stringify(v), value: undefined};
-}
-
-function entryValue(e) {
-  if (e.value === undefined) e.value = deepFreeze(JSON.parse(e.text));
-  return e.value;
+  if (container) trusted.add(v);
+  return v;
 }
 
 function checkKey(key) {
@@ -555,13 +547,13 @@ class WriteTransactionImpl extends ReadTransactionImpl {
     super(rep, 0, clientID);
     this.mutationID = mutationID;
     this.reason = reason;
-    this._buffer = null; // Map key -> bufferedEntry
+    this._buffer = null; // Map key -> value (checked and frozen)
   }
   async set(key, value) {
     this._check();
     checkKey(key);
-    const entry = bufferedEntry(value);
-    (this._buffer || (this._buffer = new Map())).set(key, entry);
+    const v = valueForSet(value);
+    (this._buffer || (this._buffer = new Map())).set(key, v);
   }
   put(key, value) {
     return this.set(key, value);
@@ -570,8 +562,8 @@ class WriteTransactionImpl extends ReadTransactionImpl {
     this._check();
     checkKey(key);
     if (this._buffer !== null) {
-      const e = this._buffer.get(key);
-      if (e !== undefined) return entryValue(e);
+      const v = this._buffer.get(key);
+      if (v !== undefined) return v;
     }
     return this._rep._get(0, key);
   }
@@ -605,15 +597,11 @@ class WriteTransactionImpl extends ReadTransactionImpl {
     if (b === null || b.size === 0) return;
     this._buffer = null;
     const rep = this._rep;
-    const strings = [];
-    const values = [];
-    for (const [k, e] of b) {
-      strings.push(k, e.text);
-      values.push(e.value);
-    }
-    const ids = rep._setMany(strings, values);
+    const keys = [...b.keys()];
+    const ids = rep._setMany(keys);
     const cache = rep._cache;
-    for (let i = 0; i < ids.length; i++) if (values[i] !== undefined) cache.set(ids[i], values[i]);
+    let i = 0;
+    for (const v of b.values()) cache.set(ids[i++], v);
   }
 }
 
@@ -694,6 +682,16 @@ export class Replicache {
 
   _makeCore(M) {
     const host = {
+      // The JSON text of a value set() gave the core (see valueForSet);
+      // asked for only when a C++ reader needs it.
+      valueText: (id) => {
+        const cache = this._cache;
+        if (!cache.has(id)) throw new Error(`replicore: value ${id} is not held (internal error)`);
+        return JSON.stringify(cache.get(id));
+      },
+      // Whether two values set() gave the core are equal JSON (a commit that
+      // writes an equal value changes nothing and notifies no one).
+      valuesEqual: (a, b) => deepEqual(this._cache.get(a), this._cache.get(b)),
       applyPull: (token) => {
         this._applyPull(token);
       },
@@ -1034,16 +1032,19 @@ export class Replicache {
     for (const [wid, ops] of n.w) {
       const w = this._watches.get(wid);
       if (!w) continue;
-      const diff = ops.map(([op, key, oldID, newID]) =>
-        Object.freeze(
-          op === 0
-            ? {op: 'add', key, newValue: cache.get(newID)}
-            : op === 1
-            ? {op: 'del', key, oldValue: cache.get(oldID)}
-            : {op: 'change', key, oldValue: cache.get(oldID), newValue: cache.get(newID)},
-        ),
-      );
-      this._deliverWatch(w, Object.freeze(diff));
+      const diff = [];
+      for (const [op, key, oldID, newID] of ops) {
+        if (op === 0) diff.push(Object.freeze({op: 'add', key, newValue: cache.get(newID)}));
+        else if (op === 1) diff.push(Object.freeze({op: 'del', key, oldValue: cache.get(oldID)}));
+        else {
+          const oldValue = cache.get(oldID), newValue = cache.get(newID);
+          // The core compares values it holds as text; values written by
+          // mutators it tells apart by identity only (a replayed mutation
+          // writes equal values anew), so equal ones are dropped here.
+          if (!deepEqual(oldValue, newValue)) diff.push(Object.freeze({op: 'change', key, oldValue, newValue}));
+        }
+      }
+      if (diff.length > 0) this._deliverWatch(w, Object.freeze(diff));
     }
     for (const id of n.e) cache.delete(id);
     for (const sid of n.s) {
@@ -1093,46 +1094,48 @@ export class Replicache {
     return {keys, values};
   }
 
-  // One crossing for a batch of writes: the strings (key, value text, ...)
-  // are encoded back to back into wasm memory, their byte lengths beside.
-  // values[i] undefined: JS keeps no copy of value i (its id is not cached).
-  _setMany(strings, values) {
+  // One crossing for a batch of writes: the keys are encoded back to back
+  // into wasm memory, their byte lengths beside; the core answers with the
+  // ids of the host-held values it made for them, in order.
+  _setMany(keys) {
     const M = this._M;
+    const n = keys.length;
     let chars = 0;
-    for (const t of strings) chars += t.length;
-    const lens = M._malloc(strings.length * 4);
-    let data = M._malloc(chars + 1);
+    for (const k of keys) chars += k.length;
+    // One block: ids (float64, 8-aligned at the start), lengths, key bytes.
+    const head = n * 12;
+    let block = M._malloc(head + chars + 1);
     let ids;
     try {
-      if (!lens || !data) throw new Error('replicore: out of WebAssembly memory');
-      // Usually all ASCII: then one encodeInto of the joined texts does it
-      // and byte lengths are string lengths (one call instead of two per
-      // write: ~10% of a 10,000-key populate).
-      const joined = strings.length === 2 ? strings[0] + strings[1] : strings.join('');
+      if (!block) throw new Error('replicore: out of WebAssembly memory');
+      let data = block + head;
+      // Usually all ASCII: then one encodeInto of the joined keys does it
+      // and byte lengths are string lengths.
+      const joined = n === 1 ? keys[0] : keys.join('');
       const r = encoder.encodeInto(joined, M.HEAPU8.subarray(data, data + chars));
       const ascii = r.read === joined.length && r.written === joined.length;
       if (!ascii) {
-        M._free(data);
-        data = M._malloc(chars * 3 + 1);
-        if (!data) throw new Error('replicore: out of WebAssembly memory');
+        M._free(block);
+        block = M._malloc(head + chars * 3 + 1);
+        if (!block) throw new Error('replicore: out of WebAssembly memory');
+        data = block + head;
       }
       const heap = M.HEAPU8; // after malloc: memory may have grown
       const heap32 = M.HEAPU32;
       const end = data + chars * 3;
+      const lens = block + n * 8;
       let off = data;
-      for (let i = 0; i < strings.length; i++) {
-        const written = ascii ? strings[i].length : encoder.encodeInto(strings[i], heap.subarray(off, end)).written;
-        // Bit 31 of a value's length: JS caches this value (it has a copy).
-        heap32[(lens >> 2) + i] = (i & 1) && values[i >> 1] !== undefined ? (written | 0x80000000) >>> 0 : written;
+      for (let i = 0; i < n; i++) {
+        const written = ascii ? keys[i].length : encoder.encodeInto(keys[i], heap.subarray(off, end)).written;
+        heap32[(lens >> 2) + i] = written;
         off += written;
       }
-      ids = this._core.setMany(data, lens, strings.length >> 1);
+      if (this._core.setMany(data, lens, n, block) !== n) throw new Error(`set: ${this._core.lastError()}`);
+      ids = new Float64Array(M.HEAPU8.buffer, block, n).slice();
     } finally {
-      if (data) M._free(data);
-      if (lens) M._free(lens);
+      if (block) M._free(block);
     }
-    if (ids === '') throw new Error(`set: ${this._core.lastError()}`);
-    return JSON.parse(ids);
+    return ids;
   }
 
   // Runs `body` in a read transaction recording into subscription `subID`

@@ -18,13 +18,16 @@
 //    JSON.parse.
 //  - The core keeps each value as its JSON text (Value::text()), so what goes
 //    to JS is that text as stored, never re-printed.
-//  - A mutator's writes are buffered in JS and arrive in one setMany() call:
-//    keys and JSON.stringify texts encoded straight into wasm memory, made
-//    into unparsed Values (Value::fromText). It returns the ids the core
-//    gave them; JS caches under those ids only the frozen values it already
-//    has (values of ours set again, primitives, values the mutator read
-//    back), flagged per value, so only those ids enter jsKnown_. Other
-//    writes are kept as text only and cross back if and when read.
+//  - A mutator's writes are buffered in JS and arrive in one setMany() call
+//    carrying only the keys (encoded straight into wasm memory). The values
+//    stay in JS: each becomes a host-held Value (core/value.h) whose id JS
+//    caches the value under, and the core asks JS for its JSON text
+//    (host.valueText) only if a C++ reader ever needs it, which a mutation,
+//    a push or a rebase never does. So set() costs no JSON.stringify and no
+//    copy. Host-held ids are not in jsKnown_: JS keeps them until the core
+//    releases the Value (ValueHost::released), and the next note evicts
+//    them; visibility sweeps leave them alone, since an open read or a
+//    watch diff may still hold them.
 //  - Large strings cross as bytes: TextEncoder.encodeInto into wasm memory
 //    (malloc'ed for writes, the core's own string for large pull bodies) on
 //    the way in, typed_memory_view + TextDecoder on the way out
@@ -117,6 +120,21 @@ const char* outcomeKindName(PullOutcome::Kind k) {
 }  // namespace
 
 class Core;
+
+// The ValueHost of the values JS mutators write: JS keeps them in its cache
+// under their ids; this records releases until the next note tells JS.
+class JsValueHost : public ValueHost {
+ public:
+  explicit JsValueHost(const emscripten::val* host) : host_(host) {}
+  std::string textOf(uint64_t id) override { return host_->call<std::string>("valueText", double(id)); }
+  bool equal(uint64_t a, uint64_t b) override { return host_->call<bool>("valuesEqual", double(a), double(b)); }
+  void released(uint64_t id) override { released_.push_back(id); }
+  std::vector<uint64_t>& releasedIDs() { return released_; }
+
+ private:
+  const emscripten::val* host_;
+  std::vector<uint64_t> released_;
+};
 
 // Sends requests for the scheduler: to the JS puller/pusher when the URL is
 // one of ours, else through emscripten_fetch.
@@ -377,7 +395,7 @@ class Core : public SyncHost {
         if (!nul && key.find('\0') != std::string::npos) nul = true;
         keys += key;
         ids.push_back(double(v->id()));
-        if (!keysOnly && jsKnown_.insert(v->id()).second) {
+        if (!keysOnly && !v->heldByHost() && jsKnown_.insert(v->id()).second) {
           values += firstValue ? '[' : ',';
           firstValue = false;
           appendNumber(values, v->id());
@@ -410,36 +428,27 @@ class Core : public SyncHost {
     });
   }
 
-  // Writes a batch in the open write transaction, in one crossing. JS
-  // writes the UTF-8 strings key, value text, key, value text, ... back to
-  // back at `data` (TextEncoder.encodeInto straight into wasm memory) and
-  // their byte lengths as uint32 at `lens` (bit 31 of a value's length set
-  // when JS caches that value: only those ids go into jsKnown_). Value texts are JSON.stringify
-  // output of values JS has validated, so they become Values as text,
-  // unparsed. Returns the new values' ids as a JSON array, in order; JS
-  // caches its frozen copies under them. "" with lastError() on failure.
-  std::string setMany(uintptr_t data, uintptr_t lens, int count) {
-    return guard(std::string(), [&] {
+  // Writes a batch of JS-held values in the open write transaction, in one
+  // crossing. JS writes the UTF-8 keys back to back at `data`
+  // (TextEncoder.encodeInto straight into wasm memory) and their byte
+  // lengths as uint32 at `lens`; the core makes a host-held Value for each
+  // and writes its id as a float64 at `idsOut` (JS caches its value under
+  // it). Returns `count`, or -1 with lastError() on failure.
+  int setMany(uintptr_t data, uintptr_t lens, int count, uintptr_t idsOut) {
+    return guard(-1, [&] {
       WriteTransaction* tx = writeTx();
-      if (!tx) return fail(std::string(), "no open write transaction");
+      if (!tx) return fail(-1, "no open write transaction");
       const char* p = reinterpret_cast<const char*>(data);
       const uint32_t* len = reinterpret_cast<const uint32_t*>(lens);
-      std::string ids = "[";
+      double* ids = reinterpret_cast<double*>(idsOut);
       for (int i = 0; i < count; i++) {
-        std::string key(p, len[2 * i]);
-        p += len[2 * i];
-        uint32_t n = len[2 * i + 1] & 0x7fffffffu;
-        bool jsKeeps = (len[2 * i + 1] & 0x80000000u) != 0;
-        ValuePtr v = Value::fromText(std::string(p, n));
-        p += n;
-        uint64_t id = v->id();
+        std::string key(p, len[i]);
+        p += len[i];
+        ValuePtr v = Value::fromHost(&jsValues_);
+        ids[i] = double(v->id());
         tx->set(std::move(key), std::move(v));
-        if (jsKeeps) jsKnown_.insert(id);
-        if (i) ids += ',';
-        appendNumber(ids, id);
       }
-      ids += ']';
-      return ids;
+      return count;
     });
   }
 
@@ -730,7 +739,7 @@ class Core : public SyncHost {
 
   double idFor(const ValuePtr& v) {
     uint64_t id = v->id();
-    if (jsKnown_.count(id)) return double(id);
+    if (v->heldByHost() || jsKnown_.count(id)) return double(id);
     jsKnown_.insert(id);
     valueText_ = v->text();
     return -double(id);
@@ -751,7 +760,7 @@ class Core : public SyncHost {
       }
       noteWatch_ += ',';
       appendNumber(noteWatch_, v->id());
-      if (!jsKnown_.count(v->id())) {
+      if (!v->heldByHost() && !jsKnown_.count(v->id())) {
         if (!noteValues_.empty()) noteValues_ += ',';
         appendNumber(noteValues_, v->id());
         noteValues_ += ',';
@@ -798,11 +807,14 @@ class Core : public SyncHost {
     out += noteSubs_;
     out += "],\"e\":[";
     bool first = true;
-    for (uint64_t id : evictLater_) {
-      if (!first) out += ',';
-      first = false;
-      appendNumber(out, id);
+    for (auto* ids : {&evictLater_, &jsValues_.releasedIDs()}) {
+      for (uint64_t id : *ids) {
+        if (!first) out += ',';
+        first = false;
+        appendNumber(out, id);
+      }
     }
+    jsValues_.releasedIDs().clear();
     out += "],\"w\":[";
     out += noteWatch_;
     out += "],\"v\":[";
@@ -834,6 +846,8 @@ class Core : public SyncHost {
   }
 
   emscripten::val host_;
+  // Before everything that may hold a Value: it must outlive them all.
+  JsValueHost jsValues_{&host_};
   EmClock clock_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<RoutingTransport> transport_;

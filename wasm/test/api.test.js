@@ -149,7 +149,7 @@ test('scan: empty, NUL and non-ASCII keys come back exactly; a value set and rea
     ['\u00e9\u4e2d\ud83d\ude00', 'wide'],
   ]);
   assert.ok(Object.isFrozen(entries[1][1].deep.list));
-  assert.ok(!Object.isFrozen(original), 'set() does not freeze the caller\'s object');
+  assert.ok(!Object.isFrozen(original), 'mutation args are copies: the caller\'s object is not frozen');
   const again = await rep.query((tx) => tx.scan({prefix: 'x'}).entries().toArray());
   assert.deepEqual(again, [['x\u0000y', 'nul']]);
   await rep.close();
@@ -214,10 +214,12 @@ test('scan: prefix, start, exclusive, limit, keys/values/entries/toArray/for awa
   await rep.close();
 });
 
-test('values read are frozen, shared while unchanged, and set() copies', async () => {
+test('values read are frozen, shared while unchanged, and set() freezes what it keeps', async () => {
   const rep = make();
   const mine = {a: {b: [1, 2]}};
   await rep.mutate.put({key: 'k', value: mine});
+  // put's args are a frozen copy; the mutator set that copy, frozen.
+  assert.ok(!Object.isFrozen(mine), 'mutation args are copied, not frozen in place');
   mine.a.b.push(3); // does not change what is stored
   const v1 = await rep.query((tx) => tx.get('k'));
   const v2 = await rep.query(async (tx) => (await tx.scan().toArray())[0]);
@@ -238,6 +240,29 @@ test('values read are frozen, shared while unchanged, and set() copies', async (
   await rep2.mutate.m({inner: {x: 1}});
   assert.equal(argsFrozen, true);
   await Promise.all([rep.close(), rep2.close()]);
+});
+
+test('set() keeps the value it is given, frozen, and reads return that very object', async () => {
+  let made = null, sameInTx = false, pushError = null;
+  const rep = make({
+    async build(tx) {
+      made = {list: [1, {deep: 'x'}], n: 2};
+      await tx.set('b', made);
+      sameInTx = (await tx.get('b')) === made;
+      try {
+        made.list.push(3);
+      } catch (e) {
+        pushError = e;
+      }
+    },
+  });
+  await rep.mutate.build();
+  assert.ok(sameInTx, 'a mutator reads back its own write');
+  assert.ok(pushError instanceof TypeError, 'the value set is frozen');
+  assert.ok(Object.isFrozen(made.list[1]), 'deeply');
+  assert.equal(await rep.query((tx) => tx.get('b')), made, 'no copy is made');
+  assert.deepEqual(await rep.query((tx) => tx.scan().entries().toArray()), [['b', {list: [1, {deep: 'x'}], n: 2}]]);
+  await rep.close();
 });
 
 test('non-JSON values get clear errors', async () => {
