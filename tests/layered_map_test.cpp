@@ -324,7 +324,8 @@ TEST(Layer, AbsorbAndApply) {
   upper.put("b", V(20));
   upper.erase("a");
   upper.put("d", V(4));
-  lower.absorb(upper);
+  lower.absorb(std::move(upper));
+  EXPECT_TRUE(upper.empty()) << "absorb consumes the upper layer";
   BaseMap base;
   base.emplace("c", V(3));
   base.emplace("e", V(5));
@@ -347,11 +348,31 @@ TEST(Layer, AbsorbAndApply) {
   hider.put("z", V(26));
   Layer target;
   target.put("q", V(1));
-  target.absorb(hider);
+  target.absorb(std::move(hider));
   EXPECT_TRUE(target.hidesBelow);
   applyLayer(base, target);
   ASSERT_EQ(base.size(), 1u);
   EXPECT_EQ(base.at("z")->json(), 26);
+}
+
+TEST(Layer, AbsorbIntoAnEmptyLayerTakesTheWritesAndTheHiding) {
+  Layer upper;
+  upper.put("a", V(1));
+  upper.erase("b");
+  Layer empty;
+  empty.absorb(std::move(upper));
+  EXPECT_FALSE(empty.hidesBelow);
+  ASSERT_EQ(empty.writes.size(), 2u);
+  EXPECT_EQ(empty.writes.at("a")->json(), 1);
+  EXPECT_EQ(empty.writes.at("b"), nullptr);
+  // An empty layer that hides keeps hiding after absorbing plain writes.
+  Layer cleared;
+  cleared.clear();
+  Layer more;
+  more.put("c", V(3));
+  cleared.absorb(std::move(more));
+  EXPECT_TRUE(cleared.hidesBelow);
+  EXPECT_EQ(cleared.writes.size(), 1u);
 }
 
 TEST(Layer, ApplyKeepsValuePointers) {

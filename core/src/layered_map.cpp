@@ -2,13 +2,18 @@
 
 namespace replicore {
 
-void Layer::absorb(const Layer& upper) {
-  if (upper.hidesBelow) {
-    hidesBelow = true;
-    writes = upper.writes;
+void Layer::absorb(Layer&& upper) {
+  if (upper.hidesBelow || writes.empty()) {
+    hidesBelow = hidesBelow || upper.hidesBelow;
+    writes = std::move(upper.writes);
+    upper.writes.clear();
     return;
   }
-  for (const auto& [key, value] : upper.writes) writes[key] = value;
+  while (!upper.writes.empty()) {
+    auto node = upper.writes.extract(upper.writes.begin());
+    auto result = writes.insert(std::move(node));
+    if (!result.inserted) result.position->second = std::move(result.node.mapped());
+  }
 }
 
 void applyLayer(BaseMap& base, const Layer& layer) {

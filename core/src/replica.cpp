@@ -50,9 +50,19 @@ PendingWrite::~PendingWrite() {
 uint64_t PendingWrite::commit() {
   if (done_) throw std::logic_error("PendingWrite::commit called twice");
   ChangeSet changes;
-  collectChanges(replica_->visible(), LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}),
-                 layer_.writes, &changes);
-  replica_->pending_layer_.absorb(layer_);
+  if (layer_.hidesBelow) {
+    collectChanges(replica_->visible(), LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}),
+                   layer_.writes, &changes);
+  } else {
+    // The transaction's layer is on top, so its writes are the new values:
+    // one lookup per key, and keys come in order (appended at the end).
+    LayeredView before = replica_->visible();
+    for (const auto& [key, newValue] : layer_.writes) {
+      ValuePtr oldValue = before.get(key);
+      if (!sameValue(oldValue, newValue)) changes.emplace_hint(changes.end(), key, Change{oldValue, newValue});
+    }
+  }
+  replica_->pending_layer_.absorb(std::move(layer_));
   replica_->pending_.push_back(mutation_);
   done_ = true;
   replica_->writeOpen_ = false;
@@ -86,7 +96,7 @@ const Mutation* Rebase::next() {
 
 void Rebase::closeCurrent(bool keep) {
   if (!current_) throw std::logic_error("Rebase: no mutation is being replayed");
-  if (keep) newPending_.absorb(txLayer_);
+  if (keep) newPending_.absorb(std::move(txLayer_));
   txLayer_ = Layer{};
   tx_.reset();
   current_ = false;

@@ -137,15 +137,20 @@ const MAX_DEPTH = 250;
 // non-plain objects, cycles and nesting deeper than MAX_DEPTH.
 // The checks both JSON walkers below make. notJSONLeaf throws for a value
 // that is neither JSON nor a container; enterContainer checks a container
-// before it is walked (cycles, depth, plain objects only) and marks it seen.
+// before it is walked (cycles, depth, plain objects only) and pushes it on
+// `ancestors`, the containers being walked (popped by the caller when done):
+// a cycle is a container that is its own ancestor. An array, not a Set:
+// nesting is shallow, and a Set per value walked was ~10% of a populate.
 function notJSONLeaf(v, what) {
   if (typeof v === 'number') throw new TypeError(`${what}: ${describePath()} is ${v}, which is not JSON`);
   if (typeof v === 'undefined') throw new TypeError(`${what}: ${describePath()} is undefined, which is not JSON`);
   throw new TypeError(`${what}: ${describePath()} is a ${typeof v}, which is not JSON`);
 }
 
-function enterContainer(v, what, seen) {
-  if (seen.has(v)) throw new TypeError(`${what}: ${describePath()} is a cycle, which is not JSON`);
+const ancestors = [];
+
+function enterContainer(v, what) {
+  if (ancestors.includes(v)) throw new TypeError(`${what}: ${describePath()} is a cycle, which is not JSON`);
   if (pathStack.length >= MAX_DEPTH) throw new TypeError(`${what}: ${describePath()} nests deeper than ${MAX_DEPTH} levels`);
   if (!Array.isArray(v)) {
     const proto = Object.getPrototypeOf(v);
@@ -154,10 +159,10 @@ function enterContainer(v, what, seen) {
       throw new TypeError(`${what}: ${describePath()} is a ${name}, not a plain JSON object`);
     }
   }
-  seen.add(v);
+  ancestors.push(v);
 }
 
-function toFrozenJSON(v, what, seen) {
+function toFrozenJSON(v, what) {
   switch (typeof v) {
     case 'string':
     case 'boolean':
@@ -168,13 +173,13 @@ function toFrozenJSON(v, what, seen) {
     case 'object': {
       if (v === null) return null;
       if (trusted.has(v)) return v;
-      enterContainer(v, what, seen);
+      enterContainer(v, what);
       let out;
       if (Array.isArray(v)) {
         out = new Array(v.length);
         for (let i = 0; i < v.length; i++) {
           pathStack.push(i);
-          out[i] = toFrozenJSON(v[i], what, seen);
+          out[i] = toFrozenJSON(v[i], what);
           pathStack.pop();
         }
       } else {
@@ -183,13 +188,13 @@ function toFrozenJSON(v, what, seen) {
           const e = v[k];
           if (e === undefined) continue;
           pathStack.push(k);
-          const c = toFrozenJSON(e, what, seen);
+          const c = toFrozenJSON(e, what);
           pathStack.pop();
           if (k === '__proto__') Object.defineProperty(out, k, {value: c, enumerable: true, writable: true, configurable: true});
           else out[k] = c;
         }
       }
-      seen.delete(v);
+      ancestors.pop();
       Object.freeze(out);
       return out;
     }
@@ -201,9 +206,10 @@ function toFrozenJSON(v, what, seen) {
 function frozenJSON(v, what) {
   let out;
   try {
-    out = toFrozenJSON(v, what, new Set());
+    out = toFrozenJSON(v, what);
   } finally {
     pathStack.length = 0;
+    ancestors.length = 0;
   }
   if (out !== null && typeof out === 'object') trusted.add(out);
   return out;
@@ -217,7 +223,7 @@ function frozenJSON(v, what) {
 // 10,000-key populate, and serializing it ~40%. Freezing keeps what the
 // cache holds from changing behind its back, as Replicache's development
 // mode does; containers are frozen bottom-up as their checks pass.
-function checkAndFreeze(v, what, seen) {
+function checkAndFreeze(v, what) {
   switch (typeof v) {
     case 'string':
     case 'boolean':
@@ -227,13 +233,13 @@ function checkAndFreeze(v, what, seen) {
       return;
     case 'object': {
       if (v === null || trusted.has(v)) return;
-      enterContainer(v, what, seen);
+      enterContainer(v, what);
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
           const e = v[i];
           if (typeof e === 'string' || typeof e === 'boolean') continue;
           pathStack.push(i);
-          checkAndFreeze(e, what, seen);
+          checkAndFreeze(e, what);
           pathStack.pop();
         }
       } else {
@@ -241,11 +247,11 @@ function checkAndFreeze(v, what, seen) {
           const e = v[k];
           if (e === undefined || typeof e === 'string' || typeof e === 'boolean') continue;
           pathStack.push(k);
-          checkAndFreeze(e, what, seen);
+          checkAndFreeze(e, what);
           pathStack.pop();
         }
       }
-      seen.delete(v);
+      ancestors.pop();
       Object.freeze(v);
       return;
     }
@@ -254,16 +260,16 @@ function checkAndFreeze(v, what, seen) {
   }
 }
 
-// The value set() stores: `v` itself, checked and frozen.
+// The value set() stores: `v` itself, checked and frozen. Not added to
+// `trusted` (a WeakSet insertion per value written cost more than checking
+// a frozen value again if it is ever set again).
 function valueForSet(v) {
-  const container = v !== null && typeof v === 'object';
-  if (container && trusted.has(v)) return v;
   try {
-    checkAndFreeze(v, 'set', container ? new Set() : null);
+    checkAndFreeze(v, 'set');
   } finally {
     pathStack.length = 0;
+    ancestors.length = 0;
   }
-  if (container) trusted.add(v);
   return v;
 }
 

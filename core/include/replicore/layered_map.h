@@ -41,7 +41,9 @@ struct Layer {
   void erase(std::string key) { writes[std::move(key)] = nullptr; }
   void clear() { hidesBelow = true; writes.clear(); }
   // Writes `upper` over this layer, as if `upper` had been applied after it.
-  void absorb(const Layer& upper);
+  // Consumes `upper`: its entries are moved over, not copied (a commit of a
+  // bulk write into an empty pending layer is a swap).
+  void absorb(Layer&& upper);
 };
 
 // Applies a layer to a base map for good: costs O(layer size · log n), or
