@@ -37,8 +37,12 @@
 //    the visible state; plus, now and then, a sweep of ids no longer
 //    visible), the subscriptions whose ReadSet the commit affected, and the
 //    watch diffs, with any value texts they need.
-//  - A pull body goes to the core as one string (fetch, or one string from a
-//    custom JS puller); the scheduler parses it in C++. A rebase crosses a
+//  - A pull body goes to the core as one string; the scheduler parses it in
+//    C++. From fetch that is the body as received. A custom JS puller's
+//    response is an object: JS sends its skeleton (every put's value written
+//    as null) and keeps the values, which become host-held Values
+//    (holdPullValues) that applyPull puts in place of the nulls, in order.
+//    So a puller's values are neither stringified nor copied. A rebase crosses a
 //    constant number of times per replayed mutation (next, then succeeded or
 //    failed) plus the mutator's own reads and writes.
 //  - JS drives the core; C++ calls back into JS only through the `host`
@@ -624,6 +628,25 @@ class Core : public SyncHost {
       done(std::move(r));
       return 0;
     });
+    pullValues_.clear();  // not applied (an error, or not a pull): released
+  }
+
+  // Makes `count` host-held values for the put values of the JS puller
+  // response about to be handed over with transportDone(Body): JS caches its
+  // values under the ids written as float64 at `idsOut`, in the order of the
+  // put ops. applyPull uses them in place of the skeleton's nulls; if the
+  // response is not applied they are released. Returns count, or -1.
+  int holdPullValues(int count, uintptr_t idsOut) {
+    return guard(-1, [&] {
+      pullValues_.clear();
+      pullValues_.reserve(size_t(count));
+      double* ids = reinterpret_cast<double*>(idsOut);
+      for (int i = 0; i < count; i++) {
+        pullValues_.push_back(Value::fromHost(&jsValues_));
+        ids[i] = double(pullValues_.back()->id());
+      }
+      return count;
+    });
   }
 
   // transportDone for large bodies, without copies: JS asks for a buffer of
@@ -692,6 +715,21 @@ class Core : public SyncHost {
   void applyPull(PullSuccess response, Json requestCookie,
                  std::function<void(std::string error)> done) override {
     if (closed_) return;
+    if (!pullValues_.empty()) {
+      // The values of a JS puller's response, in the order of its puts.
+      std::vector<ValuePtr> values = std::move(pullValues_);
+      pullValues_.clear();
+      size_t next = 0;
+      for (PatchOp& op : response.patch) {
+        if (op.kind != PatchOpKind::kPut) continue;
+        if (next < values.size()) op.value = values[next];
+        ++next;
+      }
+      if (next != values.size()) {
+        done("internal error: the puller's values do not match its put ops");
+        return;
+      }
+    }
     int token = nextToken_++;
     pulls_[token] = PendingPull{std::move(response), std::move(requestCookie), std::move(done)};
     host_.call<void>("applyPull", token);
@@ -861,6 +899,7 @@ class Core : public SyncHost {
   std::string valueText_;
   std::string out_;  // backs the views returned by scan and takeValueText
   std::string body_;  // a large custom-puller/pusher body being written by JS
+  std::vector<ValuePtr> pullValues_;  // see holdPullValues
 
   std::unique_ptr<PendingWrite> pendingWrite_;
   std::unique_ptr<Rebase> rebase_;
@@ -917,6 +956,7 @@ EMSCRIPTEN_BINDINGS(replicore) {
       .function("setMany", &Core::setMany)
       .function("bodyBuffer", &Core::bodyBuffer)
       .function("transportDoneBody", &Core::transportDoneBody)
+      .function("holdPullValues", &Core::holdPullValues)
       .function("del", &Core::del)
       .function("addSubscription", &Core::addSubscription)
       .function("removeSubscription", &Core::removeSubscription)

@@ -87,3 +87,48 @@ test('puller failures: HTTP errors retry, a throwing puller means offline', asyn
   await sleep(60);
   assert.equal(calls, after);
 });
+
+// A puller's large values are held, not stringified (pullSkeleton in
+// replicore.js): the same objects come back, frozen, an update op merges
+// into a held value, and a response with a non-JSON or keyless put is
+// refused whole with a clear error.
+test('puller values are held as given, and a bad puller response changes nothing', async () => {
+  const pad = 'x'.repeat(300); // large enough to be held
+  const sink = memorySink();
+  let next = null;
+  const rep = new Replicache({
+    name: `custom-${n++}`,
+    pullInterval: null,
+    logSinks: [sink],
+    mutators,
+    requestOptions: {minDelayMs: 10, maxDelayMs: 20},
+    async puller() {
+      return {response: next, httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
+    },
+  });
+  const a = {pad, list: [1, {deep: true}]};
+  next = {cookie: 1, lastMutationIDChanges: {}, patch: [{op: 'put', key: 'a', value: a}, {op: 'put', key: 'b', value: {pad, n: 2}}]};
+  await rep.pull();
+  assert.equal(await rep.query((tx) => tx.get('a')), a, 'the very object the puller gave');
+  assert.ok(Object.isFrozen(a) && Object.isFrozen(a.list[1]));
+
+  // update merges into a held value: the core asks JS for its text
+  next = {cookie: 2, lastMutationIDChanges: {}, patch: [{op: 'update', key: 'a', merge: {more: 1}}]};
+  await rep.pull();
+  assert.deepEqual(await rep.query((tx) => tx.get('a')), {pad, list: [1, {deep: true}], more: 1});
+
+  const before = await rep.query((tx) => tx.scan().entries().toArray());
+  const bad = [
+    [{cookie: 3, lastMutationIDChanges: {}, patch: [{op: 'put', key: 'c', value: {pad, bad: NaN}}]}, /patch\[0\]\.value\.bad is NaN/],
+    [{cookie: 3, lastMutationIDChanges: {}, patch: [{op: 'put', key: 'c', value: {pad}}, {op: 'put', value: {pad}}]}, /key/],
+  ];
+  for (const [response, message] of bad) {
+    next = response;
+    sink.lines.length = 0;
+    await rep.pull().catch(() => {});
+    await waitFor(() => sink.lines.some((l) => message.test(l.text)), {what: `error matching ${message}`});
+    assert.deepEqual(await rep.query((tx) => tx.scan().entries().toArray()), before, 'nothing applied');
+    assert.equal(JSON.parse(rep._core.cookie()), 2, 'cookie unchanged');
+  }
+  await rep.close();
+});
