@@ -56,9 +56,11 @@ struct RecordingHost : ValueHost {
     fetched.push_back(id);
     return texts.at(id);
   }
-  bool equal(uint64_t a, uint64_t b) override {
+  std::vector<char> equal(const std::vector<std::pair<uint64_t, uint64_t>>& pairs) override {
     compared++;
-    return texts.at(a) == texts.at(b);
+    std::vector<char> out;
+    for (const auto& [a, b] : pairs) out.push_back(texts.at(a) == texts.at(b));
+    return out;
   }
   int compared = 0;
   void released(uint64_t id) override { releasedIDs.push_back(id); }

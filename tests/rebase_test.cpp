@@ -432,7 +432,13 @@ TEST(RebaseHostValues, HostHeldValuesAreReplayedWithoutTheirTextAndReleased) {
       fetched.push_back(id);
       return texts.at(id);
     }
-    bool equal(uint64_t a, uint64_t b) override { return texts.at(a) == texts.at(b); }
+    std::vector<char> equal(const std::vector<std::pair<uint64_t, uint64_t>>& pairs) override {
+      equalCalls.push_back(pairs.size());
+      std::vector<char> out;
+      for (const auto& [a, b] : pairs) out.push_back(texts.at(a) == texts.at(b));
+      return out;
+    }
+    std::vector<size_t> equalCalls;
     void released(uint64_t id) override {
       releasedIDs.push_back(id);
       texts.erase(id);
@@ -455,30 +461,35 @@ TEST(RebaseHostValues, HostHeldValuesAreReplayedWithoutTheirTextAndReleased) {
   });
   r.mutate("hostPut", {{"key", "a"}, {"value", 1}}, 0);
   r.mutate("hostPut", {{"key", "b"}, {"value", 2}}, 0);
-  ASSERT_EQ(made.size(), 2u);
+  r.mutate("hostPut", {{"key", "c"}, {"value", 3}}, 0);
+  r.mutate("hostPut", {{"key", "d"}, {"value", 4}}, 0);
+  ASSERT_EQ(made.size(), 4u);
+  host.equalCalls.clear();
 
-  // The server confirms mutation 1 (and writes its own a); 2 is replayed.
+  // The server confirms mutation 1 (and writes its own a); 2-4 are replayed.
   auto o = r.applyPull(Pull(1, {{"c1", 1}}, {PutOp("a", 10)}), nullptr);
   ASSERT_EQ(o.kind, Kind::kApplied) << o.error;
-  ASSERT_EQ(made.size(), 3u) << "mutation 2 replayed once";
+  ASSERT_EQ(made.size(), 7u) << "mutations 2-4 replayed once each";
   EXPECT_TRUE(host.fetched.empty()) << "the rebase needed no host text";
   auto released = [&] {
     std::vector<uint64_t> ids = host.releasedIDs;
     std::sort(ids.begin(), ids.end());
     return ids;
   };
-  EXPECT_EQ(released(), (std::vector<uint64_t>{made[0], made[1]}));
-  // b's replayed value is a new host value, equal to the old one as the
-  // host tells: only a changed.
+  EXPECT_EQ(released(), (std::vector<uint64_t>{made[0], made[1], made[2], made[3]}));
+  // b, c and d's replayed values are new host values, equal to the old ones
+  // as the host tells, asked once for all of them: only a changed.
+  ASSERT_EQ(host.equalCalls.size(), 1u);
+  EXPECT_GE(host.equalCalls[0], 3u);
   EXPECT_EQ(changedKeys, (std::vector<std::string>{"a"}));
   EXPECT_EQ(Get(r, "b"), 2);  // reading as JSON fetches the text
-  EXPECT_EQ(host.fetched, std::vector<uint64_t>{made[2]});
+  EXPECT_EQ(host.fetched, std::vector<uint64_t>{made[4]});
   EXPECT_EQ(Get(r, "a"), 10);
 
-  // Confirming mutation 2 releases the last host value.
-  o = r.applyPull(Pull(2, {{"c1", 2}}, {PutOp("b", 2)}), 1);
+  // Confirming the rest releases the last host values.
+  o = r.applyPull(Pull(2, {{"c1", 4}}, {PutOp("b", 2), PutOp("c", 3), PutOp("d", 4)}), 1);
   ASSERT_EQ(o.kind, Kind::kApplied) << o.error;
-  EXPECT_EQ(released(), (std::vector<uint64_t>{made[0], made[1], made[2]}));
+  EXPECT_EQ(released().size(), 7u);
   EXPECT_TRUE(host.texts.empty());
 }
 

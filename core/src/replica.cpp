@@ -17,19 +17,69 @@ std::string exceptionText(std::exception_ptr error) {
   }
 }
 
-// Adds to `changes` every key of `candidates` whose value differs between
-// the two views (first occurrence wins; later ones are the same key).
-template <typename Keys>
-void collectChanges(const LayeredView& before, const LayeredView& after, const Keys& candidates,
-                    ChangeSet* changes) {
-  for (const auto& entry : candidates) {
-    const std::string& key = entry.first;
-    if (changes->count(key)) continue;
-    ValuePtr oldValue = before.get(key);
-    ValuePtr newValue = after.get(key);
-    if (!sameValue(oldValue, newValue)) changes->emplace(key, Change{oldValue, newValue});
+// Collects into a ChangeSet the keys whose visible value differs. Pairs of
+// values held by one host are compared by that host, all in one call at
+// finish() (a rebase of N host-held puts would otherwise cross N times).
+class ChangeCollector {
+ public:
+  explicit ChangeCollector(ChangeSet* changes) : changes_(changes) {}
+
+  // `atEnd`: the key sorts after every key added so far (an O(1) insert).
+  void add(const std::string& key, ValuePtr oldValue, ValuePtr newValue, bool atEnd = false) {
+    if (ValueHost* host = comparingHost(oldValue, newValue)) {
+      deferred_.push_back({host, &key, std::move(oldValue), std::move(newValue)});
+      return;
+    }
+    if (sameValue(oldValue, newValue)) return;
+    if (atEnd) {
+      changes_->emplace_hint(changes_->end(), key, Change{std::move(oldValue), std::move(newValue)});
+    } else {
+      changes_->emplace(key, Change{std::move(oldValue), std::move(newValue)});
+    }
   }
-}
+
+  // Adds every key of `candidates` whose value differs between the views
+  // (first occurrence wins; later ones are the same key).
+  template <typename Keys>
+  void addAll(const LayeredView& before, const LayeredView& after, const Keys& candidates) {
+    for (const auto& entry : candidates) {
+      const std::string& key = entry.first;
+      if (changes_->count(key)) continue;
+      add(key, before.get(key), after.get(key));
+    }
+  }
+
+  void finish() {
+    while (!deferred_.empty()) {
+      ValueHost* host = deferred_.front().host;
+      std::vector<std::pair<uint64_t, uint64_t>> pairs;
+      std::vector<Deferred> mine, others;
+      for (Deferred& d : deferred_) {
+        if (d.host == host) {
+          pairs.emplace_back(d.oldValue->id(), d.newValue->id());
+          mine.push_back(std::move(d));
+        } else {
+          others.push_back(std::move(d));
+        }
+      }
+      std::vector<char> equal = host->equal(pairs);
+      for (size_t i = 0; i < mine.size(); ++i) {
+        if (i < equal.size() && equal[i]) continue;
+        changes_->emplace(*mine[i].key, Change{std::move(mine[i].oldValue), std::move(mine[i].newValue)});
+      }
+      deferred_ = std::move(others);
+    }
+  }
+
+ private:
+  struct Deferred {
+    ValueHost* host;
+    const std::string* key;  // owned by a layer that outlives the collector
+    ValuePtr oldValue, newValue;
+  };
+  ChangeSet* changes_;
+  std::vector<Deferred> deferred_;
+};
 
 }  // namespace
 
@@ -50,18 +100,17 @@ PendingWrite::~PendingWrite() {
 uint64_t PendingWrite::commit() {
   if (done_) throw std::logic_error("PendingWrite::commit called twice");
   ChangeSet changes;
+  ChangeCollector collector(&changes);
   if (layer_.hidesBelow) {
-    collectChanges(replica_->visible(), LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}),
-                   layer_.writes, &changes);
+    collector.addAll(replica_->visible(), LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}),
+                     layer_.writes);
   } else {
     // The transaction's layer is on top, so its writes are the new values:
     // one lookup per key, and keys come in order (appended at the end).
     LayeredView before = replica_->visible();
-    for (const auto& [key, newValue] : layer_.writes) {
-      ValuePtr oldValue = before.get(key);
-      if (!sameValue(oldValue, newValue)) changes.emplace_hint(changes.end(), key, Change{oldValue, newValue});
-    }
+    for (const auto& [key, newValue] : layer_.writes) collector.add(key, before.get(key), newValue, true);
   }
+  collector.finish();
   replica_->pending_layer_.absorb(std::move(layer_));
   replica_->pending_.push_back(mutation_);
   done_ = true;
@@ -122,10 +171,12 @@ PullOutcome Rebase::finish() {
   ChangeSet changes;
   // Only keys the patch or either pending layer touch can differ, unless the
   // patch clears everything: then every confirmed key is a candidate too.
-  collectChanges(before, after, patch_.writes, &changes);
-  collectChanges(before, after, r.pending_layer_.writes, &changes);
-  collectChanges(before, after, newPending_.writes, &changes);
-  if (patch_.hidesBelow) collectChanges(before, after, r.base_, &changes);
+  ChangeCollector collector(&changes);
+  collector.addAll(before, after, patch_.writes);
+  collector.addAll(before, after, r.pending_layer_.writes);
+  collector.addAll(before, after, newPending_.writes);
+  if (patch_.hidesBelow) collector.addAll(before, after, r.base_);
+  collector.finish();
 
   applyLayer(r.base_, patch_);
   r.pending_layer_ = std::move(newPending_);

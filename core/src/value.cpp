@@ -106,13 +106,19 @@ const Json& Value::json() const {
   return *json_;
 }
 
+ValueHost* comparingHost(const ValuePtr& a, const ValuePtr& b) {
+  if (a == b || !a || !b) return nullptr;
+  if (a->host() && a->host() == b->host() && !a->textIfAny() && !b->textIfAny()) return a->host();
+  return nullptr;
+}
+
 bool sameValue(const ValuePtr& a, const ValuePtr& b) {
   if (a == b) return true;
   if (!a || !b) return false;
+  if (ValueHost* host = comparingHost(a, b)) return host->equal({{a->id(), b->id()}}).at(0) != 0;
   const Json* pa = a->parsedIfAny();
   const Json* pb = b->parsedIfAny();
   if (pa && pb) return *pa == *pb;
-  if (a->heldByHost() && b->heldByHost() && a->host_ == b->host_) return a->host_->equal(a->id(), b->id());
   // Fetching a host's text only to compare would cost what holding it saves.
   if ((a->heldByHost() && !a->textIfAny()) || (b->heldByHost() && !b->textIfAny())) return false;
   return a->text() == b->text();

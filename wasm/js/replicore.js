@@ -748,9 +748,16 @@ export class Replicache {
         if (!cache.has(id)) throw new Error(`replicore: value ${id} is not held (internal error)`);
         return JSON.stringify(cache.get(id));
       },
-      // Whether two values set() gave the core are equal JSON (a commit that
-      // writes an equal value changes nothing and notifies no one).
-      valuesEqual: (a, b) => deepEqual(this._cache.get(a), this._cache.get(b)),
+      // Whether pairs of values JS holds for the core are equal JSON (a
+      // commit that writes an equal value changes nothing and notifies no
+      // one): n pairs of float64 ids at `pairs`, a byte per answer at `out`.
+      valuesEqual: (pairs, n, out) => {
+        const M = this._M;
+        const ids = new Float64Array(M.HEAPU8.buffer, pairs, 2 * n);
+        const answers = M.HEAPU8;
+        const cache = this._cache;
+        for (let i = 0; i < n; i++) answers[out + i] = deepEqual(cache.get(ids[2 * i]), cache.get(ids[2 * i + 1])) ? 1 : 0;
+      },
       applyPull: (token) => {
         this._applyPull(token);
       },

@@ -131,7 +131,20 @@ class JsValueHost : public ValueHost {
  public:
   explicit JsValueHost(const emscripten::val* host) : host_(host) {}
   std::string textOf(uint64_t id) override { return host_->call<std::string>("valueText", double(id)); }
-  bool equal(uint64_t a, uint64_t b) override { return host_->call<bool>("valuesEqual", double(a), double(b)); }
+  // One crossing per commit: the pairs' ids as float64 in wasm memory, the
+  // answers written back by JS as bytes.
+  std::vector<char> equal(const std::vector<std::pair<uint64_t, uint64_t>>& pairs) override {
+    std::vector<double> ids;
+    ids.reserve(pairs.size() * 2);
+    for (const auto& [a, b] : pairs) {
+      ids.push_back(double(a));
+      ids.push_back(double(b));
+    }
+    std::vector<char> out(pairs.size(), 0);
+    host_->call<void>("valuesEqual", reinterpret_cast<uintptr_t>(ids.data()), pairs.size(),
+                      reinterpret_cast<uintptr_t>(out.data()));
+    return out;
+  }
   void released(uint64_t id) override { released_.push_back(id); }
   std::vector<uint64_t>& releasedIDs() { return released_; }
 

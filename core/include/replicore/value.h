@@ -25,6 +25,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,9 +41,10 @@ class ValueHost {
   // The JSON text of held value `id`. Called at most once per value, when a
   // C++ reader first needs its text or parse. Must return valid JSON.
   virtual std::string textOf(uint64_t id) = 0;
-  // True when held values `a` and `b` are equal JSON. Lets a write of an
-  // equal value notify no one without fetching either text.
-  virtual bool equal(uint64_t a, uint64_t b) = 0;
+  // For each pair of held values, 1 when the two are equal JSON, else 0.
+  // Lets a write of an equal value notify no one without fetching either
+  // text; a commit asks once for all its pairs (one host crossing).
+  virtual std::vector<char> equal(const std::vector<std::pair<uint64_t, uint64_t>>& pairs) = 0;
   // The Value `id` is gone: no core structure refers to it any more, so the
   // host may drop its copy. Called once, from the Value's destructor; it
   // must not re-enter the core.
@@ -75,13 +78,14 @@ class Value {
   uint64_t id() const { return id_; }
   // True for a value made by fromHost (whether or not its text was fetched).
   bool heldByHost() const { return host_ != nullptr; }
+  // The host of a value made by fromHost, else nullptr.
+  ValueHost* host() const { return host_; }
 
   Value(const Value&) = delete;
   Value& operator=(const Value&) = delete;
   ~Value();
 
  private:
-  friend bool sameValue(const std::shared_ptr<const Value>& a, const std::shared_ptr<const Value>& b);
   Value(std::optional<std::string> text, std::optional<Json> json, uint64_t id, ValueHost* host)
       : text_(std::move(text)), json_(std::move(json)), id_(id), host_(host) {}
   // At least one of the two is always set, except for a host-held value
@@ -103,6 +107,12 @@ using ValuePtr = std::shared_ptr<const Value>;
 // value whose text was not fetched and a value of another kind count as
 // different (the host can compare its own copies).
 bool sameValue(const ValuePtr& a, const ValuePtr& b);
+
+// The host that must decide whether `a` and `b` are the same value (two
+// distinct values it holds, neither text fetched), else nullptr: then
+// sameValue decides without asking anyone. Lets a caller comparing many
+// pairs ask each host once.
+ValueHost* comparingHost(const ValuePtr& a, const ValuePtr& b);
 
 }  // namespace replicore
 
