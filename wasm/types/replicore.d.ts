@@ -63,7 +63,10 @@ export interface ReadTransaction {
 export interface WriteTransaction extends ReadTransaction {
   readonly mutationID: number;
   readonly reason: TransactionReason;
-  /** Stores a validated, frozen copy of `value` (must be JSON). */
+  /**
+   * Stores `value` (must be JSON) after validating it. The object itself is
+   * kept, deeply frozen in place (no copy): do not change it afterwards.
+   */
   set(key: string, value: ReadonlyJSONValue): Promise<void>;
   /** Alias of set. */
   put(key: string, value: ReadonlyJSONValue): Promise<void>;
