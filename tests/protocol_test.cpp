@@ -17,8 +17,8 @@ RequestIdentity Who() { return {"prof", "group", "schema-3"}; }
 
 TEST(ProtocolRequests, PushBodyHasExactlyTheWireFields) {
   std::vector<Mutation> ms;
-  ms.push_back({"c1", 1, "createMessage", Json{{"text", "hi"}}, 255.64});
-  ms.push_back({"c2", 7, "noArgs", nullptr, 1000});
+  ms.push_back({"c1", 1, "createMessage", Value::make(Json{{"text", "hi"}}), 255.64});
+  ms.push_back({"c2", 7, "noArgs", nullptr, 1000});  // no args: null
   Json body = Json::parse(buildPushBody(Who(), ms));
   Json expected = Json::parse(R"({
     "profileID":"prof","clientGroupID":"group","pushVersion":1,"schemaVersion":"schema-3",
@@ -31,6 +31,19 @@ TEST(ProtocolRequests, PushBodyHasExactlyTheWireFields) {
 
   Json empty = Json::parse(buildPushBody(Who(), {}));
   EXPECT_EQ(empty["mutations"], Json::array());
+}
+
+// A host's args (JSON text) go out exactly as given: never parsed and
+// printed again, so key order and number spelling are the host's.
+TEST(ProtocolRequests, PushBodyCarriesHostArgsTextVerbatim) {
+  const std::string args = R"({"z":1.50,"a":["\u00e9",true],"m":{}})";
+  std::vector<Mutation> ms = {{"c1", 3, "m", Value::fromText(args), 12}};
+  std::string body = buildPushBody(Who(), ms);
+  EXPECT_NE(body.find("\"args\":" + args + ","), std::string::npos) << body;
+  Json parsed = Json::parse(body);
+  EXPECT_EQ(parsed["mutations"][0]["args"], Json::parse(args));
+  EXPECT_EQ(parsed["mutations"][0]["id"], 3);
+  EXPECT_EQ(parsed["mutations"][0]["timestamp"], 12);
 }
 
 TEST(ProtocolRequests, PullBodyHasExactlyTheWireFields) {
@@ -46,7 +59,7 @@ TEST(ProtocolRequests, PullBodyHasExactlyTheWireFields) {
 }
 
 TEST(ProtocolRequests, NonAsciiSurvives) {
-  std::vector<Mutation> ms = {{"c\xc3\xa9", 1, "m\xe6\x97\xa5", Json{{"k", "\xf0\x9f\x98\x80"}}, 1}};
+  std::vector<Mutation> ms = {{"c\xc3\xa9", 1, "m\xe6\x97\xa5", Value::make(Json{{"k", "\xf0\x9f\x98\x80"}}), 1}};
   Json body = Json::parse(buildPushBody({"p", "g\xc3\xbf", ""}, ms));
   EXPECT_EQ(body["clientGroupID"], "g\xc3\xbf");
   EXPECT_EQ(body["mutations"][0]["name"], "m\xe6\x97\xa5");
@@ -606,7 +619,7 @@ namespace {
 TEST(ProtocolRequests, PushBodyWithBytesThatAreNotUtf8) {
   for (const std::string& bad : {std::string("\xed\xa0\x80"), std::string("a\xff" "b"), std::string("\xc3")}) {
     SCOPED_TRACE(Json(bad).dump(-1, ' ', true, Json::error_handler_t::replace));
-    std::vector<Mutation> ms = {{"c1", 1, "put", Json{{"key", "k"}, {"value", bad}}, 1}};
+    std::vector<Mutation> ms = {{"c1", 1, "put", Value::make(Json{{"key", "k"}, {"value", bad}}), 1}};
     std::string body;
     ASSERT_NO_THROW(body = buildPushBody(Who(), ms));
     Json parsed = Json::parse(body, nullptr, false);

@@ -308,7 +308,7 @@ TEST_F(RebaseTest, ThrowingMutatorOnReplayStaysPendingAndOthersApply) {
 
 TEST_F(RebaseTest, UnknownMutatorOnReplayIsANoOpThatStaysPending) {
   {
-    auto w = r.beginMutation("hostOnly", Json{{"k", 1}}, 1);
+    auto w = r.beginMutation("hostOnly", Value::make(Json{{"k", 1}}), 1);
     w->tx().set("host", Json(1));
     w->commit();
   }

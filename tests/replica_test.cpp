@@ -45,11 +45,11 @@ TEST(ReplicaMutate, RunsWithReasonInitialAndQueuesMutation) {
     EXPECT_EQ(p[i].id, i + 1);  // contiguous from 1
   }
   EXPECT_EQ(p[0].name, "put");
-  EXPECT_EQ(p[0].args, (Json{{"key", "a"}, {"value", 1}}));
+  EXPECT_EQ(p[0].args->json(), (Json{{"key", "a"}, {"value", 1}}));
   EXPECT_DOUBLE_EQ(p[0].timestamp, 100.25);
   EXPECT_DOUBLE_EQ(p[1].timestamp, 200.5);
   EXPECT_EQ(p[2].name, "noargs");
-  EXPECT_TRUE(p[2].args.is_null());
+  EXPECT_TRUE(p[2].args->json().is_null());
   EXPECT_EQ(Json(mutationToJson(p[0])),
             Json::parse(R"({"clientID":"c1","id":1,"name":"put","args":{"key":"a","value":1},"timestamp":100.25})"));
 
@@ -111,7 +111,7 @@ TEST(ReplicaMutate, StagedCommitAndAbort) {
   int changes = 0;
   r.addChangeListener([&](const ChangeSet&) { ++changes; });
   {
-    auto w = r.beginMutation("hostPut", Json{{"k", "v"}}, 5.5);
+    auto w = r.beginMutation("hostPut", Value::make(Json{{"k", "v"}}), 5.5);
     EXPECT_EQ(w->mutation().id, 1u);
     EXPECT_EQ(w->mutation().clientID, "cX");
     EXPECT_EQ(w->tx().reason(), MutationReason::kInitial);
@@ -130,7 +130,7 @@ TEST(ReplicaMutate, StagedCommitAndAbort) {
   EXPECT_EQ(changes, 1);
   ASSERT_EQ(r.pendingMutations().size(), 1u);
   EXPECT_EQ(r.pendingMutations()[0].name, "hostPut");
-  EXPECT_EQ(r.pendingMutations()[0].args, (Json{{"k", "v"}}));
+  EXPECT_EQ(r.pendingMutations()[0].args->json(), (Json{{"k", "v"}}));
   EXPECT_DOUBLE_EQ(r.pendingMutations()[0].timestamp, 5.5);
 
   {

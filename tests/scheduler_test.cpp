@@ -60,7 +60,7 @@ class SchedulerTest : public ::testing::Test {
   void make() { s = std::make_unique<SyncScheduler>(opts, cb, &host, &clock, &net); }
   void addMutation() {
     uint64_t id = host.pending.size() + 1;
-    host.pending.push_back({"cid", id, "m", Json{{"n", id}}, clock.nowMs()});
+    host.pending.push_back({"cid", id, "m", Value::make(Json{{"n", id}}), clock.nowMs()});
     s->mutationAdded();
   }
   size_t pushes() const { return net.countURL("/push"); }

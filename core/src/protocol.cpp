@@ -84,7 +84,7 @@ std::string dumpForWire(const Json& body) { return body.dump(-1, ' ', false, Jso
 }  // namespace
 
 Json mutationToJson(const Mutation& m) {
-  return Json{{"id", m.id}, {"name", m.name}, {"args", m.args}, {"timestamp", m.timestamp},
+  return Json{{"id", m.id}, {"name", m.name}, {"args", m.args ? m.args->json() : Json(nullptr)}, {"timestamp", m.timestamp},
               {"clientID", m.clientID}};
 }
 
@@ -125,15 +125,25 @@ int compareCookies(const Json& a, const Json& b) {
   return 0;
 }
 
+// Written by hand so that each mutation's args go out as the text the host
+// gave (a host's args are never parsed and printed again). Keys in the order
+// nlohmann would print them.
 std::string buildPushBody(const RequestIdentity& who, const std::vector<Mutation>& mutations) {
-  Json list = Json::array();
-  for (const Mutation& m : mutations) list.push_back(mutationToJson(m));
-  Json body{{"profileID", who.profileID},
-            {"clientGroupID", who.clientGroupID},
-            {"pushVersion", 1},
-            {"schemaVersion", who.schemaVersion},
-            {"mutations", std::move(list)}};
-  return dumpForWire(body);
+  std::string out = "{\"clientGroupID\":" + dumpForWire(Json(who.clientGroupID)) + ",\"mutations\":[";
+  bool first = true;
+  for (const Mutation& m : mutations) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"args\":";
+    out += m.args ? m.args->text() : std::string("null");
+    out += ",\"clientID\":" + dumpForWire(Json(m.clientID));
+    out += ",\"id\":" + std::to_string(m.id);
+    out += ",\"name\":" + dumpForWire(Json(m.name));
+    out += ",\"timestamp\":" + dumpForWire(Json(m.timestamp)) + "}";
+  }
+  out += "],\"profileID\":" + dumpForWire(Json(who.profileID));
+  out += ",\"pushVersion\":1,\"schemaVersion\":" + dumpForWire(Json(who.schemaVersion)) + "}";
+  return out;
 }
 
 std::string buildPullBody(const RequestIdentity& who, const Json& cookie) {

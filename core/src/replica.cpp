@@ -238,13 +238,13 @@ uint64_t Replica::nextMutationID(const std::string& clientID) const {
   return last + 1;
 }
 
-std::unique_ptr<PendingWrite> Replica::beginMutation(std::string name, Json args, double timestamp) {
+std::unique_ptr<PendingWrite> Replica::beginMutation(std::string name, ValuePtr args, double timestamp) {
   if (writeOpen_) throw std::logic_error("another mutation or rebase is in progress");
   Mutation m;
   m.clientID = options_.clientID;
   m.id = nextMutationID(m.clientID);
   m.name = std::move(name);
-  m.args = std::move(args);
+  if (args) m.args = std::move(args);
   m.timestamp = timestamp;
   return std::unique_ptr<PendingWrite>(new PendingWrite(this, std::move(m)));
 }
@@ -254,10 +254,10 @@ Json Replica::mutate(const std::string& name, Json args, double timestamp) {
   if (found == mutators_.end()) throw MutationError("unknown mutator '" + name + "'");
   // Copy: the mutator may replace itself through registerMutator.
   Mutator mutator = found->second;
-  std::unique_ptr<PendingWrite> write = beginMutation(name, std::move(args), timestamp);
+  std::unique_ptr<PendingWrite> write = beginMutation(name, Value::make(std::move(args)), timestamp);
   Json result;
   try {
-    result = mutator(write->tx(), write->mutation().args);
+    result = mutator(write->tx(), write->mutation().args->json());
   } catch (...) {
     throw MutationError("mutator '" + name + "' failed: " + exceptionText(std::current_exception()));
   }
@@ -374,7 +374,7 @@ PullOutcome Replica::applyPull(const PullSuccess& response, const Json& requestC
     }
     Mutator mutator = found->second;
     try {
-      mutator(rebase->tx(), m->args);
+      mutator(rebase->tx(), m->args->json());
     } catch (...) {
       rebase->failed(exceptionText(std::current_exception()));
       continue;

@@ -298,10 +298,10 @@ class Core : public SyncHost {
   // std::string conversion walks a string in a JS loop).
   double beginMutationBytes(std::string name, uintptr_t ptr, size_t len, double timestamp) {
     return guard(0.0, [&] {
+      // JSON.stringify of a validated copy: valid JSON, kept as text (the
+      // core never parses it; pushes and replays send it back as is).
       const char* p = reinterpret_cast<const char*>(ptr);
-      Json args = Json::parse(p, p + len, nullptr, false);
-      if (args.is_discarded()) return fail(0.0, "mutator args are not JSON");
-      pendingWrite_ = replica_->beginMutation(std::move(name), std::move(args), timestamp);
+      pendingWrite_ = replica_->beginMutation(std::move(name), Value::fromText(std::string(p, len)), timestamp);
       return double(pendingWrite_->mutation().id);
     });
   }
@@ -533,7 +533,7 @@ class Core : public SyncHost {
       out += ",\"clientID\":";
       appendJsonString(out, m->clientID);
       out += ",\"args\":";
-      out += dumpJson(m->args);
+      out += m->args->text();
       out += "}";
       return out;
     });
@@ -695,7 +695,7 @@ class Core : public SyncHost {
     return guard(std::string("[]"), [&] {
       Json out = Json::array();
       for (const Mutation& m : replica_->pendingMutations()) {
-        out.push_back({{"name", m.name}, {"id", m.id}, {"args", m.args}, {"clientID", m.clientID}});
+        out.push_back({{"name", m.name}, {"id", m.id}, {"args", m.args->json()}, {"clientID", m.clientID}});
       }
       return dumpJson(out);
     });

@@ -23,7 +23,10 @@ struct Mutation {
   std::string clientID;
   uint64_t id = 0;
   std::string name;
-  Json args;  // null when the mutator was called without an argument
+  // The args as a Value: JSON text from a host (never parsed unless a C++
+  // mutator or reader asks), or parsed JSON from C++ callers. Never null
+  // (JSON null when the mutator was called without an argument).
+  ValuePtr args = Value::make(nullptr);
   double timestamp = 0;
 };
 

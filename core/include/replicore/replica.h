@@ -162,7 +162,7 @@ class Replica {
   // Staged form for hosts with their own mutator functions: opens the write
   // transaction for the next mutation id. Throws std::logic_error while
   // another write is open.
-  std::unique_ptr<PendingWrite> beginMutation(std::string name, Json args, double timestamp);
+  std::unique_ptr<PendingWrite> beginMutation(std::string name, ValuePtr args, double timestamp);
 
   // --- Reading ------------------------------------------------------------------
   // A read transaction on the current visible state; records what it reads
