@@ -583,3 +583,15 @@ test('a commit waits for open reads, so a read transaction sees one state', asyn
   assert.deepEqual(await rep.query(async (tx) => [await tx.get('a'), await tx.get('b')]), [2, 2]);
   await rep.close();
 });
+
+// set() values live in the JS cache for as long as the core holds them
+// (host-held values, core/value.h): overwriting a key releases the old one,
+// and the next commit's note drops it from the cache.
+test('values set are dropped from the JS cache once the core releases them', async () => {
+  const rep = make();
+  for (let i = 0; i < 200; i++) await rep.mutate.put({key: 'k', value: {i, pad: 'x'.repeat(20)}});
+  await rep.mutate.put({key: 'other', value: {n: 1}});
+  assert.ok(rep._cache.size <= 4, `cache holds ${rep._cache.size} values for 2 keys`);
+  assert.deepEqual(await rep.query((tx) => tx.get('k')), {i: 199, pad: 'x'.repeat(20)});
+  await rep.close();
+});
