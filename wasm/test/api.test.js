@@ -595,3 +595,33 @@ test('values set are dropped from the JS cache once the core releases them', asy
   assert.deepEqual(await rep.query((tx) => tx.get('k')), {i: 199, pad: 'x'.repeat(20)});
   await rep.close();
 });
+
+// A pending value the server confirms with an equal value (as text, from
+// the pull) is not a change: no watch diff, no new onData.
+test('confirming a pending write with an equal value notifies no one', async () => {
+  let response = null;
+  const rep = make({}, {
+    async puller() {
+      return {response, httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
+    },
+  });
+  response = {cookie: 1, lastMutationIDChanges: {}, patch: []};
+  await rep.pull();
+  const diffs = [];
+  const stop = rep.experimentalWatch((d) => diffs.push(d), {prefix: 'k'});
+  const data = [];
+  const unsub = rep.subscribe((tx) => tx.get('k'), {onData: (v) => data.push(v)});
+  await waitFor(() => data.length === 1, {what: 'initial data'});
+  await rep.mutate.put({key: 'k', value: {a: 1, list: [1, 2]}});
+  await waitFor(() => data.length === 2 && diffs.length === 1, {what: 'the write'});
+  // The server's value: equal JSON, keys in another order, from the pull.
+  response = {cookie: 2, lastMutationIDChanges: {[rep.clientID]: 1}, patch: [{op: 'put', key: 'k', value: {list: [1, 2], a: 1}}]};
+  await rep.pull();
+  assert.deepEqual(await rep.experimentalPendingMutations(), [], 'confirmed');
+  await sleep(30);
+  assert.equal(diffs.length, 1, JSON.stringify(diffs));
+  assert.equal(data.length, 2);
+  stop();
+  unsub();
+  await rep.close();
+});
