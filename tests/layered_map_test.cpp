@@ -12,6 +12,7 @@
 #include "replicore/layered_map.h"
 #include "replicore/transaction.h"
 #include "replicore/value.h"
+#include "support/recording_value_host.h"
 #include "support/test_util.h"
 
 namespace replicore {
@@ -19,6 +20,7 @@ namespace {
 
 using testing::KeysOf;
 using testing::Prefix;
+using testing::RecordingValueHost;
 using testing::V;
 using Keys = std::vector<std::string>;
 
@@ -48,26 +50,8 @@ TEST(Value, SameValue) {
   EXPECT_TRUE(sameValue(V(nullptr), V(nullptr)));
 }
 
-// A ValueHost that keeps texts by id and records what the core asked of it.
-struct RecordingHost : ValueHost {
-  std::map<uint64_t, std::string> texts;
-  std::vector<uint64_t> fetched, releasedIDs;
-  std::string textOf(uint64_t id) override {
-    fetched.push_back(id);
-    return texts.at(id);
-  }
-  std::vector<char> equal(const std::vector<std::pair<uint64_t, uint64_t>>& pairs) override {
-    compared++;
-    std::vector<char> out;
-    for (const auto& [a, b] : pairs) out.push_back(texts.at(a) == texts.at(b));
-    return out;
-  }
-  int compared = 0;
-  void released(uint64_t id) override { releasedIDs.push_back(id); }
-};
-
 TEST(Value, HostHeldValueFetchesItsTextOnceAndReportsItsRelease) {
-  RecordingHost host;
+  RecordingValueHost host;
   ValuePtr v = Value::fromHost(&host);
   host.texts[v->id()] = R"({"a":[1,2]})";
   EXPECT_TRUE(v->heldByHost());
@@ -89,13 +73,13 @@ TEST(Value, HostHeldValueFetchesItsTextOnceAndReportsItsRelease) {
 }
 
 TEST(Value, SameValueDoesNotFetchHostTexts) {
-  RecordingHost host;
+  RecordingValueHost host;
   ValuePtr a = Value::fromHost(&host), b = Value::fromHost(&host);
   host.texts[a->id()] = host.texts[b->id()] = "[1]";
   EXPECT_TRUE(sameValue(a, a));
-  EXPECT_EQ(host.compared, 0);
+  EXPECT_EQ(host.equalCalls.size(), 0u);
   EXPECT_TRUE(sameValue(a, b)) << "the host compares its own values";
-  EXPECT_EQ(host.compared, 1);
+  EXPECT_EQ(host.equalCalls.size(), 1u);
   host.texts[b->id()] = "[2]";
   EXPECT_FALSE(sameValue(a, b));
   EXPECT_FALSE(sameValue(a, V(Json::array({1})))) << "unfetched: not compared with other kinds";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "replicore/replica.h"
+#include "support/recording_value_host.h"
 #include "support/replica_util.h"
 
 namespace replicore {
@@ -425,25 +426,7 @@ TEST_F(RebaseTest, EveryCommitNotifiesOnce) {
 // pending layers: the core never needs their text to rebase, and each is
 // released once no layer refers to it.
 TEST(RebaseHostValues, HostHeldValuesAreReplayedWithoutTheirTextAndReleased) {
-  struct Host : ValueHost {
-    std::map<uint64_t, std::string> texts;
-    std::vector<uint64_t> fetched, releasedIDs;
-    std::string textOf(uint64_t id) override {
-      fetched.push_back(id);
-      return texts.at(id);
-    }
-    std::vector<char> equal(const std::vector<std::pair<uint64_t, uint64_t>>& pairs) override {
-      equalCalls.push_back(pairs.size());
-      std::vector<char> out;
-      for (const auto& [a, b] : pairs) out.push_back(texts.at(a) == texts.at(b));
-      return out;
-    }
-    std::vector<size_t> equalCalls;
-    void released(uint64_t id) override {
-      releasedIDs.push_back(id);
-      texts.erase(id);
-    }
-  } host;  // declared before the replica: it must outlive the values
+  RecordingValueHost host;  // declared before the replica: it must outlive the values
   Replica r(Options("c1"));
   RegisterBasicMutators(r);
   std::vector<std::string> changedKeys;

@@ -101,15 +101,11 @@ uint64_t PendingWrite::commit() {
   if (done_) throw std::logic_error("PendingWrite::commit called twice");
   ChangeSet changes;
   ChangeCollector collector(&changes);
-  if (layer_.hidesBelow) {
-    collector.addAll(replica_->visible(), LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}),
-                     layer_.writes);
-  } else {
-    // The transaction's layer is on top, so its writes are the new values:
-    // one lookup per key, and keys come in order (appended at the end).
-    LayeredView before = replica_->visible();
-    for (const auto& [key, newValue] : layer_.writes) collector.add(key, before.get(key), newValue, true);
-  }
+  // The transaction's layer is on top and never hides what is below (a
+  // WriteTransaction cannot clear), so its writes are the new values: one
+  // lookup per key, and keys come in order (appended at the end).
+  LayeredView before = replica_->visible();
+  for (const auto& [key, newValue] : layer_.writes) collector.add(key, before.get(key), newValue, true);
   collector.finish();
   replica_->pending_layer_.absorb(std::move(layer_));
   replica_->pending_.push_back(mutation_);

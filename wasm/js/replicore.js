@@ -149,6 +149,12 @@ function notJSONLeaf(v, what) {
 
 const ancestors = [];
 
+// Clears the walkers' shared state after a walk, finished or thrown.
+function endWalk() {
+  pathStack.length = 0;
+  ancestors.length = 0;
+}
+
 function enterContainer(v, what) {
   if (ancestors.includes(v)) throw new TypeError(`${what}: ${describePath()} is a cycle, which is not JSON`);
   if (pathStack.length >= MAX_DEPTH) throw new TypeError(`${what}: ${describePath()} nests deeper than ${MAX_DEPTH} levels`);
@@ -208,8 +214,7 @@ function frozenJSON(v, what) {
   try {
     out = toFrozenJSON(v, what);
   } finally {
-    pathStack.length = 0;
-    ancestors.length = 0;
+    endWalk();
   }
   if (out !== null && typeof out === 'object') trusted.add(out);
   return out;
@@ -260,15 +265,14 @@ function checkAndFreeze(v, what) {
   }
 }
 
-// The value set() stores: `v` itself, checked and frozen. Not added to
-// `trusted` (a WeakSet insertion per value written cost more than checking
-// a frozen value again if it is ever set again).
-function valueForSet(v) {
+// `v` itself, checked and frozen: what set() and a held puller value keep.
+// Not added to `trusted` (a WeakSet insertion per value written cost more
+// than checking a frozen value again if it is ever set again).
+function heldValue(v, what) {
   try {
-    checkAndFreeze(v, 'set');
+    checkAndFreeze(v, what);
   } finally {
-    pathStack.length = 0;
-    ancestors.length = 0;
+    endWalk();
   }
   return v;
 }
@@ -309,15 +313,11 @@ function pullSkeleton(response) {
       const key = JSON.stringify(op.key);
       text += key === undefined ? '{"op":"put","value":null}' : `{"op":"put","key":${key},"value":null}`;
       try {
-        checkAndFreeze(op.value, 'pull response');
+        values.push(heldValue(op.value, 'pull response'));
       } catch (e) {
         if (e instanceof TypeError) e.message = e.message.replace('pull response: ', `pull response: patch[${i}].`);
         throw e;
-      } finally {
-        pathStack.length = 0;
-        ancestors.length = 0;
       }
-      values.push(op.value);
     } else {
       text += JSON.stringify(op) ?? 'null';
     }
@@ -611,7 +611,7 @@ class WriteTransactionImpl extends ReadTransactionImpl {
   async set(key, value) {
     this._check();
     checkKey(key);
-    const v = valueForSet(value);
+    const v = heldValue(value, 'set');
     (this._buffer || (this._buffer = new Map())).set(key, v);
   }
   put(key, value) {
@@ -741,7 +741,7 @@ export class Replicache {
 
   _makeCore(M) {
     const host = {
-      // The JSON text of a value set() gave the core (see valueForSet);
+      // The JSON text of a value set() gave the core (see heldValue);
       // asked for only when a C++ reader needs it.
       valueText: (id) => {
         const cache = this._cache;
