@@ -120,7 +120,7 @@ class Simulation {
       SCOPED_TRACE("client " + id);
       EXPECT_TRUE(c->replica().pendingMutations().empty());
       EXPECT_EQ(State(c->replica()), state);
-      EXPECT_EQ(c->replica().cookie(), Json(server_.version()));
+      EXPECT_EQ(c->replica().cookie().json(), Json(server_.version()));
       uint64_t made = 0;
       for (const auto& m : created_) made += m.first == id;
       if (made) {

@@ -71,16 +71,18 @@ TEST(ProtocolRequests, NonAsciiSurvives) {
 TEST(ProtocolCookies, Validity) {
   for (const char* ok : {"null", "0", "42", "-1", "1.5", "\"\"", "\"abc\"", R"({"order":1})",
                          R"({"order":"x","other":[1,2]})"}) {
-    EXPECT_TRUE(isValidCookie(Json::parse(ok))) << ok;
+    EXPECT_TRUE(Cookie::fromText(ok).has_value()) << ok;
+    EXPECT_TRUE(Cookie(Json::parse(ok)).valid()) << ok;
   }
   for (const char* bad : {"true", "false", "[]", "[1]", "{}", R"({"order":null})",
                           R"({"order":true})", R"({"order":[1]})", R"({"order":{"order":1}})",
                           R"({"ord":1})"}) {
-    EXPECT_FALSE(isValidCookie(Json::parse(bad))) << bad;
+    EXPECT_FALSE(Cookie::fromText(bad).has_value()) << bad;
+    EXPECT_FALSE(Cookie(Json::parse(bad)).valid()) << bad;
   }
 }
 
-int Cmp(const char* a, const char* b) { return compareCookies(Json::parse(a), Json::parse(b)); }
+int Cmp(const char* a, const char* b) { return compareCookies(*Cookie::fromText(a), *Cookie::fromText(b)); }
 
 TEST(ProtocolCookies, Ordering) {
   // null lowest
@@ -156,7 +158,7 @@ TEST(ProtocolPull, ParsesAValidBody) {
   ASSERT_TRUE(p.error.empty()) << p.error;
   const PullSuccess* s = Success(p);
   ASSERT_NE(s, nullptr);
-  EXPECT_EQ(s->cookie, 42);
+  EXPECT_EQ(s->cookie.json(), 42);
   EXPECT_EQ(s->lastMutationIDChanges, (std::map<std::string, uint64_t>{{"c1", 5}, {"c2", 0}}));
   ASSERT_EQ(s->patch.size(), 6u);
   EXPECT_EQ(s->patch[0].kind, PatchOpKind::kClear);
@@ -169,11 +171,11 @@ TEST(ProtocolPull, ParsesAValidBody) {
   EXPECT_EQ(s->patch[3].kind, PatchOpKind::kDel);
   EXPECT_EQ(s->patch[3].key, "message/0");
   EXPECT_EQ(s->patch[4].kind, PatchOpKind::kUpdate);
-  ASSERT_TRUE(s->patch[4].merge.has_value());
-  EXPECT_EQ(*s->patch[4].merge, (Json{{"a", 1}}));
+  ASSERT_TRUE(s->patch[4].merge);
+  EXPECT_EQ(s->patch[4].merge->json(), (Json{{"a", 1}}));
   ASSERT_TRUE(s->patch[4].constrain.has_value());
   EXPECT_EQ(*s->patch[4].constrain, (std::vector<std::string>{"a", "b"}));
-  EXPECT_FALSE(s->patch[5].merge.has_value());
+  EXPECT_FALSE(s->patch[5].merge);
   EXPECT_FALSE(s->patch[5].constrain.has_value());
 }
 
@@ -393,7 +395,7 @@ TEST(ProtocolPullScanner, EscapedAndRepeatedMemberNames) {
       R"({"co\u006fkie":1,"cookie":2,"lastMutationIDChanges":{},"patch":[{"op":"del","k\u0065y":"x\ny"}]})");
   ASSERT_TRUE(p.result.has_value()) << p.error;
   const auto& success = std::get<PullSuccess>(*p.result);
-  EXPECT_EQ(success.cookie, Json(2));
+  EXPECT_EQ(success.cookie.json(), 2);
   EXPECT_EQ(success.patch.at(0).key, "x\ny");
   // Surrogate pairs decode to one code point in keys.
   ParsedPull q = parsePullResponse(
@@ -537,7 +539,7 @@ TEST(ProtocolStrictness, KeysAndCookiesDecodeEscapes) {
       R"({"op":"put","key":"\"q\"","value":2}]})");
   const PullSuccess* s = p.result ? std::get_if<PullSuccess>(&*p.result) : nullptr;
   ASSERT_NE(s, nullptr) << p.error;
-  EXPECT_EQ(s->cookie, (Json{{"order", "\xc3\xa9\n"}}));
+  EXPECT_EQ(s->cookie.json(), (Json{{"order", "\xc3\xa9\n"}}));
   EXPECT_EQ(s->lastMutationIDChanges.count("c\xc3\xa9"), 1u);
   ASSERT_EQ(s->patch.size(), 3u);
   EXPECT_EQ(s->patch[0].key, std::string("a\0b", 3));

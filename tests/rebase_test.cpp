@@ -24,7 +24,7 @@ struct Snapshot {
   std::vector<Json> pending;
   size_t confirmed;
   explicit Snapshot(const Replica& r)
-      : state(State(r)), cookie(r.cookie()), lmids(r.lastMutationIDs()), confirmed(r.confirmedSize()) {
+      : state(State(r)), cookie(r.cookie().json()), lmids(r.lastMutationIDs()), confirmed(r.confirmedSize()) {
     for (const auto& m : r.pendingMutations()) pending.push_back(mutationToJson(m));
   }
   bool operator==(const Snapshot& o) const {
@@ -50,7 +50,7 @@ class RebaseTest : public ::testing::Test {
 TEST_F(RebaseTest, PatchOpsApplyInOrderOnConfirmedState) {
   auto o = r.applyPull(Pull(1, {}, {PutOp("a", 1), PutOp("b", 2), PutOp("c", 3)}), nullptr);
   ASSERT_EQ(o.kind, Kind::kApplied) << o.error;
-  EXPECT_EQ(r.cookie(), 1);
+  EXPECT_EQ(r.cookie().json(), 1);
   EXPECT_EQ(State(r), Json::parse(R"([["a",1],["b",2],["c",3]])"));
   EXPECT_EQ(notifications, 1);
   EXPECT_EQ(lastChanges.size(), 3u);
@@ -83,7 +83,7 @@ TEST_F(RebaseTest, PatchOpsApplyInOrderOnConfirmedState) {
   int before = notifications;
   o = r.applyPull(Pull(4, {}, {PutOp("c", 3)}), 3);
   ASSERT_EQ(o.kind, Kind::kApplied);
-  EXPECT_EQ(r.cookie(), 4);
+  EXPECT_EQ(r.cookie().json(), 4);
   EXPECT_EQ(notifications, before);
 }
 

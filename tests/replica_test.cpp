@@ -58,7 +58,7 @@ TEST(ReplicaMutate, RunsWithReasonInitialAndQueuesMutation) {
   // Local writes are pending, not confirmed.
   EXPECT_EQ(r.confirmedSize(), 0u);
   EXPECT_EQ(r.mutationsToPush().size(), 3u);
-  EXPECT_TRUE(r.cookie().is_null());
+  EXPECT_TRUE(r.cookie().isNull());
 }
 
 TEST(ReplicaMutate, ThrowingOrUnknownMutatorWritesNothingAndKeepsIds) {
@@ -164,7 +164,7 @@ TEST(ReplicaMutate, MutationIdsContinueAfterConfirmation) {
   r.mutate("incr", {{"key", "n"}}, 9);
   EXPECT_EQ(r.pendingMutations().back().id, 4u);
   // All confirmed: the next id still follows the confirmed lmid.
-  o = r.applyPull(Pull(2, {{"c1", 4}}, {PutOp("n", 4)}), 1);
+  o = r.applyPull(Pull(2, {{"c1", 4}}, {PutOp("n", 4)}), Json(1));
   ASSERT_EQ(o.kind, PullOutcome::Kind::kApplied);
   EXPECT_TRUE(r.pendingMutations().empty());
   EXPECT_EQ(r.lastMutationIDs().at("c1"), 4u);
@@ -185,10 +185,10 @@ TEST(ReplicaState, PendingLayerOverConfirmedBase) {
   EXPECT_EQ(r.confirmedSize(), 2u);  // the base did not change
 
   // The server confirms only the first mutation and also changed b.
-  auto o = r.applyPull(Pull(2, {{"c1", 1}}, {PutOp("a", "local-a"), PutOp("b", "server-b2")}), 1);
+  auto o = r.applyPull(Pull(2, {{"c1", 1}}, {PutOp("a", "local-a"), PutOp("b", "server-b2")}), Json(1));
   ASSERT_EQ(o.kind, PullOutcome::Kind::kApplied) << o.error;
   EXPECT_EQ(State(r), Json::parse(R"([["a","local-a"],["c","local-c"]])"));  // del b replayed
-  o = r.applyPull(Pull(3, {{"c1", 3}}, {DelOp("b"), PutOp("c", "local-c")}), 2);
+  o = r.applyPull(Pull(3, {{"c1", 3}}, {DelOp("b"), PutOp("c", "local-c")}), Json(2));
   ASSERT_EQ(o.kind, PullOutcome::Kind::kApplied) << o.error;
   EXPECT_TRUE(r.pendingMutations().empty());
   EXPECT_EQ(State(r), Json::parse(R"([["a","local-a"],["c","local-c"]])"));
@@ -227,7 +227,7 @@ TEST(ReplicaState, RebaseOnLargeBaseTouchesOnlyPatchAndPending) {
   auto o = r.applyPull(Pull(2, {{"c1", 1}},
                             {PutOp("k00010", "mine"), PutOp("k00020", "server"), DelOp("k00030"),
                              PutOp("new", 1)}),
-                       1);
+                       Json(1));
   ASSERT_EQ(o.kind, PullOutcome::Kind::kApplied) << o.error;
   EXPECT_EQ(o.confirmedMutations, 1u);
   ASSERT_EQ(r.pendingMutations().size(), 1u);

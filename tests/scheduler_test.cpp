@@ -27,15 +27,15 @@ std::string PullOK(Json cookie, Json lmids = Json::object(), Json patch = Json::
 
 struct FakeHost : SyncHost {
   std::vector<Mutation> pending;
-  Json cookie = nullptr;
+  Cookie cookie;
   std::vector<PullSuccess> applied;
-  std::vector<Json> requestCookies;
+  std::vector<Cookie> requestCookies;
   std::string applyError;
 
   RequestIdentity identity() override { return {"prof", "grp", "sv"}; }
   std::vector<Mutation> mutationsToPush() override { return pending; }
-  Json confirmedCookie() override { return cookie; }
-  void applyPull(PullSuccess response, Json requestCookie, std::function<void(std::string)> done) override {
+  Cookie confirmedCookie() override { return cookie; }
+  void applyPull(PullSuccess response, Cookie requestCookie, std::function<void(std::string)> done) override {
     applied.push_back(response);
     requestCookies.push_back(requestCookie);
     if (applyError.empty()) cookie = response.cookie;
@@ -148,9 +148,9 @@ TEST_F(SchedulerTest, PullsAtStartAndAppliesTheResponse) {
   EXPECT_EQ(net.last().json(), Json::parse(buildPullBody(host.identity(), nullptr)));
   net.respondOpen("/pull", 200, PullOK(5, {{"cid", 1}}));
   ASSERT_EQ(host.applied.size(), 1u);
-  EXPECT_EQ(host.applied[0].cookie, 5);
+  EXPECT_EQ(host.applied[0].cookie.json(), 5);
   EXPECT_EQ(host.applied[0].lastMutationIDChanges.at("cid"), 1u);
-  EXPECT_TRUE(host.requestCookies[0].is_null());
+  EXPECT_TRUE(host.requestCookies[0].isNull());
   // The next pull carries the new confirmed cookie.
   s->pull();
   clock.runDue();
@@ -359,7 +359,7 @@ TEST_F(SchedulerTest, PullSkipsAPendingRetryWait) {
 TEST_F(SchedulerTest, PullStaysInFlightUntilAnAsynchronousApplyIsDone) {
   struct LateHost : FakeHost {
     std::function<void(std::string)> pending;
-    void applyPull(PullSuccess response, Json, std::function<void(std::string)> done) override {
+    void applyPull(PullSuccess response, Cookie, std::function<void(std::string)> done) override {
       applied.push_back(response);
       cookie = response.cookie;
       pending = std::move(done);
@@ -397,7 +397,7 @@ TEST_F(SchedulerTest, FailedApplyIsRetried) {
   net.respondOpen("/pull", 200, PullOK(1));
   clock.advance(100000);
   EXPECT_EQ(pulls(), 2u);
-  EXPECT_EQ(host.cookie, 1);
+  EXPECT_EQ(host.cookie.json(), 1);
 }
 
 TEST_F(SchedulerTest, InvalidPullBodyIsAFailureAndNothingIsApplied) {
@@ -805,7 +805,7 @@ TEST_F(ClientTest, MutatePushPullConfirm) {
   net.respondOpen("/pull", 200, PullOK(2, {{"c1", 1}}, Json::parse(R"([{"op":"put","key":"s","value":1}])")));
   EXPECT_TRUE(c->replica().pendingMutations().empty());
   EXPECT_EQ(Get(c->replica(), "s"), 1);
-  EXPECT_EQ(c->replica().cookie(), 2);
+  EXPECT_EQ(c->replica().cookie().json(), 2);
   EXPECT_THROW(c->mutate("nope"), MutationError);
   clock.advance(100);
   EXPECT_EQ(net.countURL("/push"), 1u);  // a failed mutation pushes nothing
@@ -836,7 +836,7 @@ TEST_F(ClientTest, RejectedPullIsRetriedAndReplayErrorsAreKept) {
   clock.runDue();
   size_t before = net.countURL("/pull");
   net.respondOpen("/pull", 200, PullOK(3, {{"c1", 0}}));
-  EXPECT_EQ(c->replica().cookie(), 3);  // lmid 0 == 0 is fine
+  EXPECT_EQ(c->replica().cookie().json(), 3);  // lmid 0 == 0 is fine
   c->replica().mutate("put", {{"key", "x"}, {"value", 1}}, 0);
   c->scheduler().pull();
   clock.runDue();
@@ -844,7 +844,7 @@ TEST_F(ClientTest, RejectedPullIsRetriedAndReplayErrorsAreKept) {
   c->scheduler().pull();
   clock.runDue();
   net.respondOpen("/pull", 200, PullOK(5, {{"c1", 0}}));  // lower lmid
-  EXPECT_EQ(c->replica().cookie(), 4);
+  EXPECT_EQ(c->replica().cookie().json(), 4);
   clock.advance(30);
   EXPECT_EQ(net.countURL("/pull"), before + 3);
 }

@@ -19,7 +19,7 @@ Json Client::mutate(const std::string& name, Json args) {
   return result;
 }
 
-void Client::applyPull(PullSuccess response, Json requestCookie, std::function<void(std::string)> done) {
+void Client::applyPull(PullSuccess response, Cookie requestCookie, std::function<void(std::string)> done) {
   PullOutcome outcome = replica_.applyPull(response, requestCookie);
   for (ReplayError& e : outcome.replayErrors) replayErrors_.push_back(std::move(e));
   done(outcome.kind == PullOutcome::Kind::kRejected ? outcome.error : std::string());

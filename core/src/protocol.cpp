@@ -1,6 +1,7 @@
 #include "replicore/protocol.h"
 
 #include "json_scanner.h"
+#include "replicore/json_text.h"
 
 #include <cmath>
 #include <set>
@@ -12,74 +13,24 @@ namespace {
 // Integers above this lose precision in JavaScript, so no lmid may exceed it.
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
-// Finds the deepest nesting of arrays and objects without building anything,
-// so that a hostile body cannot exhaust the stack of a recursive consumer.
-// Returns false as soon as the depth passes `maxDepth`.
-bool nestingWithin(std::string_view text, int maxDepth) {
-  int depth = 0;
-  bool inString = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (inString) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        inString = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      inString = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > maxDepth) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
+// A non-negative integer that JavaScript represents exactly (an integral
+// float such as 3.0 included, as JSON.parse reads it).
+bool asSafeUnsigned(std::string_view span, uint64_t* out) {
+  std::optional<double> d = readJsonNumber(span);
+  if (!d || *d < 0 || *d > kMaxSafeInteger || std::floor(*d) != *d) return false;
+  *out = static_cast<uint64_t>(*d);
   return true;
 }
 
-// A non-negative integer that JavaScript represents exactly.
-bool asSafeUnsigned(const Json& v, uint64_t* out) {
-  if (v.is_number_unsigned()) {
-    uint64_t u = v.get<uint64_t>();
-    if (static_cast<double>(u) > kMaxSafeInteger) return false;
-    *out = u;
-    return true;
-  }
-  if (v.is_number_integer()) {
-    int64_t i = v.get<int64_t>();
-    if (i < 0) return false;
-    *out = static_cast<uint64_t>(i);
-    return true;
-  }
-  if (v.is_number_float()) {
-    double d = v.get<double>();
-    if (!std::isfinite(d) || d < 0 || d > kMaxSafeInteger || std::floor(d) != d) return false;
-    *out = static_cast<uint64_t>(d);
-    return true;
-  }
-  return false;
+// -1, 0, 1 for two integers written as JSON digits ("-" and no leading
+// zeros), exactly, however long.
+int compareIntegerTexts(const std::string& a, const std::string& b) {
+  bool negA = !a.empty() && a[0] == '-', negB = !b.empty() && b[0] == '-';
+  if (negA != negB) return negA ? -1 : 1;
+  std::string_view da = std::string_view(a).substr(negA ? 1 : 0), db = std::string_view(b).substr(negB ? 1 : 0);
+  int c = da.size() != db.size() ? (da.size() < db.size() ? -1 : 1) : (da < db ? -1 : (da > db ? 1 : 0));
+  return negA ? -c : c;
 }
-
-bool isFiniteNumber(const Json& v) {
-  if (!v.is_number()) return false;
-  return !v.is_number_float() || std::isfinite(v.get<double>());
-}
-
-// The value a cookie is ordered by: itself, or its `order` field.
-const Json& orderOf(const Json& cookie) { return cookie.is_object() ? cookie.at("order") : cookie; }
-
-// How JavaScript's String() prints a cookie's order value, near enough for
-// ordering: strings as they are, integers without a fraction.
-std::string orderText(const Json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  return v.dump();
-}
-
-// Request bodies never throw: bytes that are not UTF-8 (args built by C++
-// code from arbitrary bytes) become U+FFFD instead.
-std::string dumpForWire(const Json& body) { return body.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 }  // namespace
 
@@ -88,112 +39,171 @@ Json mutationToJson(const Mutation& m) {
               {"clientID", m.clientID}};
 }
 
-bool isValidCookie(const Json& cookie) {
-  if (cookie.is_null() || cookie.is_string()) return true;
-  if (cookie.is_number()) return isFiniteNumber(cookie);
-  if (cookie.is_object()) {
-    auto it = cookie.find("order");
-    if (it == cookie.end()) return false;
-    return it->is_string() || isFiniteNumber(*it);
+std::optional<Cookie> Cookie::fromText(std::string_view text, std::string* error) {
+  Cookie c;
+  std::string why;
+  if (!isValidJson(text, 64, &why)) {
+    if (error) *error = "cookie is not valid JSON (" + why + ")";
+    return std::nullopt;
   }
-  return false;
+  c.text_ = std::string(text);
+  c.readOrder();
+  if (!c.valid()) {
+    if (error) *error = "invalid cookie (null, string, finite number or {order})";
+    return std::nullopt;
+  }
+  return c;
 }
 
-int compareCookies(const Json& a, const Json& b) {
-  if (a.is_null() && b.is_null()) return 0;
-  if (a.is_null()) return -1;
-  if (b.is_null()) return 1;
-  const Json& va = orderOf(a);
-  const Json& vb = orderOf(b);
-  if (va.is_string() || vb.is_string()) {
-    int c = orderText(va).compare(orderText(vb));
+Cookie::Cookie(const Json& json) : text_(json.dump(-1, ' ', false, Json::error_handler_t::replace)) { readOrder(); }
+
+Cookie::Cookie(int version) : text_(std::to_string(version)) { readOrder(); }
+
+Json Cookie::json() const { return Json::parse(text_, nullptr, false); }
+
+void Cookie::readOrder() {
+  // Whitespace around the value is not part of it.
+  std::string_view order = text_;
+  while (!order.empty() && (order.front() == ' ' || order.front() == '\t' || order.front() == '\n' || order.front() == '\r')) {
+    order.remove_prefix(1);
+  }
+  kind_ = Kind::kInvalid;
+  if (order.empty()) return;
+  if (order.front() == 'n' && order.substr(0, 4) == "null") {
+    kind_ = Kind::kNull;
+    return;
+  }
+  std::vector<JsonMember> members;
+  if (order.front() == '{') {
+    if (!readJsonObject(order, 64, &members)) return;
+    order = {};
+    for (const JsonMember& m : members) {
+      if (m.key == "order") order = m.value;
+    }
+    if (order.empty()) return;
+  }
+  if (order.front() == '"') {
+    std::optional<std::string> s = readJsonString(order);
+    if (!s) return;
+    kind_ = Kind::kString;
+    order_ = std::move(*s);
+    return;
+  }
+  std::optional<double> n = readJsonNumber(order);
+  if (!n) return;
+  kind_ = Kind::kNumber;
+  number_ = *n;
+  while (!order.empty() && (order.back() == ' ' || order.back() == '\t' || order.back() == '\n' || order.back() == '\r')) {
+    order.remove_suffix(1);
+  }
+  integer_ = order.find_first_of(".eE") == std::string_view::npos;
+  if (integer_) order_ = std::string(order);
+}
+
+int compareCookies(const Cookie& a, const Cookie& b) {
+  using Kind = Cookie::Kind;
+  if (a.kind_ == Kind::kNull || b.kind_ == Kind::kNull) {
+    return a.kind_ == b.kind_ ? 0 : (a.kind_ == Kind::kNull ? -1 : 1);
+  }
+  if (a.kind_ == Kind::kString || b.kind_ == Kind::kString) {
+    // A number as JavaScript's String() prints it.
+    auto text = [](const Cookie& c) {
+      if (c.kind_ == Kind::kString) return c.order_;
+      std::string printed;
+      appendJsonNumber(printed, c.number_);
+      return printed;
+    };
+    int c = text(a).compare(text(b));
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
   }
-  double da = va.get<double>();
-  double db = vb.get<double>();
-  if (da < db) return -1;
-  if (da > db) return 1;
+  if (a.number_ < b.number_) return -1;
+  if (a.number_ > b.number_) return 1;
   // Large integers differ below double precision: compare them exactly.
-  if (va.is_number_integer() && vb.is_number_integer()) {
-    if (va.is_number_unsigned() && vb.is_number_unsigned()) {
-      auto ua = va.get<uint64_t>(), ub = vb.get<uint64_t>();
-      return ua < ub ? -1 : (ua > ub ? 1 : 0);
-    }
-    auto ia = va.get<int64_t>(), ib = vb.get<int64_t>();
-    return ia < ib ? -1 : (ia > ib ? 1 : 0);
-  }
+  if (a.integer_ && b.integer_) return compareIntegerTexts(a.order_, b.order_);
   return 0;
 }
 
 // Written by hand so that each mutation's args go out as the text the host
-// gave (a host's args are never parsed and printed again). Keys in the order
-// nlohmann would print them.
+// gave (a host's args are never parsed and printed again). Keys in
+// alphabetical order, as the server's own tests print them.
 std::string buildPushBody(const RequestIdentity& who, const std::vector<Mutation>& mutations) {
-  std::string out = "{\"clientGroupID\":" + dumpForWire(Json(who.clientGroupID)) + ",\"mutations\":[";
+  std::string out = "{\"clientGroupID\":";
+  appendJsonString(out, who.clientGroupID);
+  out += ",\"mutations\":[";
   bool first = true;
   for (const Mutation& m : mutations) {
     if (!first) out += ',';
     first = false;
     out += "{\"args\":";
     out += m.args ? m.args->text() : std::string("null");
-    out += ",\"clientID\":" + dumpForWire(Json(m.clientID));
-    out += ",\"id\":" + std::to_string(m.id);
-    out += ",\"name\":" + dumpForWire(Json(m.name));
-    out += ",\"timestamp\":" + dumpForWire(Json(m.timestamp)) + "}";
+    out += ",\"clientID\":";
+    appendJsonString(out, m.clientID);
+    out += ",\"id\":";
+    appendJsonNumber(out, static_cast<double>(m.id));
+    out += ",\"name\":";
+    appendJsonString(out, m.name);
+    out += ",\"timestamp\":";
+    appendJsonNumber(out, m.timestamp);
+    out += '}';
   }
-  out += "],\"profileID\":" + dumpForWire(Json(who.profileID));
-  out += ",\"pushVersion\":1,\"schemaVersion\":" + dumpForWire(Json(who.schemaVersion)) + "}";
+  out += "],\"profileID\":";
+  appendJsonString(out, who.profileID);
+  out += ",\"pushVersion\":1,\"schemaVersion\":";
+  appendJsonString(out, who.schemaVersion);
+  out += '}';
   return out;
 }
 
-std::string buildPullBody(const RequestIdentity& who, const Json& cookie) {
-  Json body{{"profileID", who.profileID},
-            {"clientGroupID", who.clientGroupID},
-            {"cookie", cookie},
-            {"pullVersion", 1},
-            {"schemaVersion", who.schemaVersion}};
-  return dumpForWire(body);
+std::string buildPullBody(const RequestIdentity& who, const Cookie& cookie) {
+  std::string out = "{\"clientGroupID\":";
+  appendJsonString(out, who.clientGroupID);
+  out += ",\"cookie\":";
+  out += cookie.text();
+  out += ",\"profileID\":";
+  appendJsonString(out, who.profileID);
+  out += ",\"pullVersion\":1,\"schemaVersion\":";
+  appendJsonString(out, who.schemaVersion);
+  out += '}';
+  return out;
 }
 
 std::optional<Json> parseJsonLimited(std::string_view text, int maxDepth, std::string* error) {
-  if (!nestingWithin(text, maxDepth)) {
-    if (error) *error = "JSON nests deeper than " + std::to_string(maxDepth) + " levels";
+  std::string why;
+  if (!isValidJson(text, maxDepth, &why)) {
+    if (error) *error = why.rfind("JSON nests deeper", 0) == 0 ? why : "not valid JSON";
     return std::nullopt;
   }
-  Json parsed = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    if (error) *error = "not valid JSON";
-    return std::nullopt;
-  }
-  return parsed;
+  return Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
 }
 
 namespace {
 
-// Recognizes the two error bodies. Returns true when `body` is an error
-// body; `message` is set when it is one we do not know.
+// Recognizes the two error bodies from the spans of their `error` and
+// `versionType` members. Returns true when it is an error body; `message` is
+// set when it is one we do not know.
 template <typename Result>
-bool parseErrorBody(const Json& body, Result* result, std::string* message) {
-  auto it = body.find("error");
-  if (it == body.end()) return false;
-  if (*it == "ClientStateNotFound") {
+bool parseErrorBody(std::optional<std::string_view> error, std::optional<std::string_view> versionType,
+                    Result* result, std::string* message) {
+  if (!error) return false;
+  std::optional<std::string> name = readJsonString(*error);
+  if (name && *name == "ClientStateNotFound") {
     *result = ClientStateNotFound{};
     return true;
   }
-  if (*it == "VersionNotSupported") {
+  if (name && *name == "VersionNotSupported") {
     VersionNotSupported v;
-    auto type = body.find("versionType");
-    if (type != body.end()) {
-      if (!type->is_string() || (*type != "push" && *type != "pull" && *type != "schema")) {
+    if (versionType) {
+      std::optional<std::string> type = readJsonString(*versionType);
+      if (!type || (*type != "push" && *type != "pull" && *type != "schema")) {
         *message = "VersionNotSupported has an invalid versionType";
         return true;
       }
-      v.versionType = type->get<std::string>();
+      v.versionType = std::move(*type);
     }
     *result = v;
     return true;
   }
-  *message = "unknown error body: " + it->dump().substr(0, 200);
+  *message = "unknown error body: " + std::string(error->substr(0, 200));
   return true;
 }
 
@@ -202,10 +212,6 @@ std::string describeOp(size_t index) { return "patch[" + std::to_string(index) +
 }  // namespace
 
 namespace {
-
-// Parses a small span (a cookie, lmids, an update's merge) that the scanner
-// has validated already.
-Json parseSpan(std::string_view span) { return Json::parse(span.begin(), span.end(), nullptr, false); }
 
 // One patch op as raw spans, read by the scanner.
 struct RawOp {
@@ -292,26 +298,33 @@ bool checkOp(const RawOp& raw, size_t index, PatchOp* op, std::string* error) {
   }
   op->kind = PatchOpKind::kUpdate;
   if (raw.merge) {
-    Json merge = parseSpan(*raw.merge);
-    if (!merge.is_object()) {
+    if (raw.merge->front() != '{') {
       *error = describeOp(index) + " (update) has a 'merge' that is not an object";
       return false;
     }
-    op->merge = std::move(merge);
+    op->merge = Value::fromText(std::string(*raw.merge));
   }
   if (raw.constrain) {
-    Json constrain = parseSpan(*raw.constrain);
-    if (!constrain.is_array()) {
+    // The scanner has validated the span: only its shape is checked here.
+    detail::JsonScanner s(*raw.constrain, 2);
+    if (!s.expect('[')) {
       *error = describeOp(index) + " (update) has a 'constrain' that is not an array";
       return false;
     }
     std::vector<std::string> keys;
-    for (const Json& k : constrain) {
-      if (!k.is_string()) {
-        *error = describeOp(index) + " (update) has a non-string in 'constrain'";
-        return false;
+    if (s.peek() == ']') {
+      s.expect(']');
+    } else {
+      std::string key;
+      while (true) {
+        if (s.peek() != '"' || !s.readString(&key)) {
+          *error = describeOp(index) + " (update) has a non-string in 'constrain'";
+          return false;
+        }
+        keys.push_back(std::move(key));
+        if (s.peek() == ']') break;
+        s.expect(',');
       }
-      keys.push_back(k.get<std::string>());
     }
     op->constrain = std::move(keys);
   }
@@ -401,12 +414,9 @@ ParsedPull parsePullResponse(std::string_view text, const ParseLimits& limits) {
   }
 
   if (error) {
-    Json body = Json::object();
-    body["error"] = parseSpan(*error);
-    if (versionType) body["versionType"] = parseSpan(*versionType);
     PullResult errorResult;
     std::string message;
-    parseErrorBody(body, &errorResult, &message);
+    parseErrorBody(error, versionType, &errorResult, &message);
     if (!message.empty()) {
       out.error = "pull response: " + message;
     } else {
@@ -420,23 +430,24 @@ ParsedPull parsePullResponse(std::string_view text, const ParseLimits& limits) {
     out.error = "pull response has no 'cookie'";
     return out;
   }
-  success.cookie = parseSpan(*cookie);
-  if (!isValidCookie(success.cookie)) {
+  std::optional<Cookie> parsedCookie = Cookie::fromText(*cookie);
+  if (!parsedCookie) {
     out.error = "pull response has an invalid cookie (null, string, finite number or {order})";
     return out;
   }
-  Json lmidJson = lmids ? parseSpan(*lmids) : Json();
-  if (!lmidJson.is_object()) {
+  success.cookie = std::move(*parsedCookie);
+  std::vector<JsonMember> lmidMembers;
+  if (!lmids || !readJsonObject(*lmids, limits.maxDepth, &lmidMembers)) {
     out.error = "pull response has no object 'lastMutationIDChanges'";
     return out;
   }
-  for (auto it = lmidJson.begin(); it != lmidJson.end(); ++it) {
+  for (const JsonMember& m : lmidMembers) {
     uint64_t id = 0;
-    if (!asSafeUnsigned(it.value(), &id)) {
-      out.error = "lastMutationIDChanges['" + it.key().substr(0, 80) + "'] is not a non-negative safe integer";
+    if (!asSafeUnsigned(m.value, &id)) {
+      out.error = "lastMutationIDChanges['" + m.key.substr(0, 80) + "'] is not a non-negative safe integer";
       return out;
     }
-    success.lastMutationIDChanges[it.key()] = id;
+    success.lastMutationIDChanges[m.key] = id;
   }
   if (!hasPatch || !patchIsArray) {
     out.error = "pull response has no array 'patch'";
@@ -460,12 +471,16 @@ ParsedPull parsePullResponse(std::string_view text, const ParseLimits& limits) {
 }
 
 PushResult parsePushResponse(std::string_view text) {
-  std::string ignored;
-  std::optional<Json> parsed = parseJsonLimited(text, 64, &ignored);
-  if (!parsed || !parsed->is_object()) return std::monostate{};
+  std::vector<JsonMember> members;
+  if (!readJsonObject(text, 64, &members)) return std::monostate{};
+  std::optional<std::string_view> error, versionType;
+  for (const JsonMember& m : members) {
+    if (m.key == "error") error = m.value;
+    if (m.key == "versionType") versionType = m.value;
+  }
   PushResult result;
   std::string unknown;
-  if (parseErrorBody(*parsed, &result, &unknown) && unknown.empty()) return result;
+  if (parseErrorBody(error, versionType, &result, &unknown) && unknown.empty()) return result;
   return std::monostate{};
 }
 

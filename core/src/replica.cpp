@@ -1,11 +1,62 @@
 #include "replicore/replica.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
+
+#include "replicore/json_text.h"
 
 namespace replicore {
 
 namespace {
+
+// Nesting the JSON text readers accept in an update's value or merge.
+constexpr int kMaxUpdateDepth = 4096;
+
+// `current` (an object, or absent) with an update op applied, as
+// {...current, ...merge} then restricted to `constrain`, in JavaScript's key
+// order: the current keys in place, new keys after them. Works on the JSON
+// text: each member's value is copied as it is spelled, never parsed. Null,
+// with *error set, when `current` or the merge is not an object.
+ValuePtr updatedValue(const ValuePtr& current, const PatchOp& op, std::string* error) {
+  std::vector<JsonMember> members;
+  if (current && !readJsonObject(current->text(), kMaxUpdateDepth, &members)) {
+    *error = "the value is not an object";
+    return nullptr;
+  }
+  if (op.merge) {
+    std::vector<JsonMember> merge;
+    if (!readJsonObject(op.merge->text(), kMaxUpdateDepth, &merge)) {
+      *error = "the merge is not an object";
+      return nullptr;
+    }
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < members.size(); ++i) index.emplace(members[i].key, i);
+    for (JsonMember& m : merge) {
+      auto [at, fresh] = index.emplace(m.key, members.size());
+      if (fresh) {
+        members.push_back(std::move(m));
+      } else {
+        members[at->second].value = m.value;
+      }
+    }
+  }
+  if (op.constrain) {
+    std::set<std::string> keep(op.constrain->begin(), op.constrain->end());
+    members.erase(std::remove_if(members.begin(), members.end(),
+                                 [&](const JsonMember& m) { return !keep.count(m.key); }),
+                  members.end());
+  }
+  std::string text = "{";
+  for (const JsonMember& m : members) {
+    if (text.size() > 1) text += ',';
+    appendJsonString(text, m.key);
+    text += ':';
+    text += m.value;
+  }
+  text += '}';
+  return Value::fromText(std::move(text));
+}
 
 std::string exceptionText(std::exception_ptr error) {
   try {
@@ -193,10 +244,31 @@ PullOutcome Rebase::finish() {
 // --- Replica --------------------------------------------------------------------------
 
 struct Replica::Subscription {
+  virtual ~Subscription() = default;
+  // Runs the query on `tx`, which records its reads in `fresh`, and reports
+  // a new result or an error.
+  virtual void run(std::unique_ptr<ReadTransaction> tx, ReadSet& fresh) = 0;
+  ReadSet readSet;
+};
+
+struct Replica::QuerySubscription : Replica::Subscription {
+  void run(std::unique_ptr<ReadTransaction> tx, ReadSet& fresh) override {
+    try {
+      Json fresult = query(*tx);
+      readSet = std::move(fresh);
+      if (!hasResult || fresult != result) {
+        hasResult = true;
+        result = std::move(fresult);
+        if (onData) onData(result);
+      }
+    } catch (...) {
+      readSet = std::move(fresh);
+      if (onError) onError(exceptionText(std::current_exception()));
+    }
+  }
   Query query;
   std::function<void(const Json&)> onData;
   std::function<void(const std::string&)> onError;
-  ReadSet readSet;
   bool hasResult = false;
   Json result;
 };
@@ -265,7 +337,7 @@ std::unique_ptr<ReadTransaction> Replica::read(ReadSet* readSet) const {
   return std::make_unique<ReadTransaction>(visible(), readSet);
 }
 
-std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const Json& requestCookie,
+std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const Cookie& requestCookie,
                                              PullOutcome* outcome) {
   if (writeOpen_) throw std::logic_error("another mutation or rebase is in progress");
   *outcome = PullOutcome{};
@@ -273,7 +345,7 @@ std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const 
     outcome->kind = PullOutcome::Kind::kDropped;
     return nullptr;
   }
-  if (!isValidCookie(response.cookie)) {
+  if (!response.cookie.valid()) {
     outcome->kind = PullOutcome::Kind::kRejected;
     outcome->error = "invalid cookie";
     return nullptr;
@@ -290,8 +362,8 @@ std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const 
   int order = compareCookies(response.cookie, cookie_);
   if (order < 0) {
     outcome->kind = PullOutcome::Kind::kRejected;
-    outcome->error = "cookie " + response.cookie.dump().substr(0, 100) + " is lower than the confirmed " +
-                     cookie_.dump().substr(0, 100);
+    outcome->error = "cookie " + response.cookie.text().substr(0, 100) + " is lower than the confirmed " +
+                     cookie_.text().substr(0, 100);
     return nullptr;
   }
   if (order == 0) {
@@ -315,27 +387,14 @@ std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const 
         break;
       case PatchOpKind::kUpdate: {
         ValuePtr current = LayeredView(&base_, {&patch}).get(op.key);
-        Json updated = Json::object();
-        if (current) {
-          if (!current->json().is_object()) {
-            outcome->kind = PullOutcome::Kind::kRejected;
-            outcome->error = "update of '" + op.key.substr(0, 100) + "', whose value is not an object";
-            return nullptr;
-          }
-          updated = current->json();
+        std::string error;
+        ValuePtr updated = updatedValue(current, op, &error);
+        if (!updated) {
+          outcome->kind = PullOutcome::Kind::kRejected;
+          outcome->error = "update of '" + op.key.substr(0, 100) + "': " + error;
+          return nullptr;
         }
-        if (op.merge) {
-          for (auto it = op.merge->begin(); it != op.merge->end(); ++it) updated[it.key()] = it.value();
-        }
-        if (op.constrain) {
-          std::set<std::string> keep(op.constrain->begin(), op.constrain->end());
-          Json constrained = Json::object();
-          for (auto it = updated.begin(); it != updated.end(); ++it) {
-            if (keep.count(it.key())) constrained[it.key()] = it.value();
-          }
-          updated = std::move(constrained);
-        }
-        patch.put(op.key, Value::make(std::move(updated)));
+        patch.put(op.key, std::move(updated));
         break;
       }
     }
@@ -358,7 +417,7 @@ std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const 
   return rebase;
 }
 
-PullOutcome Replica::applyPull(const PullSuccess& response, const Json& requestCookie) {
+PullOutcome Replica::applyPull(const PullSuccess& response, const Cookie& requestCookie) {
   PullOutcome outcome;
   std::unique_ptr<Rebase> rebase = beginRebase(response, requestCookie, &outcome);
   if (!rebase) return outcome;
@@ -390,37 +449,16 @@ uint64_t Replica::addChangeListener(ChangeListener listener) {
 
 void Replica::removeChangeListener(uint64_t id) { listeners_.erase(id); }
 
-namespace {
-
-// Runs a subscription's query with read tracking and reports a new result.
-template <typename Sub, typename Tx>
-void runSubscription(Sub& sub, Tx tx, ReadSet& fresh) {
-  try {
-    Json result = sub.query(*tx);
-    sub.readSet = std::move(fresh);
-    if (!sub.hasResult || result != sub.result) {
-      sub.hasResult = true;
-      sub.result = std::move(result);
-      if (sub.onData) sub.onData(sub.result);
-    }
-  } catch (...) {
-    sub.readSet = std::move(fresh);
-    if (sub.onError) sub.onError(exceptionText(std::current_exception()));
-  }
-}
-
-}  // namespace
-
 uint64_t Replica::subscribe(Query query, std::function<void(const Json&)> onData,
                             std::function<void(const std::string&)> onError) {
-  auto sub = std::make_shared<Subscription>();
+  auto sub = std::make_shared<QuerySubscription>();
   sub->query = std::move(query);
   sub->onData = std::move(onData);
   sub->onError = std::move(onError);
   uint64_t id = nextListenerID_++;
   subscriptions_.emplace(id, sub);
   ReadSet fresh;
-  runSubscription(*sub, read(&fresh), fresh);
+  sub->run(read(&fresh), fresh);
   return id;
 }
 
@@ -481,7 +519,7 @@ void Replica::deliver(const ChangeSet& changes) {
     if (!subscriptions_.count(id)) continue;
     if (!sub->readSet.affectedBy(changes)) continue;
     ReadSet fresh;
-    runSubscription(*sub, read(&fresh), fresh);
+    sub->run(read(&fresh), fresh);
   }
   std::vector<std::pair<uint64_t, std::shared_ptr<Watch>>> watches(watches_.begin(), watches_.end());
   for (auto& [id, w] : watches) {

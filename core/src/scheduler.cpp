@@ -158,7 +158,7 @@ void SyncScheduler::startPull() {
   pull_.again = false;
   pull_.lastStartMs = clock_->nowMs();
   updateSyncing();
-  Json cookie = host_->confirmedCookie();
+  Cookie cookie = host_->confirmedCookie();
   std::string body = buildPullBody(host_->identity(), cookie);
   send(false, std::move(body), guarded([this, cookie](HttpResponse response) {
          onPullResponse(std::move(response), cookie);
@@ -258,7 +258,7 @@ void SyncScheduler::onPushResponse(HttpResponse response) {
   finish(push_, true, true, "");
 }
 
-void SyncScheduler::onPullResponse(HttpResponse response, Json requestCookie) {
+void SyncScheduler::onPullResponse(HttpResponse response, Cookie requestCookie) {
   if (handleFailedStatus(pull_, false, response)) return;
   ParsedPull parsed = parsePullResponse(response.body, options_.limits);
   if (!parsed.result) {

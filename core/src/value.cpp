@@ -9,18 +9,32 @@ std::atomic<uint64_t> lastValueID{0};
 uint64_t nextID() { return lastValueID.fetch_add(1, std::memory_order_relaxed) + 1; }
 }  // namespace
 
+class Value::Parsed {
+ public:
+  explicit Parsed(Json json) : json(std::move(json)) {}
+  virtual ~Parsed() = default;
+  virtual std::string print() const { return json.dump(-1, ' ', false, Json::error_handler_t::replace); }
+  virtual bool equals(const Parsed& other) const { return json == other.json; }
+  const Json json;
+};
+
+Value::Value(std::optional<std::string> text, std::unique_ptr<Parsed> parsed, uint64_t id, ValueHost* host)
+    : text_(std::move(text)), parsed_(std::move(parsed)), id_(id), host_(host) {}
+
 // Not make_shared: the constructor is private.
 std::shared_ptr<const Value> Value::make(Json json) {
-  return std::shared_ptr<const Value>(new Value(std::nullopt, std::move(json), nextID(), nullptr));
+  return std::shared_ptr<const Value>(new Value(std::nullopt, std::make_unique<Parsed>(std::move(json)), nextID(), nullptr));
 }
 
 std::shared_ptr<const Value> Value::fromText(std::string text) {
-  return std::shared_ptr<const Value>(new Value(std::move(text), std::nullopt, nextID(), nullptr));
+  return std::shared_ptr<const Value>(new Value(std::move(text), nullptr, nextID(), nullptr));
 }
 
 std::shared_ptr<const Value> Value::fromHost(ValueHost* host) {
-  return std::shared_ptr<const Value>(new Value(std::nullopt, std::nullopt, nextID(), host));
+  return std::shared_ptr<const Value>(new Value(std::nullopt, nullptr, nextID(), host));
 }
+
+const Json* Value::parsedIfAny() const { return parsed_ ? &parsed_->json : nullptr; }
 
 Value::~Value() {
   if (host_) host_->released(id_);
@@ -86,14 +100,14 @@ std::string replaceLoneSurrogates(const std::string& text) {
 
 const std::string& Value::text() const {
   if (!text_) {
-    if (json_) text_ = json_->dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (parsed_) text_ = parsed_->print();
     else text_ = host_->textOf(id_);
   }
   return *text_;
 }
 
 const Json& Value::json() const {
-  if (!json_) {
+  if (!parsed_) {
     text();
     Json parsed = Json::parse(*text_, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
@@ -101,9 +115,9 @@ const Json& Value::json() const {
     }
     // Texts are valid JSON by contract; a broken one reads as null rather
     // than throwing from a reader.
-    json_ = parsed.is_discarded() ? Json(nullptr) : std::move(parsed);
+    parsed_ = std::make_unique<Parsed>(parsed.is_discarded() ? Json(nullptr) : std::move(parsed));
   }
-  return *json_;
+  return parsed_->json;
 }
 
 ValueHost* comparingHost(const ValuePtr& a, const ValuePtr& b) {
@@ -116,9 +130,7 @@ bool sameValue(const ValuePtr& a, const ValuePtr& b) {
   if (a == b) return true;
   if (!a || !b) return false;
   if (ValueHost* host = comparingHost(a, b)) return host->equal({{a->id(), b->id()}}).at(0) != 0;
-  const Json* pa = a->parsedIfAny();
-  const Json* pb = b->parsedIfAny();
-  if (pa && pb) return *pa == *pb;
+  if (a->parsed_ && b->parsed_) return a->parsed_->equals(*b->parsed_);
   // Fetching a host's text only to compare would cost what holding it saves.
   if ((a->heldByHost() && !a->textIfAny()) || (b->heldByHost() && !b->textIfAny())) return false;
   return a->text() == b->text();

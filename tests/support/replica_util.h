@@ -34,7 +34,7 @@ inline PatchOp UpdateOp(std::string key, std::optional<Json> merge,
   PatchOp op;
   op.kind = PatchOpKind::kUpdate;
   op.key = std::move(key);
-  op.merge = std::move(merge);
+  if (merge) op.merge = Value::make(std::move(*merge));
   op.constrain = std::move(constrain);
   return op;
 }

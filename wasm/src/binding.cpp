@@ -64,6 +64,7 @@
 #include <vector>
 
 #include "emscripten_platform.h"
+#include "replicore/json_text.h"
 #include "replicore/replica.h"
 #include "replicore/scheduler.h"
 
@@ -72,30 +73,6 @@ namespace {
 
 const char kPullerURL[] = "replicore-js:puller";
 const char kPusherURL[] = "replicore-js:pusher";
-
-void appendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  size_t run = 0;  // start of the stretch that needs no escaping
-  for (size_t i = 0; i < s.size(); i++) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\\') {
-      out += "\\\\";
-    } else {
-      // \u00XX by hand: snprintf alone pulls printf and its float code
-      // into the .wasm.
-      const char* hex = "0123456789abcdef";
-      char buf[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      out.append(buf, 6);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
-}
 
 // Decimal digits of n, without the allocation of std::to_string.
 void appendNumber(std::string& out, uint64_t n) {
@@ -108,8 +85,6 @@ void appendNumber(std::string& out, uint64_t n) {
   } while (n);
   out.append(p, size_t(end - p));
 }
-
-std::string dumpJson(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 const char* outcomeKindName(PullOutcome::Kind k) {
   switch (k) {
@@ -168,16 +143,25 @@ class RoutingTransport : public HttpTransport {
 class Core : public SyncHost {
  public:
   Core(std::string optionsJson, emscripten::val host) : host_(std::move(host)) {
-    Json o = Json::parse(optionsJson, nullptr, false);
-    if (o.is_discarded() || !o.is_object()) o = Json::object();
+    // The wrapper's JSON.stringify of its options; anything else reads as
+    // no options.
+    std::vector<JsonMember> options;
+    if (!readJsonObject(optionsJson, 64, &options)) options.clear();
+    auto find = [&](const char* k) -> std::optional<std::string_view> {
+      for (const JsonMember& m : options) {
+        if (m.key == k) return m.value;
+      }
+      return std::nullopt;
+    };
     auto str = [&](const char* k) {
-      auto it = o.find(k);
-      return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+      auto v = find(k);
+      return v ? readJsonString(*v).value_or(std::string()) : std::string();
     };
     auto num = [&](const char* k, double d) {
-      auto it = o.find(k);
-      return it != o.end() && it->is_number() ? it->get<double>() : d;
+      auto v = find(k);
+      return v ? readJsonNumber(*v).value_or(d) : d;
     };
+    auto flag = [&](const char* k) { return find(k) == std::optional<std::string_view>("true"); };
     ReplicaOptions ro;
     ro.clientID = str("clientID");
     ro.clientGroupID = str("clientGroupID");
@@ -187,8 +171,8 @@ class Core : public SyncHost {
     replica_->addChangeListener([this](const ChangeSet& cs) { onChanges(cs); });
 
     SchedulerOptions so;
-    so.pushURL = o.value("usePusher", false) ? kPusherURL : str("pushURL");
-    so.pullURL = o.value("usePuller", false) ? kPullerURL : str("pullURL");
+    so.pushURL = flag("usePusher") ? kPusherURL : str("pushURL");
+    so.pullURL = flag("usePuller") ? kPullerURL : str("pullURL");
     // The core's default (64 MiB) refuses the pull of a 100,000-key cache of
     // 1 KiB values that Replicache accepts; the body is in memory anyway.
     so.limits.maxBodyBytes = size_t(1) << 30;
@@ -198,8 +182,7 @@ class Core : public SyncHost {
     so.clientID = ro.clientID;
     so.sessionHex = str("sessionHex");
     so.pushDelayMs = num("pushDelay", 10);
-    auto pi = o.find("pullInterval");
-    if (pi != o.end() && pi->is_null()) so.pullIntervalMs = std::nullopt;
+    if (find("pullInterval") == std::optional<std::string_view>("null")) so.pullIntervalMs = std::nullopt;
     else so.pullIntervalMs = num("pullInterval", 60000);
     so.minDelayMs = num("minDelayMs", 30);
     so.maxDelayMs = num("maxDelayMs", 60000);
@@ -215,7 +198,7 @@ class Core : public SyncHost {
       pullsSettled_ = pullsSent_;
       host_.call<void>("onPullFinished", double(pullsSettled_), error);
     };
-    if (o.value("hasGetAuth", false)) {
+    if (flag("hasGetAuth")) {
       cb.getAuth = [this](std::function<void(std::optional<std::string>)> answer) {
         int token = nextToken_++;
         authAnswers_[token] = std::move(answer);
@@ -693,15 +676,25 @@ class Core : public SyncHost {
   // [{"name","id","args","clientID"}...], oldest first.
   std::string pendingMutations() {
     return guard(std::string("[]"), [&] {
-      Json out = Json::array();
+      std::string out = "[";
       for (const Mutation& m : replica_->pendingMutations()) {
-        out.push_back({{"name", m.name}, {"id", m.id}, {"args", m.args->json()}, {"clientID", m.clientID}});
+        if (out.size() > 1) out += ',';
+        out += "{\"name\":";
+        appendJsonString(out, m.name);
+        out += ",\"id\":";
+        appendNumber(out, m.id);
+        out += ",\"args\":";
+        out += m.args->text();
+        out += ",\"clientID\":";
+        appendJsonString(out, m.clientID);
+        out += '}';
       }
-      return dumpJson(out);
+      out += ']';
+      return out;
     });
   }
 
-  std::string cookie() const { return dumpJson(replica_->cookie()); }
+  std::string cookie() const { return replica_->cookie().text(); }
 
   // Called by RoutingTransport for JS-routed URLs.
   void sendCustom(HttpRequest request, std::function<void(HttpResponse)> done) {
@@ -717,15 +710,15 @@ class Core : public SyncHost {
  private:
   struct PendingPull {
     PullSuccess response;
-    Json requestCookie;
+    Cookie requestCookie;
     std::function<void(std::string)> done;
   };
 
   // SyncHost
   RequestIdentity identity() override { return replica_->identity(); }
   std::vector<Mutation> mutationsToPush() override { return replica_->mutationsToPush(); }
-  Json confirmedCookie() override { return replica_->cookie(); }
-  void applyPull(PullSuccess response, Json requestCookie,
+  Cookie confirmedCookie() override { return replica_->cookie(); }
+  void applyPull(PullSuccess response, Cookie requestCookie,
                  std::function<void(std::string error)> done) override {
     if (closed_) return;
     if (!pullValues_.empty()) {

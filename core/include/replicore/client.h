@@ -33,8 +33,8 @@ class Client : private SyncHost {
  private:
   RequestIdentity identity() override { return replica_.identity(); }
   std::vector<Mutation> mutationsToPush() override { return replica_.mutationsToPush(); }
-  Json confirmedCookie() override { return replica_.cookie(); }
-  void applyPull(PullSuccess response, Json requestCookie,
+  Cookie confirmedCookie() override { return replica_.cookie(); }
+  void applyPull(PullSuccess response, Cookie requestCookie,
                  std::function<void(std::string)> done) override;
 
   Replica replica_;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <variant>
@@ -26,20 +27,61 @@ struct Mutation {
   // The args as a Value: JSON text from a host (never parsed unless a C++
   // mutator or reader asks), or parsed JSON from C++ callers. Never null
   // (JSON null when the mutator was called without an argument).
-  ValuePtr args = Value::make(nullptr);
+  ValuePtr args = Value::fromText("null");
   double timestamp = 0;
 };
 
 Json mutationToJson(const Mutation& m);
 
 // --- Cookies ---------------------------------------------------------------
-// A cookie is null, a string, a number, or an object with an `order` field
-// that is a string or a number. Anything else is invalid.
-bool isValidCookie(const Json& cookie);
-// <0, 0, >0 like strcmp. Null is lowest; two numbers compare numerically; if
-// either is a string both compare as strings (a number as its JSON text);
-// objects compare by their `order`. Both must be valid cookies.
-int compareCookies(const Json& a, const Json& b);
+// A pull cookie as the server sent it: null, a string, a finite number, or an
+// object whose `order` field is a string or a finite number. Kept as its JSON
+// text, which the next pull sends back byte for byte, with the order it
+// compares by read once.
+class Cookie {
+ public:
+  // The null cookie (no pull applied yet).
+  Cookie() = default;
+  Cookie(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): JSON null
+  // A version number, the usual cookie of a simple server.
+  Cookie(int version);  // NOLINT(google-explicit-constructor)
+  // The cookie that `text` spells, or nullopt, with *error set when given,
+  // when `text` is not JSON or not a valid cookie.
+  static std::optional<Cookie> fromText(std::string_view text, std::string* error = nullptr);
+  // For C++ callers and tests: the cookie that `json` spells. An invalid one
+  // gives a cookie whose valid() is false (a pull carrying it is rejected).
+  Cookie(const Json& json);  // NOLINT(google-explicit-constructor): stands for its JSON
+
+  bool valid() const { return kind_ != Kind::kInvalid; }
+  bool isNull() const { return kind_ == Kind::kNull; }
+  // The JSON text, as received.
+  const std::string& text() const { return text_; }
+  // The cookie parsed (C++ callers and tests).
+  Json json() const;
+
+  // Same text: what a client sends back is what it received, so equal
+  // cookies of one server are spelled alike.
+  friend bool operator==(const Cookie& a, const Cookie& b) { return a.text_ == b.text_; }
+  friend bool operator!=(const Cookie& a, const Cookie& b) { return !(a == b); }
+  // <0, 0, >0 like strcmp. Null is lowest; two numbers compare numerically
+  // (integers exactly, beyond double precision); if either is a string both
+  // compare as strings (a number as JavaScript prints it); objects compare by
+  // their `order`. Both must be valid.
+  friend int compareCookies(const Cookie& a, const Cookie& b);
+
+ private:
+  enum class Kind { kNull, kNumber, kString, kInvalid };
+  // Reads the order out of `text_` (itself, or its object's `order`).
+  void readOrder();
+  Kind kind_ = Kind::kNull;
+  std::string text_ = "null";
+  double number_ = 0;
+  // A string order decoded, or the JSON text of a number written as an
+  // integer (for the exact comparison).
+  std::string order_;
+  bool integer_ = false;
+};
+int compareCookies(const Cookie& a, const Cookie& b);
 
 // --- Requests ----------------------------------------------------------------
 struct RequestIdentity {
@@ -49,7 +91,7 @@ struct RequestIdentity {
 };
 
 std::string buildPushBody(const RequestIdentity& who, const std::vector<Mutation>& mutations);
-std::string buildPullBody(const RequestIdentity& who, const Json& cookie);
+std::string buildPullBody(const RequestIdentity& who, const Cookie& cookie);
 
 // --- Responses ---------------------------------------------------------------
 enum class PatchOpKind { kPut, kDel, kClear, kUpdate };
@@ -58,12 +100,12 @@ struct PatchOp {
   PatchOpKind kind = PatchOpKind::kPut;
   std::string key;                         // put, del, update
   ValuePtr value;                          // put
-  std::optional<Json> merge;               // update: an object to merge in
+  ValuePtr merge;                          // update: an object to merge in, or null
   std::optional<std::vector<std::string>> constrain;  // update: keys to keep
 };
 
 struct PullSuccess {
-  Json cookie;
+  Cookie cookie;
   std::map<std::string, uint64_t> lastMutationIDChanges;
   std::vector<PatchOp> patch;
 };

@@ -170,7 +170,7 @@ class Replica {
   std::unique_ptr<ReadTransaction> read(ReadSet* readSet = nullptr) const;
 
   // --- Sync state -----------------------------------------------------------------
-  const Json& cookie() const { return cookie_; }
+  const Cookie& cookie() const { return cookie_; }
   // The confirmed last mutation id of each client of the group.
   const std::map<std::string, uint64_t>& lastMutationIDs() const { return lastMutationIDs_; }
   // Pending mutations, oldest first (what the next push sends).
@@ -181,11 +181,11 @@ class Replica {
   // --- Pull ------------------------------------------------------------------------
   // Applies an accepted pull response, replaying pending mutations with the
   // registered mutators. `requestCookie` is the cookie the pull was sent with.
-  PullOutcome applyPull(const PullSuccess& response, const Json& requestCookie);
+  PullOutcome applyPull(const PullSuccess& response, const Cookie& requestCookie);
 
   // Staged form. Returns nullptr and sets `outcome` when the response is not
   // to be applied (dropped, no-op, rejected); otherwise a Rebase to drive.
-  std::unique_ptr<Rebase> beginRebase(const PullSuccess& response, const Json& requestCookie,
+  std::unique_ptr<Rebase> beginRebase(const PullSuccess& response, const Cookie& requestCookie,
                                       PullOutcome* outcome);
 
   // --- Change notification -------------------------------------------------------------
@@ -217,7 +217,11 @@ class Replica {
  private:
   friend class PendingWrite;
   friend class Rebase;
+  // A subscription, behind a virtual run() so that deliver() does not refer
+  // to the Json queries of subscribe(): a build that never subscribes (the
+  // WebAssembly package) does not link them.
   struct Subscription;
+  struct QuerySubscription;
   struct Watch;
 
   LayeredView visible() const;
@@ -229,7 +233,7 @@ class Replica {
   BaseMap base_;
   Layer pending_layer_;
   std::deque<Mutation> pending_;
-  Json cookie_ = nullptr;
+  Cookie cookie_;
   std::map<std::string, uint64_t> lastMutationIDs_;
   std::map<std::string, Mutator> mutators_;
   bool writeOpen_ = false;

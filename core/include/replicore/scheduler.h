@@ -36,10 +36,10 @@ class SyncHost {
   virtual ~SyncHost() = default;
   virtual RequestIdentity identity() = 0;
   virtual std::vector<Mutation> mutationsToPush() = 0;
-  virtual Json confirmedCookie() = 0;
+  virtual Cookie confirmedCookie() = 0;
   // Applies an accepted pull. Calls `done` exactly once (now or later) with
   // an empty string on success, else with the reason it failed.
-  virtual void applyPull(PullSuccess response, Json requestCookie,
+  virtual void applyPull(PullSuccess response, Cookie requestCookie,
                          std::function<void(std::string error)> done) = 0;
 };
 
@@ -121,7 +121,7 @@ class SyncScheduler {
   void startPull();
   void send(bool isPush, std::string body, std::function<void(HttpResponse)> done);
   void onPushResponse(HttpResponse response);
-  void onPullResponse(HttpResponse response, Json requestCookie);
+  void onPullResponse(HttpResponse response, Cookie requestCookie);
   // Ends an attempt: on failure schedules a retry, on success resets.
   void finish(Loop& loop, bool isPush, bool success, const std::string& error);
   bool handleAuth(Loop& loop, bool isPush, int status);

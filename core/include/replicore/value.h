@@ -71,7 +71,7 @@ class Value {
   // parsed JSON. Not thread-safe.
   const std::string& text() const;
   // The parsed value if it has been parsed already, else nullptr.
-  const Json* parsedIfAny() const { return json_ ? &*json_ : nullptr; }
+  const Json* parsedIfAny() const;
   // The text if it has been made or fetched already, else nullptr.
   const std::string* textIfAny() const { return text_ ? &*text_ : nullptr; }
   // Unique among all values made by this process; never 0.
@@ -86,12 +86,17 @@ class Value {
   ~Value();
 
  private:
-  Value(std::optional<std::string> text, std::optional<Json> json, uint64_t id, ValueHost* host)
-      : text_(std::move(text)), json_(std::move(json)), id_(id), host_(host) {}
-  // At least one of the two is always set, except for a host-held value
-  // whose text has not been asked for yet.
+  friend bool sameValue(const std::shared_ptr<const Value>& a, const std::shared_ptr<const Value>& b);
+  // The parse of a value, kept once made. Destroyed, printed and compared
+  // through virtual calls, so that a build which never parses a Value or
+  // makes one from Json (the WebAssembly package) links no JSON library:
+  // only the code that makes a Parsed refers to its vtable.
+  class Parsed;
+  Value(std::optional<std::string> text, std::unique_ptr<Parsed> parsed, uint64_t id, ValueHost* host);
+  // The text, the parse or both are always set, except for a host-held
+  // value whose text has not been asked for yet.
   mutable std::optional<std::string> text_;
-  mutable std::optional<Json> json_;
+  mutable std::unique_ptr<Parsed> parsed_;
   uint64_t id_;
   ValueHost* host_;
 };
