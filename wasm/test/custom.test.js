@@ -132,3 +132,47 @@ test('puller values are held as given, and a bad puller response changes nothing
   }
   await rep.close();
 });
+
+// The package parses numbers with the JavaScript engine's parser (a strtod
+// shim, wasm/src/js_number.cpp): cookie orders in exponent form, exact
+// integer cookies beyond double precision, and push timestamps.
+test('numbers the core reads and writes: exponent cookies, big integer cookies, timestamps', async () => {
+  const sink = memorySink();
+  let next = null;
+  const pushes = [];
+  const rep = new Replicache({
+    name: `custom-${n++}`,
+    pullInterval: null,
+    logSinks: [sink],
+    mutators,
+    requestOptions: {minDelayMs: 10, maxDelayMs: 20},
+    async puller() {
+      return {response: next, httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
+    },
+    async pusher(body) {
+      pushes.push(body);
+      return {httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
+    },
+  });
+  const pull = async (cookie, value) => {
+    next = {cookie, lastMutationIDChanges: {}, patch: [{op: 'put', key: 'k', value}]};
+    sink.lines.length = 0;
+    await rep.pull().catch(() => {});
+    return rep.query((tx) => tx.get('k'));
+  };
+  // JSON.stringify writes 2e21 as "2e+21": the core reads the exponent form.
+  assert.equal(await pull({order: 2e21}, 1), 1);
+  assert.equal(rep._core.cookie(), '{"order":2e+21}', 'sent back as received');
+  assert.equal(await pull({order: 1.5e21}, 2), 1, 'a lower cookie is refused');
+  await waitFor(() => sink.lines.some((l) => /lower than the confirmed/.test(l.text)), {what: 'the refusal logged'});
+  assert.equal(await pull({order: 2.5e21}, 3), 3);
+  assert.equal(await pull({order: 2.5e-7}, 4), 3, 'a small exponent is lower still');
+
+  await rep.mutate.put({key: 'x', value: 0.1});
+  await waitFor(() => pushes.length === 1);
+  const {timestamp} = pushes[0].mutations[0];
+  assert.equal(typeof timestamp, 'number');
+  assert.ok(Number.isFinite(timestamp) && timestamp > 0, `timestamp ${timestamp}`);
+  assert.equal(pushes[0].mutations[0].args.value, 0.1);
+  await rep.close();
+});
