@@ -1,4 +1,8 @@
 #include "replicore/change_set.h"
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
 
 namespace replicore {
 
@@ -38,3 +42,5 @@ bool ReadSet::affectedBy(const ChangeSet& changes) const {
 }
 
 }  // namespace replicore
+
+REPLICORE_SIZE_OPTIMIZED_END

@@ -6,6 +6,10 @@
 #include <map>
 
 #include "json_scanner.h"
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
 
 namespace replicore {
 
@@ -300,3 +304,5 @@ bool isValidJson(std::string_view text, int maxDepth, std::string* error) {
 }
 
 }  // namespace replicore
+
+REPLICORE_SIZE_OPTIMIZED_END

@@ -6,6 +6,11 @@
 #include <cmath>
 #include <set>
 
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
+
 namespace replicore {
 
 namespace {
@@ -485,3 +490,5 @@ PushResult parsePushResponse(std::string_view text) {
 }
 
 }  // namespace replicore
+
+REPLICORE_SIZE_OPTIMIZED_END

@@ -2,6 +2,11 @@
 
 #include <algorithm>
 
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
+
 namespace replicore {
 
 SyncScheduler::SyncScheduler(SchedulerOptions options, SchedulerCallbacks callbacks, SyncHost* host,
@@ -301,3 +306,5 @@ void SyncScheduler::stopForGood() {
 }
 
 }  // namespace replicore
+
+REPLICORE_SIZE_OPTIMIZED_END

@@ -2,6 +2,11 @@
 
 #include <stdexcept>
 
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
+
 namespace replicore {
 
 ValuePtr ReadTransaction::get(std::string_view key) {
@@ -90,3 +95,5 @@ bool WriteTransaction::del(std::string key) {
 }
 
 }  // namespace replicore
+
+REPLICORE_SIZE_OPTIMIZED_END

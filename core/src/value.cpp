@@ -2,6 +2,11 @@
 
 #include <atomic>
 
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
+
 namespace replicore {
 
 namespace {
@@ -137,3 +142,5 @@ bool sameValue(const ValuePtr& a, const ValuePtr& b) {
 }
 
 }  // namespace replicore
+
+REPLICORE_SIZE_OPTIMIZED_END

@@ -67,6 +67,10 @@
 #include "replicore/json_text.h"
 #include "replicore/replica.h"
 #include "replicore/scheduler.h"
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
 
 namespace replicore::wasm {
 namespace {
@@ -937,6 +941,8 @@ void RoutingTransport::post(HttpRequest request, std::function<void(HttpResponse
     fetch_.post(std::move(request), std::move(done));
   }
 }
+
+REPLICORE_SIZE_OPTIMIZED_END
 
 EMSCRIPTEN_BINDINGS(replicore) {
   emscripten::class_<Core>("Core")

@@ -9,6 +9,11 @@
 #include <cstring>
 #include <vector>
 
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
+
 namespace replicore::wasm {
 
 // ---------------------------------------------------------------- EmClock --
@@ -228,3 +233,5 @@ int PokeSocket::onCloseCb(int, const void*, void* user) {
 }
 
 }  // namespace replicore::wasm
+
+REPLICORE_SIZE_OPTIMIZED_END
