@@ -348,14 +348,18 @@ ParsedPull parsePullResponse(std::string_view text, const ParseLimits& limits) {
     return out;
   }
   detail::JsonScanner s(text, limits.maxDepth);
+  // Sets the error of a body the scanner refused. Callers then return
+  // `out`: every return names it, so the result is built in place.
   auto syntaxError = [&]() {
     out.notJson = !s.tooDeep();
     out.error = s.tooDeep() ? "pull response: " + s.error() : "pull response: not valid JSON (" + s.error() + ")";
-    return out;
   };
   if (s.peek() != '{') {
     std::string_view ignored;
-    if (!s.skipValue(0, &ignored) || !s.atEnd()) return syntaxError();
+    if (!s.skipValue(0, &ignored) || !s.atEnd()) {
+      syntaxError();
+      return out;
+    }
     out.error = "pull response is not a JSON object";
     return out;
   }
@@ -368,7 +372,10 @@ ParsedPull parsePullResponse(std::string_view text, const ParseLimits& limits) {
   } else {
     std::string name;
     while (true) {
-      if (!s.readString(&name) || !s.expect(':')) return syntaxError();
+      if (!s.readString(&name) || !s.expect(':')) {
+        syntaxError();
+        return out;
+      }
       if (name == "patch" && s.peek() == '[') {
         hasPatch = patchIsArray = true;
         ops.clear();
@@ -379,11 +386,17 @@ ParsedPull parsePullResponse(std::string_view text, const ParseLimits& limits) {
           while (true) {
             if (s.peek() == '{') {
               RawOp op;
-              if (!scanOp(s, &op)) return syntaxError();
+              if (!scanOp(s, &op)) {
+                syntaxError();
+                return out;
+              }
               ops.push_back(std::move(op));
             } else {
               std::string_view ignored;
-              if (!s.skipValue(2, &ignored)) return syntaxError();
+              if (!s.skipValue(2, &ignored)) {
+                syntaxError();
+                return out;
+              }
               ops.emplace_back();
               ops.back().notObject = true;  // reported after the syntax check
             }
@@ -392,12 +405,18 @@ ParsedPull parsePullResponse(std::string_view text, const ParseLimits& limits) {
               s.expect(']');
               break;
             }
-            if (!s.expect(',')) return syntaxError();
+            if (!s.expect(',')) {
+              syntaxError();
+              return out;
+            }
           }
         }
       } else {
         std::string_view span;
-        if (!s.skipValue(1, &span)) return syntaxError();
+        if (!s.skipValue(1, &span)) {
+          syntaxError();
+          return out;
+        }
         if (name == "cookie") cookie = span;
         else if (name == "lastMutationIDChanges") lmids = span;
         else if (name == "error") error = span;
@@ -409,7 +428,10 @@ ParsedPull parsePullResponse(std::string_view text, const ParseLimits& limits) {
         s.expect('}');
         break;
       }
-      if (!s.expect(',')) return syntaxError();
+      if (!s.expect(',')) {
+        syntaxError();
+        return out;
+      }
     }
   }
   if (!s.atEnd()) {

@@ -5,10 +5,16 @@
 #include <set>
 
 #include "replicore/json_text.h"
+#include "replicore/size_optimized.h"
 
 namespace replicore {
 
 namespace {
+
+// The cold helpers first, out of line and optimized for size in the
+// WebAssembly package; the hot functions below (commit, rebase, delivery)
+// keep -O3 and no longer inline them.
+REPLICORE_SIZE_OPTIMIZED_BEGIN
 
 // Nesting the JSON text readers accept in an update's value or merge.
 constexpr int kMaxUpdateDepth = 4096;
@@ -18,7 +24,7 @@ constexpr int kMaxUpdateDepth = 4096;
 // order: the current keys in place, new keys after them. Works on the JSON
 // text: each member's value is copied as it is spelled, never parsed. Null,
 // with *error set, when `current` or the merge is not an object.
-ValuePtr updatedValue(const ValuePtr& current, const PatchOp& op, std::string* error) {
+[[gnu::noinline]] ValuePtr updatedValue(const ValuePtr& current, const PatchOp& op, std::string* error) {
   std::vector<JsonMember> members;
   if (current && !readJsonObject(current->text(), kMaxUpdateDepth, &members)) {
     *error = "the value is not an object";
@@ -67,6 +73,17 @@ std::string exceptionText(std::exception_ptr error) {
     return "unknown exception";
   }
 }
+
+[[gnu::noinline]] std::string lowerLmidError(const std::string& clientID, uint64_t id, uint64_t confirmed) {
+  return "lastMutationIDChanges[" + clientID + "] = " + std::to_string(id) + " is lower than the confirmed " +
+         std::to_string(confirmed);
+}
+
+[[gnu::noinline]] std::string lowerCookieError(const Cookie& cookie, const Cookie& confirmed) {
+  return "cookie " + cookie.text().substr(0, 100) + " is lower than the confirmed " + confirmed.text().substr(0, 100);
+}
+
+REPLICORE_SIZE_OPTIMIZED_END
 
 // Collects into a ChangeSet the keys whose visible value differs. Pairs of
 // values held by one host are compared by that host, all in one call at
@@ -354,16 +371,14 @@ std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const 
     auto known = lastMutationIDs_.find(clientID);
     if (known != lastMutationIDs_.end() && id < known->second) {
       outcome->kind = PullOutcome::Kind::kRejected;
-      outcome->error = "lastMutationIDChanges[" + clientID + "] = " + std::to_string(id) +
-                       " is lower than the confirmed " + std::to_string(known->second);
+      outcome->error = lowerLmidError(clientID, id, known->second);
       return nullptr;
     }
   }
   int order = compareCookies(response.cookie, cookie_);
   if (order < 0) {
     outcome->kind = PullOutcome::Kind::kRejected;
-    outcome->error = "cookie " + response.cookie.text().substr(0, 100) + " is lower than the confirmed " +
-                     cookie_.text().substr(0, 100);
+    outcome->error = lowerCookieError(response.cookie, cookie_);
     return nullptr;
   }
   if (order == 0) {
