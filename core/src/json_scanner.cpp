@@ -37,6 +37,37 @@ void appendUtf8(std::string* out, uint32_t cp) {
 
 }  // namespace
 
+size_t utf8SequenceLength(std::string_view text, size_t i, bool* truncated) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char c = byte(i);
+  size_t len;
+  uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > text.size()) {
+    if (truncated) *truncated = true;
+    return 0;
+  }
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+    return 0;
+  }
+  return len;
+}
+
 bool JsonScanner::fail(const char* what) {
   error_ = std::string(what) + " at byte " + std::to_string(pos_);
   return false;
@@ -77,31 +108,9 @@ bool JsonScanner::readString(std::string* out) {
 
 // Validates one UTF-8 sequence starting at pos_ (a byte >= 0x80).
 bool JsonScanner::scanUtf8() {
-  auto byte = [&](size_t i) { return static_cast<unsigned char>(text_[i]); };
-  unsigned char c = byte(pos_);
-  size_t len;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return fail("invalid UTF-8");
-  }
-  if (pos_ + len > text_.size()) return fail("truncated UTF-8");
-  for (size_t i = 1; i < len; ++i) {
-    unsigned char cc = byte(pos_ + i);
-    if ((cc & 0xC0) != 0x80) return fail("invalid UTF-8");
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-    return fail("invalid UTF-8");
-  }
+  bool truncated = false;
+  size_t len = utf8SequenceLength(text_, pos_, &truncated);
+  if (len == 0) return fail(truncated ? "truncated UTF-8" : "invalid UTF-8");
   pos_ += len;
   return true;
 }

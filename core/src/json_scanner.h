@@ -15,6 +15,12 @@
 
 namespace replicore::detail {
 
+// The length of the UTF-8 sequence starting at text[i] (a byte >= 0x80), or
+// 0 when it is not a valid one (overlong forms, surrogates and code points
+// above U+10FFFF included). *truncated, when given, tells whether the text
+// ended inside an otherwise well-started sequence.
+size_t utf8SequenceLength(std::string_view text, size_t i, bool* truncated = nullptr);
+
 class JsonScanner {
  public:
   JsonScanner(std::string_view text, int maxDepth) : text_(text), maxDepth_(maxDepth) {}

@@ -15,47 +15,6 @@ namespace replicore {
 
 namespace {
 
-// The length of the UTF-8 sequence at s[i] (a byte >= 0x80), or 0 when it
-// is not a valid one (overlong forms and surrogates included).
-size_t utf8Length(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  size_t len;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-    return 0;
-  }
-  return len;
-}
-
-void appendDigits(std::string& out, uint64_t n) {
-  char buf[24];
-  char* end = buf + sizeof buf;
-  char* p = end;
-  do {
-    *--p = char('0' + n % 10);
-    n /= 10;
-  } while (n);
-  out.append(p, size_t(end - p));
-}
-
 // a * 10^k, in steps that stay exact as long as the powers are, and never
 // overflow midway for a result in range.
 double scaleByPow10(double a, int k) {
@@ -95,11 +54,22 @@ void appendDecimal(std::string& out, const std::string& digits, int point) {
     }
     out += 'e';
     out += point - 1 >= 0 ? '+' : '-';
-    appendDigits(out, uint64_t(std::abs(point - 1)));
+    appendJsonInteger(out, uint64_t(std::abs(point - 1)));
   }
 }
 
 }  // namespace
+
+void appendJsonInteger(std::string& out, uint64_t n) {
+  char buf[24];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  do {
+    *--p = char('0' + n % 10);
+    n /= 10;
+  } while (n);
+  out.append(p, size_t(end - p));
+}
 
 void appendJsonString(std::string& out, std::string_view s) {
   out += '"';
@@ -111,7 +81,7 @@ void appendJsonString(std::string& out, std::string_view s) {
       continue;
     }
     if (c >= 0x80) {
-      size_t len = utf8Length(s, i);
+      size_t len = detail::utf8SequenceLength(s, i);
       if (len) {
         i += len;
         continue;
@@ -154,7 +124,7 @@ void appendJsonNumber(std::string& out, double d) {
     return;
   }
   if (std::floor(d) == d && d <= 9007199254740992.0) {
-    appendDigits(out, static_cast<uint64_t>(d));
+    appendJsonInteger(out, static_cast<uint64_t>(d));
     return;
   }
   // The 17 significant digits of d, as an integer m17 in [1e16, 1e17) with
@@ -181,7 +151,7 @@ void appendJsonNumber(std::string& out, double d) {
   constexpr uint64_t kLow17 = 10000000000000000ull, kHigh17 = 99999999999999999ull;
   auto read17 = [&](uint64_t m) {
     std::string digits, text;
-    appendDigits(digits, m);
+    appendJsonInteger(digits, m);
     appendDecimal(text, digits, e + 1);
     return std::strtod(text.c_str(), nullptr);
   };
@@ -212,7 +182,7 @@ void appendJsonNumber(std::string& out, double d) {
       ++point;
     }
     std::string digits;
-    appendDigits(digits, q);
+    appendJsonInteger(digits, q);
     while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
     candidate.clear();
     appendDecimal(candidate, digits, point);

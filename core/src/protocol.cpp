@@ -68,10 +68,9 @@ Json Cookie::json() const { return Json::parse(text_, nullptr, false); }
 
 void Cookie::readOrder() {
   // Whitespace around the value is not part of it.
+  auto isSpace = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   std::string_view order = text_;
-  while (!order.empty() && (order.front() == ' ' || order.front() == '\t' || order.front() == '\n' || order.front() == '\r')) {
-    order.remove_prefix(1);
-  }
+  while (!order.empty() && isSpace(order.front())) order.remove_prefix(1);
   kind_ = Kind::kInvalid;
   if (order.empty()) return;
   if (order.front() == 'n' && order.substr(0, 4) == "null") {
@@ -98,9 +97,7 @@ void Cookie::readOrder() {
   if (!n) return;
   kind_ = Kind::kNumber;
   number_ = *n;
-  while (!order.empty() && (order.back() == ' ' || order.back() == '\t' || order.back() == '\n' || order.back() == '\r')) {
-    order.remove_suffix(1);
-  }
+  while (!order.empty() && isSpace(order.back())) order.remove_suffix(1);
   integer_ = order.find_first_of(".eE") == std::string_view::npos;
   if (integer_) order_ = std::string(order);
 }
@@ -128,6 +125,22 @@ int compareCookies(const Cookie& a, const Cookie& b) {
   return 0;
 }
 
+namespace {
+
+// The members both request bodies end with, in alphabetical order:
+// profileID, the protocol version field `versionField`, schemaVersion.
+void appendRequestTail(std::string& out, const RequestIdentity& who, const char* versionField) {
+  out += "\"profileID\":";
+  appendJsonString(out, who.profileID);
+  out += ",\"";
+  out += versionField;
+  out += "\":1,\"schemaVersion\":";
+  appendJsonString(out, who.schemaVersion);
+  out += '}';
+}
+
+}  // namespace
+
 // Written by hand so that each mutation's args go out as the text the host
 // gave (a host's args are never parsed and printed again). Keys in
 // alphabetical order, as the server's own tests print them.
@@ -144,18 +157,15 @@ std::string buildPushBody(const RequestIdentity& who, const std::vector<Mutation
     out += ",\"clientID\":";
     appendJsonString(out, m.clientID);
     out += ",\"id\":";
-    appendJsonNumber(out, static_cast<double>(m.id));
+    appendJsonInteger(out, m.id);
     out += ",\"name\":";
     appendJsonString(out, m.name);
     out += ",\"timestamp\":";
     appendJsonNumber(out, m.timestamp);
     out += '}';
   }
-  out += "],\"profileID\":";
-  appendJsonString(out, who.profileID);
-  out += ",\"pushVersion\":1,\"schemaVersion\":";
-  appendJsonString(out, who.schemaVersion);
-  out += '}';
+  out += "],";
+  appendRequestTail(out, who, "pushVersion");
   return out;
 }
 
@@ -164,11 +174,8 @@ std::string buildPullBody(const RequestIdentity& who, const Cookie& cookie) {
   appendJsonString(out, who.clientGroupID);
   out += ",\"cookie\":";
   out += cookie.text();
-  out += ",\"profileID\":";
-  appendJsonString(out, who.profileID);
-  out += ",\"pullVersion\":1,\"schemaVersion\":";
-  appendJsonString(out, who.schemaVersion);
-  out += '}';
+  out += ',';
+  appendRequestTail(out, who, "pullVersion");
   return out;
 }
 

@@ -78,18 +78,6 @@ namespace {
 const char kPullerURL[] = "replicore-js:puller";
 const char kPusherURL[] = "replicore-js:pusher";
 
-// Decimal digits of n, without the allocation of std::to_string.
-void appendNumber(std::string& out, uint64_t n) {
-  char buf[24];
-  char* end = buf + sizeof buf;
-  char* p = end;
-  do {
-    *--p = char('0' + n % 10);
-    n /= 10;
-  } while (n);
-  out.append(p, size_t(end - p));
-}
-
 const char* outcomeKindName(PullOutcome::Kind k) {
   switch (k) {
     case PullOutcome::Kind::kApplied: return "applied";
@@ -402,7 +390,7 @@ class Core : public SyncHost {
         if (!keysOnly && !v->heldByHost() && jsKnown_.insert(v->id()).second) {
           values += firstValue ? '[' : ',';
           firstValue = false;
-          appendNumber(values, v->id());
+          appendJsonInteger(values, v->id());
           values += ',';
           values += v->text();
         }
@@ -514,7 +502,7 @@ class Core : public SyncHost {
       const Mutation* m = rebase_->next();
       if (!m) return std::string();
       std::string out = "{\"id\":";
-      appendNumber(out, m->id);
+      appendJsonInteger(out, m->id);
       out += ",\"name\":";
       appendJsonString(out, m->name);
       out += ",\"clientID\":";
@@ -551,7 +539,7 @@ class Core : public SyncHost {
       out += "\",\"error\":";
       appendJsonString(out, outcome.error);
       out += ",\"confirmed\":";
-      appendNumber(out, outcome.confirmedMutations);
+      appendJsonInteger(out, outcome.confirmedMutations);
       out += ",\"replayErrors\":[";
       bool first = true;
       for (const ReplayError& e : outcome.replayErrors) {
@@ -560,7 +548,7 @@ class Core : public SyncHost {
         out += "{\"clientID\":";
         appendJsonString(out, e.clientID);
         out += ",\"id\":";
-        appendNumber(out, e.mutationID);
+        appendJsonInteger(out, e.mutationID);
         out += ",\"name\":";
         appendJsonString(out, e.name);
         out += ",\"message\":";
@@ -686,7 +674,7 @@ class Core : public SyncHost {
         out += "{\"name\":";
         appendJsonString(out, m.name);
         out += ",\"id\":";
-        appendNumber(out, m.id);
+        appendJsonInteger(out, m.id);
         out += ",\"args\":";
         out += m.args->text();
         out += ",\"clientID\":";
@@ -798,7 +786,7 @@ class Core : public SyncHost {
     for (auto& [id, rs] : subs_) {
       if (rs.affectedBy(cs)) {
         if (!noteSubs_.empty()) noteSubs_ += ',';
-        appendNumber(noteSubs_, id);
+        appendJsonInteger(noteSubs_, id);
       }
     }
     auto ensure = [&](const ValuePtr& v, bool keep) {
@@ -807,10 +795,10 @@ class Core : public SyncHost {
         return;
       }
       noteWatch_ += ',';
-      appendNumber(noteWatch_, v->id());
+      appendJsonInteger(noteWatch_, v->id());
       if (!v->heldByHost() && !jsKnown_.count(v->id())) {
         if (!noteValues_.empty()) noteValues_ += ',';
-        appendNumber(noteValues_, v->id());
+        appendJsonInteger(noteValues_, v->id());
         noteValues_ += ',';
         noteValues_ += v->text();
         if (keep) jsKnown_.insert(v->id());
@@ -828,12 +816,12 @@ class Core : public SyncHost {
         else {
           if (!noteWatch_.empty()) noteWatch_ += ',';
           noteWatch_ += '[';
-          appendNumber(noteWatch_, wid);
+          appendJsonInteger(noteWatch_, wid);
           noteWatch_ += ",[";
         }
         any = true;
         noteWatch_ += '[';
-        appendNumber(noteWatch_, op);
+        appendJsonInteger(noteWatch_, op);
         noteWatch_ += ',';
         appendJsonString(noteWatch_, it->first);
         ensure(c.oldValue, false);
@@ -859,7 +847,7 @@ class Core : public SyncHost {
       for (uint64_t id : *ids) {
         if (!first) out += ',';
         first = false;
-        appendNumber(out, id);
+        appendJsonInteger(out, id);
       }
     }
     jsValues_.releasedIDs().clear();

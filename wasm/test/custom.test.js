@@ -92,20 +92,27 @@ test('puller failures: HTTP errors retry, a throwing puller means offline', asyn
 // replicore.js): the same objects come back, frozen, an update op merges
 // into a held value, and a response with a non-JSON or keyless put is
 // refused whole with a clear error.
-test('puller values are held as given, and a bad puller response changes nothing', async () => {
-  const pad = 'x'.repeat(300); // large enough to be held
-  const sink = memorySink();
-  let next = null;
-  const rep = new Replicache({
+// A Replicache whose puller answers whatever `response()` returns, logging
+// to `sink`, retrying fast; `options` adds to or overrides its options.
+function scriptedReplicache(sink, response, options = {}) {
+  return new Replicache({
     name: `custom-${n++}`,
     pullInterval: null,
     logSinks: [sink],
     mutators,
     requestOptions: {minDelayMs: 10, maxDelayMs: 20},
     async puller() {
-      return {response: next, httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
+      return {response: response(), httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
     },
+    ...options,
   });
+}
+
+test('puller values are held as given, and a bad puller response changes nothing', async () => {
+  const pad = 'x'.repeat(300); // large enough to be held
+  const sink = memorySink();
+  let next = null;
+  const rep = scriptedReplicache(sink, () => next);
   const a = {pad, list: [1, {deep: true}]};
   next = {cookie: 1, lastMutationIDChanges: {}, patch: [{op: 'put', key: 'a', value: a}, {op: 'put', key: 'b', value: {pad, n: 2}}]};
   await rep.pull();
@@ -140,15 +147,7 @@ test('numbers the core reads and writes: exponent cookies, big integer cookies, 
   const sink = memorySink();
   let next = null;
   const pushes = [];
-  const rep = new Replicache({
-    name: `custom-${n++}`,
-    pullInterval: null,
-    logSinks: [sink],
-    mutators,
-    requestOptions: {minDelayMs: 10, maxDelayMs: 20},
-    async puller() {
-      return {response: next, httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
-    },
+  const rep = scriptedReplicache(sink, () => next, {
     async pusher(body) {
       pushes.push(body);
       return {httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};

@@ -10,6 +10,7 @@
 #ifndef REPLICORE_JSON_TEXT_H_
 #define REPLICORE_JSON_TEXT_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@ namespace replicore {
 // Appends `s` as a JSON string literal. Bytes that are not UTF-8 become
 // U+FFFD, so the output is always valid JSON.
 void appendJsonString(std::string& out, std::string_view s);
+
+// Appends the decimal digits of `n` (a JSON number), without the
+// allocation of std::to_string.
+void appendJsonInteger(std::string& out, uint64_t n);
 
 // Appends `d` as JSON. An integer of at most 2^53 prints as its digits (as
 // JavaScript prints it); another finite number prints in the shortest
