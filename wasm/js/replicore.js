@@ -23,6 +23,9 @@ const isNode =
 
 let moduleOverrides = {};
 let modulePromise = null;
+// The loaded module (one per JavaScript realm): the core's functions, each
+// taking a core handle first (wasm/src/binding.cpp), and the wasm heap.
+let wasm = null;
 
 /**
  * Options for loading the WebAssembly module, before the first Replicache is
@@ -65,7 +68,7 @@ async function installNodeGlobals() {
 /** Loads (once) and returns the WebAssembly module. */
 export function loadWasm() {
   if (!modulePromise) {
-    modulePromise = installNodeGlobals().then(() => createReplicoreModule({...moduleOverrides}));
+    modulePromise = installNodeGlobals().then(() => createReplicoreModule({...moduleOverrides})).then((M) => (wasm = M));
   }
   return modulePromise;
 }
@@ -581,11 +584,11 @@ class ReadTransactionImpl {
   async has(key) {
     this._check();
     checkKey(key);
-    return this._rep._core.has(this._txID, key);
+    return wasm.coreHas(this._rep._core, this._txID, key);
   }
   async isEmpty() {
     this._check();
-    return this._rep._core.isEmpty(this._txID);
+    return wasm.coreIsEmpty(this._rep._core, this._txID);
   }
   scan(options) {
     this._check();
@@ -630,19 +633,19 @@ class WriteTransactionImpl extends ReadTransactionImpl {
     this._check();
     checkKey(key);
     if (this._buffer !== null && this._buffer.has(key)) return true;
-    return this._rep._core.has(0, key);
+    return wasm.coreHas(this._rep._core, 0, key);
   }
   async isEmpty() {
     this._check();
     this._flush();
-    return this._rep._core.isEmpty(0);
+    return wasm.coreIsEmpty(this._rep._core, 0);
   }
   async del(key) {
     this._check();
     checkKey(key);
     this._flush();
-    const r = this._rep._core.del(key);
-    if (r < 0) throw new Error(`del: ${this._rep._core.lastError()}`);
+    const r = wasm.coreDel(this._rep._core, key);
+    if (r < 0) throw new Error(`del: ${wasm.coreLastError(this._rep._core)}`);
     return r === 1;
   }
   _scan(options, keysOnly = false) {
@@ -752,7 +755,7 @@ export class Replicache {
       // commit that writes an equal value changes nothing and notifies no
       // one): n pairs of float64 ids at `pairs`, a byte per answer at `out`.
       valuesEqual: (pairs, n, out) => {
-        const M = this._M;
+        const M = wasm;
         const ids = new Float64Array(M.HEAPU8.buffer, pairs, 2 * n);
         const answers = M.HEAPU8;
         const cache = this._cache;
@@ -799,8 +802,8 @@ export class Replicache {
             this._log('error', 'replicore: getAuth threw', e);
           }
           if (!this._core) return;
-          if (typeof v === 'string') this._core.authAnswer(token, true, v);
-          else this._core.authAnswer(token, false, '');
+          if (typeof v === 'string') wasm.coreAuthAnswer(this._core, token, true, v);
+          else wasm.coreAuthAnswer(this._core, token, false, '');
         });
       },
       onError: (which, message) => {
@@ -832,9 +835,8 @@ export class Replicache {
       hasGetAuth: true,
       cacheSweepAt: this._cacheSweepAt,
     };
-    this._M = M;
-    this._core = new M.Core(JSON.stringify(opts), host);
-    this._core.start();
+    this._core = M.coreCreate(JSON.stringify(opts), host);
+    wasm.coreStart(this._core);
   }
 
   _log(level, ...args) {
@@ -904,25 +906,25 @@ export class Replicache {
     return this._mutate_;
   }
   get auth() {
-    return this._core ? this._core.auth() : this._auth;
+    return this._core ? wasm.coreAuth(this._core) : this._auth;
   }
   set auth(value) {
     this._auth = String(value);
-    if (this._core) this._core.setAuth(this._auth);
+    if (this._core) wasm.coreSetAuth(this._core, this._auth);
   }
   get pullURL() {
     return this._pullURL;
   }
   set pullURL(value) {
     this._pullURL = String(value ?? '');
-    if (this._core && !this._puller) this._core.setPullURL(this._pullURL);
+    if (this._core && !this._puller) wasm.coreSetPullURL(this._core, this._pullURL);
   }
   get pushURL() {
     return this._pushURL;
   }
   set pushURL(value) {
     this._pushURL = String(value ?? '');
-    if (this._core && !this._pusher) this._core.setPushURL(this._pushURL);
+    if (this._core && !this._pusher) wasm.coreSetPushURL(this._core, this._pushURL);
   }
   get pullInterval() {
     return this._pullInterval;
@@ -930,7 +932,7 @@ export class Replicache {
   set pullInterval(value) {
     if (value !== null && !(typeof value === 'number' && value > 0)) throw new TypeError('pullInterval must be a positive number or null');
     this._pullInterval = value;
-    if (this._core) this._core.setPullInterval(value === null ? -1 : value);
+    if (this._core) wasm.coreSetPullInterval(this._core, value === null ? -1 : value);
   }
   get pushDelay() {
     return this._pushDelay;
@@ -938,7 +940,7 @@ export class Replicache {
   set pushDelay(value) {
     if (!(typeof value === 'number' && value >= 0)) throw new TypeError('pushDelay must be a number >= 0');
     this._pushDelay = value;
-    if (this._core) this._core.setPushDelay(value);
+    if (this._core) wasm.coreSetPushDelay(this._core, value);
   }
   get requestOptions() {
     return {...this._requestOptions};
@@ -973,35 +975,35 @@ export class Replicache {
       const core = this._core;
       let id;
       if (argsText.length < 256) {
-        id = core.beginMutation(name, argsText, timestamp);
+        id = wasm.coreBeginMutation(core, name, argsText, timestamp);
       } else {
         // Large args as bytes (embind converts a std::string in a JS loop).
-        const M = this._M;
+        const M = wasm;
         const max = argsText.length * 3 + 1;
         const ptr = M._malloc(max);
         if (!ptr) throw new Error('replicore: out of WebAssembly memory');
         try {
           const {written} = encoder.encodeInto(argsText, M.HEAPU8.subarray(ptr, ptr + max));
-          id = core.beginMutationBytes(name, ptr, written, timestamp);
+          id = wasm.coreBeginMutationBytes(core, name, ptr, written, timestamp);
         } finally {
           M._free(ptr);
         }
       }
-      if (!id) throw new Error(`mutate.${name}: ${core.lastError()}`);
+      if (!id) throw new Error(`mutate.${name}: ${wasm.coreLastError(core)}`);
       const tx = new WriteTransactionImpl(this, this._clientID, id, 'initial');
       let result;
       try {
         result = await mutator(tx, frozenArgs);
       } catch (e) {
         tx._close();
-        core.abortMutation();
+        wasm.coreAbortMutation(core);
         throw e;
       }
       try {
         tx._flush();
       } catch (e) {
         tx._close();
-        core.abortMutation();
+        wasm.coreAbortMutation(core);
         throw e;
       }
       tx._close();
@@ -1009,12 +1011,12 @@ export class Replicache {
       if (g) await g;
       let note;
       try {
-        note = core.commitMutation();
+        note = wasm.coreCommitMutation(core);
         if (note !== '') this._applyNote(note);
       } finally {
         this._gate.endCommit();
       }
-      if (note === '') throw new Error(`mutate.${name}: ${core.lastError()}`);
+      if (note === '') throw new Error(`mutate.${name}: ${wasm.coreLastError(core)}`);
       return result;
     } finally {
       this._writes.unlock();
@@ -1029,20 +1031,20 @@ export class Replicache {
     const core = this._core;
     try {
       if (this._closed || !core) {
-        core?.dropPull(token);
+        if (core) wasm.coreDropPull(core, token);
         return;
       }
-      const begin = JSON.parse(core.rebaseBegin(token));
+      const begin = JSON.parse(wasm.coreRebaseBegin(core, token));
       if (!begin.started) {
         if (begin.kind === 'rejected') this._log('error', `replicore: pull rejected: ${begin.error}`);
         return;
       }
       let text;
-      while ((text = core.rebaseNext()) !== '') {
+      while ((text = wasm.coreRebaseNext(core)) !== '') {
         const m = JSON.parse(text);
         const mutator = this._mutators[m.name];
         if (!mutator) {
-          core.rebaseSucceeded();
+          wasm.coreRebaseSucceeded(core);
           continue;
         }
         const tx = new WriteTransactionImpl(this, m.clientID, m.id, 'rebase');
@@ -1050,13 +1052,13 @@ export class Replicache {
           await mutator(tx, deepFreeze(m.args));
           tx._flush();
           tx._close();
-          core.rebaseSucceeded();
+          wasm.coreRebaseSucceeded(core);
         } catch (e) {
           tx._close();
-          core.rebaseFailed(String((e && e.message) || e));
+          wasm.coreRebaseFailed(core, String((e && e.message) || e));
         }
         if (this._closed) {
-          core.rebaseAbort('closed');
+          wasm.coreRebaseAbort(core, 'closed');
           return;
         }
       }
@@ -1064,7 +1066,7 @@ export class Replicache {
       if (g) await g;
       let fin;
       try {
-        fin = JSON.parse(core.rebaseFinish());
+        fin = JSON.parse(wasm.coreRebaseFinish(core));
         this._applyNoteObject(fin.note);
       } finally {
         this._gate.endCommit();
@@ -1122,10 +1124,10 @@ export class Replicache {
   // ---------------------------------------------------------------- reads --
   _get(txID, key) {
     const core = this._core;
-    const id = core.get(txID, key);
+    const id = wasm.coreGet(core, txID, key);
     if (id > 0) return this._cache.get(id);
     if (id === 0) return undefined;
-    const v = deepFreeze(JSON.parse(decoder.decode(core.takeValueText())));
+    const v = deepFreeze(JSON.parse(decoder.decode(wasm.coreTakeValueText(core))));
     this._cache.set(-id, v);
     return v;
   }
@@ -1133,8 +1135,8 @@ export class Replicache {
   _scan(txID, o, keysOnly = false) {
     const core = this._core;
     const how = (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0) | (keysOnly ? 4 : 0);
-    const view = core.scan(txID, o.prefix, o.start ?? '', how, o.limit);
-    if (view.length === 0) throw new Error(`scan: ${core.lastError() || 'failed'}`);
+    const view = wasm.coreScan(core, txID, o.prefix, o.start ?? '', how, o.limit);
+    if (view.length === 0) throw new Error(`scan: ${wasm.coreLastError(core) || 'failed'}`);
     // Layout: see Core::scan in binding.cpp.
     const base = view.byteOffset;
     const h = new Uint32Array(view.buffer, base, 4);
@@ -1164,7 +1166,7 @@ export class Replicache {
   // into wasm memory, their byte lengths beside; the core answers with the
   // ids of the host-held values it made for them, in order.
   _setMany(keys) {
-    const M = this._M;
+    const M = wasm;
     const n = keys.length;
     let chars = 0;
     for (const k of keys) chars += k.length;
@@ -1196,7 +1198,7 @@ export class Replicache {
         heap32[(lens >> 2) + i] = written;
         off += written;
       }
-      if (this._core.setMany(data, lens, n, block) !== n) throw new Error(`set: ${this._core.lastError()}`);
+      if (wasm.coreSetMany(this._core, data, lens, n, block) !== n) throw new Error(`set: ${wasm.coreLastError(this._core)}`);
       ids = new Float64Array(M.HEAPU8.buffer, block, n).slice();
     } finally {
       if (block) M._free(block);
@@ -1214,8 +1216,8 @@ export class Replicache {
     let txID = 0;
     try {
       if (this._closed || !this._core) throw closedError();
-      txID = this._core.openRead(subID);
-      if (!txID) throw new Error(`read: ${this._core.lastError()}`);
+      txID = wasm.coreOpenRead(this._core, subID);
+      if (!txID) throw new Error(`read: ${wasm.coreLastError(this._core)}`);
       const tx = new ReadTransactionImpl(this, txID, this._clientID);
       try {
         return await body(tx);
@@ -1223,7 +1225,7 @@ export class Replicache {
         tx._close();
       }
     } finally {
-      if (txID && this._core) this._core.closeRead(txID);
+      if (txID && this._core) wasm.coreCloseRead(this._core, txID);
       this._gate.releaseRead();
     }
   }
@@ -1258,7 +1260,7 @@ export class Replicache {
     this._ready.then(
       () => {
         if (!sub.active || this._closed || !this._core) return;
-        sub.id = this._core.addSubscription();
+        sub.id = wasm.coreAddSubscription(this._core);
         this._subs.set(sub.id, sub);
         this._scheduleSub(sub);
       },
@@ -1272,7 +1274,7 @@ export class Replicache {
     sub.active = false;
     if (sub.id) {
       this._subs.delete(sub.id);
-      if (this._core) this._core.removeSubscription(sub.id);
+      if (this._core) wasm.coreRemoveSubscription(this._core, sub.id);
     }
     if (sub.onDone) this._defer(() => sub.onDone());
   }
@@ -1355,7 +1357,7 @@ export class Replicache {
           initial = await this._read((tx) => {
             const {keys, values} = tx._scan({prefix, start: undefined, exclusive: false, limit: -1});
             if (w.active) {
-              w.id = this._core.addWatch(prefix);
+              w.id = wasm.coreAddWatch(this._core, prefix);
               this._watches.set(w.id, w);
             }
             return keys.map((key, i) => Object.freeze({op: 'add', key, newValue: values[i]}));
@@ -1366,7 +1368,7 @@ export class Replicache {
         }
         if (w.active) this._deliverWatch(w, Object.freeze(initial));
       } else {
-        w.id = this._core.addWatch(prefix);
+        w.id = wasm.coreAddWatch(this._core, prefix);
         this._watches.set(w.id, w);
       }
     }, () => {}); // a load failure is logged by the constructor
@@ -1375,7 +1377,7 @@ export class Replicache {
       w.active = false;
       if (w.id) {
         this._watches.delete(w.id);
-        if (this._core) this._core.removeWatch(w.id);
+        if (this._core) wasm.coreRemoveWatch(this._core, w.id);
       }
     };
   }
@@ -1394,7 +1396,7 @@ export class Replicache {
   async experimentalPendingMutations() {
     if (!this._core) await this._ready;
     this._checkOpen();
-    return deepFreeze(JSON.parse(this._core.pendingMutations()));
+    return deepFreeze(JSON.parse(wasm.corePendingMutations(this._core)));
   }
 
   // ----------------------------------------------------------------- sync --
@@ -1403,8 +1405,8 @@ export class Replicache {
     this._checkOpen();
     const core = this._core;
     const waiter = new Promise((resolve) => this._idleWaiters.push(resolve));
-    if (isPull) core.pull();
-    else core.push();
+    if (isPull) wasm.corePull(core);
+    else wasm.corePush(core);
     if (!this._syncing) this._wakeIdle();
     await waiter;
   }
@@ -1416,7 +1418,7 @@ export class Replicache {
   async pull(_options) {
     if (!this._core) await this._ready;
     this._checkOpen();
-    const n = this._core.pull();
+    const n = wasm.corePull(this._core);
     if (n === 0 || n <= this._pullsSettled) return;
     await new Promise((resolve) => this._pullWaiters.push({n, resolve}));
   }
@@ -1463,18 +1465,18 @@ export class Replicache {
     // Encoded straight into the string the core keeps (no second copy of a
     // large body in wasm memory, which never shrinks): sized for ASCII
     // first, grown once if the text is not.
-    const M = this._M;
+    const M = wasm;
     const core = this._core;
     let written = 0;
     try {
       let max = text.length;
-      let ptr = core.bodyBuffer(max);
+      let ptr = wasm.coreBodyBuffer(core, max);
       if (!ptr) throw new Error('out of WebAssembly memory');
       const r = encoder.encodeInto(text, M.HEAPU8.subarray(ptr, ptr + max));
       written = r.written;
       if (r.read < text.length) {
         max = written + (text.length - r.read) * 3;
-        ptr = core.bodyBuffer(max);
+        ptr = wasm.coreBodyBuffer(core, max);
         if (!ptr) throw new Error('out of WebAssembly memory');
         written += encoder.encodeInto(text.slice(r.read), M.HEAPU8.subarray(ptr + written, ptr + max)).written;
       }
@@ -1487,7 +1489,7 @@ export class Replicache {
       // Ids for the put values, cached before the core applies the pull.
       const n = values.length;
       const ids = M._malloc(n * 8);
-      if (!ids || core.holdPullValues(n, ids) !== n) {
+      if (!ids || wasm.coreHoldPullValues(core, n, ids) !== n) {
         if (ids) M._free(ids);
         status = 0;
         written = 0;
@@ -1502,7 +1504,7 @@ export class Replicache {
     values = null;
     // The core applies a pull within this call: drop the (large) text first.
     text = '';
-    core.transportDoneBody(token, status, written, error);
+    wasm.coreTransportDoneBody(core, token, status, written, error);
   }
 
   close() {
@@ -1512,7 +1514,7 @@ export class Replicache {
       await this._ready.catch(() => {});
       const core = this._core;
       if (!core) return;
-      core.close(); // stops sync, timers and the poke socket at once
+      wasm.coreClose(core); // stops sync, timers and the poke socket at once
       this._wakeIdle();
       for (const sub of [...this._subs.values()]) this._endSub(sub);
       this._watches.clear();
@@ -1522,7 +1524,7 @@ export class Replicache {
       const g = this._gate.commit();
       if (g) await g;
       this._core = null;
-      core.delete();
+      wasm.coreDelete(core);
       this._cache.clear();
       this._gate.endCommit(); // reads still waiting find the client closed
       this._writes.unlock();

@@ -53,8 +53,11 @@
 // Errors never escape as C++ exceptions: failing calls return a sentinel and
 // leave the message in lastError().
 #include <emscripten/bind.h>
+#include <emscripten/console.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -930,57 +933,112 @@ void RoutingTransport::post(HttpRequest request, std::function<void(HttpResponse
   }
 }
 
+// Core's methods are bound as free functions taking the core's handle first
+// ("coreGet(core, txID, key)"), not as an embind class: a class binding links
+// embind's class runtime (instance handles, finalizers, up- and down-casts,
+// `this` checks on every call) into the glue for the one object the wrapper
+// owns and frees itself.
+namespace {
+
+// The cores the wrapper has created and not yet deleted. A handle that is
+// not here is a wrapper bug (a call after delete); it stops the module with
+// a message rather than touching freed memory.
+std::vector<Core*>& liveCores() {
+  static std::vector<Core*> cores;
+  return cores;
+}
+
+__attribute__((noinline)) Core* coreFor(uintptr_t handle) {
+  for (Core* c : liveCores()) {
+    if (reinterpret_cast<uintptr_t>(c) == handle) return c;
+  }
+  emscripten_console_error("replicore: a deleted or unknown core was used");
+  std::abort();
+}
+
+uintptr_t coreCreate(std::string optionsJson, emscripten::val host) {
+  auto core = std::make_unique<Core>(std::move(optionsJson), std::move(host));
+  liveCores().push_back(core.get());
+  return reinterpret_cast<uintptr_t>(core.release());
+}
+
+void coreDelete(uintptr_t handle) {
+  Core* core = coreFor(handle);
+  auto& cores = liveCores();
+  cores.erase(std::find(cores.begin(), cores.end(), core));
+  delete core;
+}
+
+// CoreFunction<&Core::m>::call(handle, args...) calls core->m(args...).
+template <auto Method>
+struct CoreFunction;
+template <class R, class... A, R (Core::*Method)(A...)>
+struct CoreFunction<Method> {
+  static R call(uintptr_t handle, A... args) { return (coreFor(handle)->*Method)(std::move(args)...); }
+};
+template <class R, class... A, R (Core::*Method)(A...) const>
+struct CoreFunction<Method> {
+  static R call(uintptr_t handle, A... args) { return (coreFor(handle)->*Method)(std::move(args)...); }
+};
+
+template <auto Method>
+void bindCore(const char* name) {
+  emscripten::function(name, &CoreFunction<Method>::call);
+}
+
+}  // namespace
+
 REPLICORE_SIZE_OPTIMIZED_END
 
 EMSCRIPTEN_BINDINGS(replicore) {
-  emscripten::class_<Core>("Core")
-      .constructor<std::string, emscripten::val>()
-      .function("start", &Core::start)
-      .function("setPushURL", &Core::setPushURL)
-      .function("setPullURL", &Core::setPullURL)
-      .function("setPushDelay", &Core::setPushDelay)
-      .function("setPullInterval", &Core::setPullInterval)
-      .function("close", &Core::close)
-      .function("lastError", &Core::lastError)
-      .function("beginMutation", &Core::beginMutation)
-      .function("beginMutationBytes", &Core::beginMutationBytes)
-      .function("commitMutation", &Core::commitMutation)
-      .function("abortMutation", &Core::abortMutation)
-      .function("openRead", &Core::openRead)
-      .function("closeRead", &Core::closeRead)
-      .function("get", &Core::get)
-      .function("takeValueText", &Core::takeValueText)
-      .function("has", &Core::has)
-      .function("isEmpty", &Core::isEmpty)
-      .function("scan", &Core::scan)
-      .function("setMany", &Core::setMany)
-      .function("bodyBuffer", &Core::bodyBuffer)
-      .function("transportDoneBody", &Core::transportDoneBody)
-      .function("holdPullValues", &Core::holdPullValues)
-      .function("del", &Core::del)
-      .function("addSubscription", &Core::addSubscription)
-      .function("removeSubscription", &Core::removeSubscription)
-      .function("addWatch", &Core::addWatch)
-      .function("removeWatch", &Core::removeWatch)
-      .function("rebaseBegin", &Core::rebaseBegin)
-      .function("rebaseNext", &Core::rebaseNext)
-      .function("rebaseSucceeded", &Core::rebaseSucceeded)
-      .function("rebaseFailed", &Core::rebaseFailed)
-      .function("rebaseFinish", &Core::rebaseFinish)
-      .function("rebaseAbort", &Core::rebaseAbort)
-      .function("dropPull", &Core::dropPull)
-      .function("pull", &Core::pull)
-      .function("push", &Core::push)
-      .function("poke", &Core::poke)
-      .function("online", &Core::online)
-      .function("stopped", &Core::stopped)
-      .function("syncing", &Core::syncing)
-      .function("auth", &Core::auth)
-      .function("setAuth", &Core::setAuth)
-      .function("transportDone", &Core::transportDone)
-      .function("authAnswer", &Core::authAnswer)
-      .function("pendingMutations", &Core::pendingMutations)
-      .function("cookie", &Core::cookie);
+  emscripten::function("coreCreate", &coreCreate);
+  emscripten::function("coreDelete", &coreDelete);
+  bindCore<&Core::start>("coreStart");
+  bindCore<&Core::setPushURL>("coreSetPushURL");
+  bindCore<&Core::setPullURL>("coreSetPullURL");
+  bindCore<&Core::setPushDelay>("coreSetPushDelay");
+  bindCore<&Core::setPullInterval>("coreSetPullInterval");
+  bindCore<&Core::close>("coreClose");
+  bindCore<&Core::lastError>("coreLastError");
+  bindCore<&Core::beginMutation>("coreBeginMutation");
+  bindCore<&Core::beginMutationBytes>("coreBeginMutationBytes");
+  bindCore<&Core::commitMutation>("coreCommitMutation");
+  bindCore<&Core::abortMutation>("coreAbortMutation");
+  bindCore<&Core::openRead>("coreOpenRead");
+  bindCore<&Core::closeRead>("coreCloseRead");
+  bindCore<&Core::get>("coreGet");
+  bindCore<&Core::takeValueText>("coreTakeValueText");
+  bindCore<&Core::has>("coreHas");
+  bindCore<&Core::isEmpty>("coreIsEmpty");
+  bindCore<&Core::scan>("coreScan");
+  bindCore<&Core::setMany>("coreSetMany");
+  bindCore<&Core::bodyBuffer>("coreBodyBuffer");
+  bindCore<&Core::transportDoneBody>("coreTransportDoneBody");
+  bindCore<&Core::holdPullValues>("coreHoldPullValues");
+  bindCore<&Core::del>("coreDel");
+  bindCore<&Core::addSubscription>("coreAddSubscription");
+  bindCore<&Core::removeSubscription>("coreRemoveSubscription");
+  bindCore<&Core::addWatch>("coreAddWatch");
+  bindCore<&Core::removeWatch>("coreRemoveWatch");
+  bindCore<&Core::rebaseBegin>("coreRebaseBegin");
+  bindCore<&Core::rebaseNext>("coreRebaseNext");
+  bindCore<&Core::rebaseSucceeded>("coreRebaseSucceeded");
+  bindCore<&Core::rebaseFailed>("coreRebaseFailed");
+  bindCore<&Core::rebaseFinish>("coreRebaseFinish");
+  bindCore<&Core::rebaseAbort>("coreRebaseAbort");
+  bindCore<&Core::dropPull>("coreDropPull");
+  bindCore<&Core::pull>("corePull");
+  bindCore<&Core::push>("corePush");
+  bindCore<&Core::poke>("corePoke");
+  bindCore<&Core::online>("coreOnline");
+  bindCore<&Core::stopped>("coreStopped");
+  bindCore<&Core::syncing>("coreSyncing");
+  bindCore<&Core::auth>("coreAuth");
+  bindCore<&Core::setAuth>("coreSetAuth");
+  bindCore<&Core::transportDone>("coreTransportDone");
+  bindCore<&Core::authAnswer>("coreAuthAnswer");
+  bindCore<&Core::pendingMutations>("corePendingMutations");
+  bindCore<&Core::cookie>("coreCookie");
 }
 
 }  // namespace replicore::wasm
