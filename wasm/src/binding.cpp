@@ -63,10 +63,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "emscripten_platform.h"
+#include "replicore/id_set.h"
 #include "replicore/json_text.h"
 #include "replicore/replica.h"
 #include "replicore/scheduler.h"
@@ -390,7 +390,7 @@ class Core : public SyncHost {
         if (!nul && key.find('\0') != std::string::npos) nul = true;
         keys += key;
         ids.push_back(double(v->id()));
-        if (!keysOnly && !v->heldByHost() && jsKnown_.insert(v->id()).second) {
+        if (!keysOnly && !v->heldByHost() && jsKnown_.insert(v->id())) {
           values += firstValue ? '[' : ',';
           firstValue = false;
           appendJsonInteger(values, v->id());
@@ -778,7 +778,7 @@ class Core : public SyncHost {
 
   double idFor(const ValuePtr& v) {
     uint64_t id = v->id();
-    if (v->heldByHost() || jsKnown_.count(id)) return double(id);
+    if (v->heldByHost() || jsKnown_.contains(id)) return double(id);
     jsKnown_.insert(id);
     valueText_ = v->text();
     return -double(id);
@@ -799,7 +799,7 @@ class Core : public SyncHost {
       }
       noteWatch_ += ',';
       appendJsonInteger(noteWatch_, v->id());
-      if (!v->heldByHost() && !jsKnown_.count(v->id())) {
+      if (!v->heldByHost() && !jsKnown_.contains(v->id())) {
         if (!noteValues_.empty()) noteValues_ += ',';
         appendJsonInteger(noteValues_, v->id());
         noteValues_ += ',';
@@ -872,14 +872,15 @@ class Core : public SyncHost {
   // which a ChangeSet does not list.
   void maybeSweep() {
     if (jsKnown_.size() <= sweepAt_) return;
-    std::unordered_set<uint64_t> live;
+    IdSet live;
     auto tx = replica_->read();
     tx->scanEach(ScanOptions{}, [&](const std::string&, const ValuePtr& v) {
-      if (jsKnown_.count(v->id())) live.insert(v->id());
+      if (jsKnown_.contains(v->id())) live.insert(v->id());
       return true;
     });
-    for (uint64_t id : jsKnown_)
-      if (!live.count(id)) evictLater_.push_back(id);
+    jsKnown_.forEach([&](uint64_t id) {
+      if (!live.contains(id)) evictLater_.push_back(id);
+    });
     jsKnown_ = std::move(live);
     sweepAt_ = std::max<size_t>(sweepMin_, 2 * jsKnown_.size());
   }
@@ -908,7 +909,7 @@ class Core : public SyncHost {
   std::map<int, std::unique_ptr<ReadTransaction>> reads_;
   int nextRead_ = 1;
 
-  std::unordered_set<uint64_t> jsKnown_;
+  IdSet jsKnown_;
   size_t sweepAt_ = 4096;
   size_t sweepMin_ = 4096;
   std::map<int, ReadSet> subs_;
