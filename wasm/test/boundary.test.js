@@ -93,3 +93,19 @@ test('a pull of N puts and its rebase cross a constant number of times per pendi
   assert.equal(await rep.query((tx) => tx.has('s/004999')), true);
   await rep.close();
 });
+
+// embind names an unbound type after its type id with siprintf("%p"); the
+// package links its own siprintf for that one call
+// (wasm/src/embind_type_name.cpp) instead of musl's printf.
+test('embind type names: the package siprintf formats "%p" as hex', () => {
+  const name = (id) => {
+    const p = M.___getTypeName(id);
+    let s = '';
+    for (let i = p; M.HEAPU8[i] !== 0; i++) s += String.fromCharCode(M.HEAPU8[i]);
+    M._free(p);
+    return s;
+  };
+  assert.equal(name(0), '0x0');
+  assert.equal(name(0x1234abcd), '0x1234abcd');
+  assert.equal(name(0xffffffff), '0xffffffff');
+});
