@@ -206,7 +206,7 @@ class Core : public SyncHost {
     sweepMin_ = size_t(num("cacheSweepAt", 4096));  // tests lower it
     sweepAt_ = sweepMin_;
     transport_ = std::make_unique<RoutingTransport>(this);
-    scheduler_ = std::make_unique<SyncScheduler>(so, cb, this, &clock_, transport_.get());
+    scheduler_ = std::make_unique<SyncScheduler>(std::move(so), std::move(cb), this, &clock_, transport_.get());
 
     std::string pokeURL = str("pokeURL");
     if (!pokeURL.empty()) {
