@@ -109,3 +109,18 @@ test('embind type names: the package siprintf formats "%p" as hex', () => {
   assert.equal(name(0x1234abcd), '0x1234abcd');
   assert.equal(name(0xffffffff), '0xffffffff');
 });
+
+// An allocation the wasm heap cannot hold (at most 2 GB) throws std::bad_alloc
+// inside the core; the binding reports it and the client keeps its state and
+// its pending mutations. The package's one reachable C++ exception path
+// short of a bug: a build without C++ exceptions aborts the module here.
+test('an allocation the wasm heap cannot hold is refused; the client keeps its pending mutations', async () => {
+  const rep = makeRep({current: {cookie: 0, lastMutationIDChanges: {}, patch: []}});
+  await rep.mutate.touch('a');
+  assert.equal(M.coreBodyBuffer(rep._core, 3e9), 0);
+  assert.match(M.coreLastError(rep._core), /bad_alloc/);
+  await rep.mutate.touch('b');
+  assert.deepEqual((await rep.experimentalPendingMutations()).map((m) => m.args), ['a', 'b']);
+  assert.deepEqual(await rep.query((tx) => tx.scan().keys().toArray()), ['a', 'b']);
+  await rep.close();
+});
