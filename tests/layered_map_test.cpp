@@ -319,7 +319,8 @@ TEST(Layer, AbsorbAndApply) {
   EXPECT_EQ(KeysOf(view), (Keys{"b", "d", "e"}));
   EXPECT_EQ(view.get("b")->json(), 20);
 
-  applyLayer(base, lower);
+  applyLayer(base, std::move(lower));
+  EXPECT_TRUE(lower.empty()) << "applyLayer consumes the layer";
   EXPECT_EQ(base.size(), 3u);
   EXPECT_EQ(base.count("c"), 0u);
   EXPECT_EQ(base.at("b")->json(), 20);
@@ -336,7 +337,8 @@ TEST(Layer, AbsorbAndApply) {
   target.put("q", V(1));
   target.absorb(std::move(hider));
   EXPECT_TRUE(target.hidesBelow);
-  applyLayer(base, target);
+  applyLayer(base, std::move(target));
+  EXPECT_TRUE(target.empty());
   ASSERT_EQ(base.size(), 1u);
   EXPECT_EQ(base.at("z")->json(), 26);
 }
@@ -368,7 +370,7 @@ TEST(Layer, ApplyKeepsValuePointers) {
   Layer l;
   ValuePtr b = V("b");
   l.put("b", b);
-  applyLayer(base, l);
+  applyLayer(base, std::move(l));
   EXPECT_EQ(base.at("a").get(), a.get());
   EXPECT_EQ(base.at("b").get(), b.get());
 }

@@ -16,13 +16,16 @@ void Layer::absorb(Layer&& upper) {
   }
 }
 
-void applyLayer(BaseMap& base, const Layer& layer) {
+void applyLayer(BaseMap& base, Layer&& layer) noexcept {
   if (layer.hidesBelow) base.clear();
-  for (const auto& [key, value] : layer.writes) {
-    if (value) {
-      base.insert_or_assign(key, value);
+  layer.hidesBelow = false;
+  while (!layer.writes.empty()) {
+    auto node = layer.writes.extract(layer.writes.begin());
+    if (node.mapped()) {
+      auto result = base.insert(std::move(node));
+      if (!result.inserted) result.position->second = std::move(result.node.mapped());
     } else {
-      auto it = base.find(key);
+      auto it = base.find(node.key());
       if (it != base.end()) base.erase(it);
     }
   }

@@ -1,6 +1,8 @@
 #include "replicore/replica.h"
 
 #include <algorithm>
+#include <deque>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -155,10 +157,11 @@ class ChangeCollector {
 
 PendingWrite::PendingWrite(Replica* replica, Mutation mutation)
     : replica_(replica), mutation_(std::move(mutation)) {
-  replica_->writeOpen_ = true;
   tx_ = std::make_unique<WriteTransaction>(
       LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}), &layer_,
       mutation_.clientID, mutation_.id, MutationReason::kInitial);
+  // Last: a constructor that throws runs no destructor to clear it.
+  replica_->writeOpen_ = true;
 }
 
 PendingWrite::~PendingWrite() {
@@ -175,8 +178,10 @@ uint64_t PendingWrite::commit() {
   LayeredView before = replica_->visible();
   for (const auto& [key, newValue] : layer_.writes) collector.add(key, before.get(key), newValue, true);
   collector.finish();
-  replica_->pending_layer_.absorb(std::move(layer_));
+  // All or nothing: queue the mutation (which may fail to allocate, leaving
+  // the queue as it was), then move the writes over (which cannot fail).
   replica_->pending_.push_back(mutation_);
+  replica_->pending_layer_.absorb(std::move(layer_));
   done_ = true;
   replica_->writeOpen_ = false;
   replica_->notify(changes);
@@ -242,18 +247,24 @@ PullOutcome Rebase::finish() {
   if (patch_.hidesBelow) collector.addAll(before, after, r.base_);
   collector.finish();
 
-  applyLayer(r.base_, patch_);
-  r.pending_layer_ = std::move(newPending_);
-  r.cookie_ = response_.cookie;
-  for (const auto& [clientID, id] : response_.lastMutationIDChanges) r.lastMutationIDs_[clientID] = id;
-  r.pending_.assign(replay_.begin(), replay_.end());
-  done_ = true;
-  r.writeOpen_ = false;
-
+  // All or nothing: everything that may fail to allocate is built first;
+  // then the pull is installed by moves and swaps, which cannot fail.
   PullOutcome outcome;
   outcome.kind = PullOutcome::Kind::kApplied;
   outcome.confirmedMutations = confirmed_;
+  Cookie cookie = response_.cookie;
+  std::map<std::string, uint64_t> lmids = r.lastMutationIDs_;
+  for (const auto& [clientID, id] : response_.lastMutationIDChanges) lmids[clientID] = id;
+  std::deque<Mutation> pending(std::make_move_iterator(replay_.begin()), std::make_move_iterator(replay_.end()));
+
+  applyLayer(r.base_, std::move(patch_));
+  r.pending_layer_ = std::move(newPending_);
+  r.cookie_ = std::move(cookie);
+  r.lastMutationIDs_.swap(lmids);
+  r.pending_.swap(pending);
   outcome.replayErrors = std::move(errors_);
+  done_ = true;
+  r.writeOpen_ = false;
   r.notify(changes);
   return outcome;
 }

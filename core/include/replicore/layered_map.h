@@ -48,7 +48,11 @@ struct Layer {
 
 // Applies a layer to a base map for good: costs O(layer size · log n), or
 // O(n) when the layer hides what is below.
-void applyLayer(BaseMap& base, const Layer& layer);
+// Writes `layer` into `base` (erasing the keys it deletes, everything first
+// when it hides what is below) and consumes it: its map nodes move into
+// `base`. Nothing is allocated, so it cannot fail halfway; a rebase relies
+// on that to install a pull all or nothing.
+void applyLayer(BaseMap& base, Layer&& layer) noexcept;
 
 struct ScanOptions {
   std::string prefix;              // only keys that start with this
