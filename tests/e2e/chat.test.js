@@ -91,6 +91,9 @@ test('messages typed offline show as pending and arrive once each, in order, aft
   await withChats([{user: 'alice', room}, {user: 'bob', room}], async (alice, bob) => {
     await send(alice, 'before');
     await waitForText(bob, 'before');
+    // Bob seeing it does not mean Alice has pulled its confirmation yet; if
+    // she has not, 'before' is still pending when she goes offline.
+    await waitForPending(alice, 0);
 
     await alice.context.setOffline(true);
     for (const text of ['one', 'two', 'three']) await send(alice, text);
