@@ -47,14 +47,19 @@ bool IdSet::insert(uint64_t id) {
     size_++;
     return true;
   }
+  size_t i = 0;
   if (capacity_ != 0) {
-    size_t i = find(id);
+    i = find(id);
     if (slots_[i] == id) return false;
   }
   // At most half full after the insert (size_ counts the id 0, which takes
-  // no slot, so this errs on the side of growing).
-  if (2 * (size_ + 1) > capacity_) grow();
-  slots_[find(id)] = id;
+  // no slot, so this errs on the side of growing). Only a grow moves the
+  // slot the lookup found.
+  if (2 * (size_ + 1) > capacity_) {
+    grow();
+    i = find(id);
+  }
+  slots_[i] = id;
   size_++;
   return true;
 }

@@ -735,14 +735,14 @@ export class Replicache {
       },
     });
 
-    this._ready = loadWasm().then((M) => {
+    this._ready = loadWasm().then(() => {
       if (this._closed) return;
-      this._makeCore(M);
+      this._makeCore();
     });
     this._ready.catch((e) => this._log('error', 'replicore: could not load the WebAssembly module', e));
   }
 
-  _makeCore(M) {
+  _makeCore() {
     const host = {
       // The JSON text of a value set() gave the core (see heldValue);
       // asked for only when a C++ reader needs it.
@@ -755,9 +755,8 @@ export class Replicache {
       // commit that writes an equal value changes nothing and notifies no
       // one): n pairs of float64 ids at `pairs`, a byte per answer at `out`.
       valuesEqual: (pairs, n, out) => {
-        const M = wasm;
-        const ids = new Float64Array(M.HEAPU8.buffer, pairs, 2 * n);
-        const answers = M.HEAPU8;
+        const ids = new Float64Array(wasm.HEAPU8.buffer, pairs, 2 * n);
+        const answers = wasm.HEAPU8;
         const cache = this._cache;
         for (let i = 0; i < n; i++) answers[out + i] = deepEqual(cache.get(ids[2 * i]), cache.get(ids[2 * i + 1])) ? 1 : 0;
       },
@@ -835,7 +834,7 @@ export class Replicache {
       hasGetAuth: true,
       cacheSweepAt: this._cacheSweepAt,
     };
-    this._core = M.coreCreate(JSON.stringify(opts), host);
+    this._core = wasm.coreCreate(JSON.stringify(opts), host);
     wasm.coreStart(this._core);
   }
 
@@ -978,15 +977,14 @@ export class Replicache {
         id = wasm.coreBeginMutation(core, name, argsText, timestamp);
       } else {
         // Large args as bytes (embind converts a std::string in a JS loop).
-        const M = wasm;
         const max = argsText.length * 3 + 1;
-        const ptr = M._malloc(max);
+        const ptr = wasm._malloc(max);
         if (!ptr) throw new Error('replicore: out of WebAssembly memory');
         try {
-          const {written} = encoder.encodeInto(argsText, M.HEAPU8.subarray(ptr, ptr + max));
+          const {written} = encoder.encodeInto(argsText, wasm.HEAPU8.subarray(ptr, ptr + max));
           id = wasm.coreBeginMutationBytes(core, name, ptr, written, timestamp);
         } finally {
-          M._free(ptr);
+          wasm._free(ptr);
         }
       }
       if (!id) throw new Error(`mutate.${name}: ${wasm.coreLastError(core)}`);
@@ -1166,13 +1164,12 @@ export class Replicache {
   // into wasm memory, their byte lengths beside; the core answers with the
   // ids of the host-held values it made for them, in order.
   _setMany(keys) {
-    const M = wasm;
     const n = keys.length;
     let chars = 0;
     for (const k of keys) chars += k.length;
     // One block: ids (float64, 8-aligned at the start), lengths, key bytes.
     const head = n * 12;
-    let block = M._malloc(head + chars + 1);
+    let block = wasm._malloc(head + chars + 1);
     let ids;
     try {
       if (!block) throw new Error('replicore: out of WebAssembly memory');
@@ -1180,16 +1177,16 @@ export class Replicache {
       // Usually all ASCII: then one encodeInto of the joined keys does it
       // and byte lengths are string lengths.
       const joined = n === 1 ? keys[0] : keys.join('');
-      const r = encoder.encodeInto(joined, M.HEAPU8.subarray(data, data + chars));
+      const r = encoder.encodeInto(joined, wasm.HEAPU8.subarray(data, data + chars));
       const ascii = r.read === joined.length && r.written === joined.length;
       if (!ascii) {
-        M._free(block);
-        block = M._malloc(head + chars * 3 + 1);
+        wasm._free(block);
+        block = wasm._malloc(head + chars * 3 + 1);
         if (!block) throw new Error('replicore: out of WebAssembly memory');
         data = block + head;
       }
-      const heap = M.HEAPU8; // after malloc: memory may have grown
-      const heap32 = M.HEAPU32;
+      const heap = wasm.HEAPU8; // after malloc: memory may have grown
+      const heap32 = wasm.HEAPU32;
       const end = data + chars * 3;
       const lens = block + n * 8;
       let off = data;
@@ -1199,9 +1196,9 @@ export class Replicache {
         off += written;
       }
       if (wasm.coreSetMany(this._core, data, lens, n, block) !== n) throw new Error(`set: ${wasm.coreLastError(this._core)}`);
-      ids = new Float64Array(M.HEAPU8.buffer, block, n).slice();
+      ids = new Float64Array(wasm.HEAPU8.buffer, block, n).slice();
     } finally {
-      if (block) M._free(block);
+      if (block) wasm._free(block);
     }
     return ids;
   }
@@ -1465,20 +1462,19 @@ export class Replicache {
     // Encoded straight into the string the core keeps (no second copy of a
     // large body in wasm memory, which never shrinks): sized for ASCII
     // first, grown once if the text is not.
-    const M = wasm;
     const core = this._core;
     let written = 0;
     try {
       let max = text.length;
       let ptr = wasm.coreBodyBuffer(core, max);
       if (!ptr) throw new Error('out of WebAssembly memory');
-      const r = encoder.encodeInto(text, M.HEAPU8.subarray(ptr, ptr + max));
+      const r = encoder.encodeInto(text, wasm.HEAPU8.subarray(ptr, ptr + max));
       written = r.written;
       if (r.read < text.length) {
         max = written + (text.length - r.read) * 3;
         ptr = wasm.coreBodyBuffer(core, max);
         if (!ptr) throw new Error('out of WebAssembly memory');
-        written += encoder.encodeInto(text.slice(r.read), M.HEAPU8.subarray(ptr + written, ptr + max)).written;
+        written += encoder.encodeInto(text.slice(r.read), wasm.HEAPU8.subarray(ptr + written, ptr + max)).written;
       }
     } catch (e) {
       status = 0;
@@ -1488,17 +1484,17 @@ export class Replicache {
     if (values !== null && values.length > 0 && status === 200) {
       // Ids for the put values, cached before the core applies the pull.
       const n = values.length;
-      const ids = M._malloc(n * 8);
+      const ids = wasm._malloc(n * 8);
       if (!ids || wasm.coreHoldPullValues(core, n, ids) !== n) {
-        if (ids) M._free(ids);
+        if (ids) wasm._free(ids);
         status = 0;
         written = 0;
         error = 'puller response: out of WebAssembly memory';
       } else {
         const cache = this._cache;
-        const view = new Float64Array(M.HEAPU8.buffer, ids, n);
+        const view = new Float64Array(wasm.HEAPU8.buffer, ids, n);
         for (let i = 0; i < n; i++) cache.set(view[i], values[i]);
-        M._free(ids);
+        wasm._free(ids);
       }
     }
     values = null;
