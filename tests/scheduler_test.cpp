@@ -411,6 +411,27 @@ TEST_F(SchedulerTest, InvalidPullBodyIsAFailureAndNothingIsApplied) {
   EXPECT_EQ(pulls(), 2u);
 }
 
+TEST_F(SchedulerTest, PullOverTheHostsBudgetFailsUnparsedAndIsRetried) {
+  size_t budget = 10;
+  cb.pullBodyBudget = [&] { return budget; };
+  make();
+  s->start();
+  clock.runDue();
+  std::string body = PullOK(1);
+  net.respondOpen("/pull", 200, body);
+  EXPECT_TRUE(host.applied.empty());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "pull: pull response of " + std::to_string(body.size()) +
+                           " bytes is more than the memory left can take (10 bytes)");
+  EXPECT_EQ(online, std::vector<bool>{});  // the server answered: not offline
+  budget = body.size();
+  clock.advance(30);
+  ASSERT_EQ(pulls(), 2u);
+  net.respondOpen("/pull", 200, body);
+  ASSERT_EQ(host.applied.size(), 1u);
+  EXPECT_EQ(host.cookie.json(), 1);
+}
+
 TEST_F(SchedulerTest, AuthRefreshOn401) {
   int asked = 0;
   std::function<void(std::optional<std::string>)> answer;

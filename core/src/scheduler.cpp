@@ -265,6 +265,15 @@ void SyncScheduler::onPushResponse(HttpResponse response) {
 
 void SyncScheduler::onPullResponse(HttpResponse response, Cookie requestCookie) {
   if (handleFailedStatus(pull_, false, response)) return;
+  if (callbacks_.pullBodyBudget) {
+    size_t budget = callbacks_.pullBodyBudget();
+    if (response.body.size() > budget) {
+      finish(pull_, false, false,
+             "pull response of " + std::to_string(response.body.size()) +
+                 " bytes is more than the memory left can take (" + std::to_string(budget) + " bytes)");
+      return;
+    }
+  }
   ParsedPull parsed = parsePullResponse(response.body, options_.limits);
   if (!parsed.result) {
     if (parsed.notJson) setOnline(false);

@@ -67,6 +67,12 @@ struct SchedulerCallbacks {
   std::function<void(const std::string& error)> onPullFinished;
   // Every failure, for logging: "push" or "pull", and what went wrong.
   std::function<void(const std::string& which, const std::string& message)> onError;
+  // Optional: the most bytes of pull response the host can take right now.
+  // A larger response fails the pull (and is retried with backoff) before
+  // it is parsed, as one over SchedulerOptions::limits.maxBodyBytes does. A
+  // host whose allocation failures are fatal (the WebAssembly package, built
+  // without C++ exceptions) answers from the memory it has left.
+  std::function<size_t()> pullBodyBudget;
 };
 
 class SyncScheduler {
