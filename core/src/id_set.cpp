@@ -2,6 +2,11 @@
 
 #include <utility>
 
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
+
 namespace replicore {
 
 namespace {
@@ -103,3 +108,5 @@ void IdSet::grow() {
 }
 
 }  // namespace replicore
+
+REPLICORE_SIZE_OPTIMIZED_END

@@ -4,6 +4,11 @@
 #include <cstring>
 #include <cstdlib>
 
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
+
 namespace replicore::detail {
 
 namespace {
@@ -313,3 +318,5 @@ bool JsonScanner::skipValue(int depth, std::string_view* span) {
 }
 
 }  // namespace replicore::detail
+
+REPLICORE_SIZE_OPTIMIZED_END

@@ -1,5 +1,10 @@
 #include "replicore/layered_map.h"
 
+#include "replicore/size_optimized.h"
+
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
+
 namespace replicore {
 
 void Layer::absorb(Layer&& upper) {
@@ -140,3 +145,5 @@ size_t LayeredView::scan(const ScanOptions& options,
 }
 
 }  // namespace replicore
+
+REPLICORE_SIZE_OPTIMIZED_END

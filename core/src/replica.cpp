@@ -9,14 +9,15 @@
 #include "replicore/json_text.h"
 #include "replicore/size_optimized.h"
 
+// Size over speed in the WebAssembly package (replicore/size_optimized.h).
+REPLICORE_SIZE_OPTIMIZED_BEGIN
+
 namespace replicore {
 
 namespace {
 
-// The cold helpers first, out of line and optimized for size in the
-// WebAssembly package; the hot functions below (commit, rebase, delivery)
-// keep -O3 and no longer inline them.
-REPLICORE_SIZE_OPTIMIZED_BEGIN
+// The cold helpers first, out of line, so that the functions below (commit,
+// rebase, delivery) stay small.
 
 // Nesting the JSON text readers accept in an update's value or merge.
 constexpr int kMaxUpdateDepth = 4096;
@@ -84,8 +85,6 @@ std::string exceptionText(std::exception_ptr error) {
 [[gnu::noinline]] std::string lowerCookieError(const Cookie& cookie, const Cookie& confirmed) {
   return "cookie " + cookie.text().substr(0, 100) + " is lower than the confirmed " + confirmed.text().substr(0, 100);
 }
-
-REPLICORE_SIZE_OPTIMIZED_END
 
 // Collects into a ChangeSet the keys whose visible value differs. Pairs of
 // values held by one host are compared by that host, all in one call at
@@ -571,3 +570,5 @@ void Replica::deliver(const ChangeSet& changes) {
 }
 
 }  // namespace replicore
+
+REPLICORE_SIZE_OPTIMIZED_END
