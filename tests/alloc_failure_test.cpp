@@ -5,9 +5,10 @@
 // std::bad_alloc must leave the replica consistent: its state, cookie,
 // lmids and pending mutations untouched, or, when only a replayed
 // mutator's write failed, the pull applied with that mutation still
-// pending. And the replica must go on working. This is what the package's
-// C++ exceptions are for: a pull too large for the wasm heap fails cleanly
-// and the pending mutations survive.
+// pending. And the replica must go on working: a C++ caller can survive
+// running out of memory. (The WebAssembly package is built without C++
+// exceptions by default and refuses what it cannot hold before it
+// allocates: wasm/CMakeLists.txt, REPLICORE_WASM_EXCEPTIONS.)
 //
 // Its own executable: it replaces the global operator new. No nlohmann
 // values take part: nlohmann's destructor allocates, so a failure injected

@@ -1,11 +1,14 @@
 #include "emscripten_platform.h"
 
+#include <emscripten/emmalloc.h>
 #include <emscripten/emscripten.h>
 #include <emscripten/eventloop.h>
 #include <emscripten/fetch.h>
 #include <emscripten/websocket.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -15,6 +18,19 @@
 REPLICORE_SIZE_OPTIMIZED_BEGIN
 
 namespace replicore::wasm {
+
+bool heapCanHold(size_t bytes) {
+  if (bytes > SIZE_MAX - 64) return false;
+  // Volatile: the compiler may otherwise drop a malloc whose block is only
+  // freed, and take it as succeeded. malloc returns null when the heap
+  // cannot grow enough (ALLOW_MEMORY_GROWTH).
+  void* volatile probe = std::malloc(bytes + 64);
+  bool held = probe != nullptr;
+  std::free(probe);
+  return held;
+}
+
+size_t heapBytesLeft() { return emmalloc_free_dynamic_memory() + emmalloc_unclaimed_heap_memory(); }
 
 // ---------------------------------------------------------------- EmClock --
 
@@ -126,9 +142,18 @@ void FetchTransport::complete(emscripten_fetch_t* fetch, bool ok) {
   std::unique_ptr<InFlight> f(static_cast<InFlight*>(fetch->userData));
   HttpResponse response;
   response.status = fetch->status;
-  if (fetch->data && fetch->numBytes) response.body.assign(fetch->data, size_t(fetch->numBytes));
+  if (fetch->data && fetch->numBytes) {
+    if (heapCanHold(size_t(fetch->numBytes))) {
+      response.body.assign(fetch->data, size_t(fetch->numBytes));
+    } else {
+      response.status = 0;
+      response.networkError = "the response of " + std::to_string(fetch->numBytes) +
+                              " bytes does not fit in the WebAssembly heap";
+    }
+  }
   if (response.status == 0) {
-    response.networkError = fetch->statusText[0] ? fetch->statusText : "network error";
+    if (response.networkError.empty())
+      response.networkError = fetch->statusText[0] ? fetch->statusText : "network error";
     response.body.clear();
   }
   (void)ok;  // the status says it all: 2xx success, other HTTP errors, 0 network

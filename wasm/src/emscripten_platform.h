@@ -5,6 +5,7 @@
 #ifndef REPLICORE_WASM_EMSCRIPTEN_PLATFORM_H_
 #define REPLICORE_WASM_EMSCRIPTEN_PLATFORM_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,6 +17,17 @@
 struct emscripten_fetch_t;
 
 namespace replicore::wasm {
+
+// Whether the heap can hold `bytes` more in one piece (and a string's
+// rounding): a probe given back at once, which grows the heap as the
+// allocation that follows would. The package is built without C++
+// exceptions, where a failed allocation stops the module, so a size that
+// comes from outside (a body) is checked before it is allocated.
+bool heapCanHold(size_t bytes);
+
+// Bytes of memory the heap could still hand out: what is free inside it
+// plus what it can grow by (approximate: free memory may be fragmented).
+size_t heapBytesLeft();
 
 // Clock on performance.now() and setTimeout.
 class EmClock : public Clock {
