@@ -26,6 +26,10 @@ let modulePromise = null;
 // The loaded module (one per JavaScript realm): the core's functions, each
 // taking a core handle first (wasm/src/binding.cpp), and the wasm heap.
 let wasm = null;
+// Set if the module stops: built without C++ exceptions, it stops when an
+// allocation fails inside it (what comes from outside is checked first, so
+// this takes a cache at the heap's limit). Every later call is refused.
+let moduleStopped = null;
 
 /**
  * Options for loading the WebAssembly module, before the first Replicache is
@@ -68,7 +72,10 @@ async function installNodeGlobals() {
 /** Loads (once) and returns the WebAssembly module. */
 export function loadWasm() {
   if (!modulePromise) {
-    modulePromise = installNodeGlobals().then(() => createReplicoreModule({...moduleOverrides})).then((M) => (wasm = M));
+    const onAbort = (what) => {
+      moduleStopped = new Error(`replicore: the WebAssembly module stopped (${what || 'out of memory'}); reload to start again`);
+    };
+    modulePromise = installNodeGlobals().then(() => createReplicoreModule({...moduleOverrides, onAbort})).then((M) => (wasm = M));
   }
   return modulePromise;
 }
@@ -873,6 +880,7 @@ export class Replicache {
   }
 
   _checkOpen() {
+    if (moduleStopped) throw moduleStopped;
     if (this._closed) throw closedError();
   }
 

@@ -1,14 +1,16 @@
 // The package is built without C++ exceptions: an allocation that fails deep
 // in the core stops the module. So a pull response is refused before it is
 // parsed when the heap has not room left to parse and apply it (about 8
-// times its size: wasm/src/binding.cpp, pullBodyBudget), over real HTTP.
-// Its own file: the test grows this process's wasm heap to about 700 MB.
+// times its size: wasm/src/binding.cpp, pullBodyBudget), over real HTTP;
+// and if the module does stop, the wrapper refuses every later call with a
+// clear error. Its own file: the first test grows this process's wasm heap
+// to about 700 MB, and the last stops the module.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {loadReplicore} from './helpers/package.js';
 import {memorySink, mutators, startServer, waitFor} from './helpers/server.js';
 
-const {Replicache} = await loadReplicore();
+const {Replicache, loadWasm} = await loadReplicore();
 
 test('a pull response the heap has no room to apply is refused; the cache and pending mutations are kept', async () => {
   const server = await startServer();
@@ -44,4 +46,17 @@ test('a pull response the heap has no room to apply is refused; the cache and pe
   assert.equal((await rep.experimentalPendingMutations()).length, 1);
   await rep.close();
   await server.stop();
+});
+
+// Last in this file: it stops the module of this process.
+test('when the module stops, every later call is refused with a clear error', async () => {
+  const rep = new Replicache({name: `stopped-${process.pid}`, pullInterval: null, logSinks: [memorySink()], mutators});
+  await rep.mutate.put({key: 'a', value: 1});
+  const M = await loadWasm();
+  // A call the wrapper never makes: a 3 GB copy inside the core. Without C++
+  // exceptions the failed allocation stops the module.
+  assert.throws(() => M.coreBeginMutationBytes(rep._core, 'put', 0, 3e9, 0), /Aborted/);
+  await assert.rejects(rep.mutate.put({key: 'b', value: 2}), /replicore: the WebAssembly module stopped/);
+  await assert.rejects(rep.query((tx) => tx.get('a')), /replicore: the WebAssembly module stopped/);
+  assert.throws(() => rep.subscribe((tx) => tx.get('a'), () => {}), /replicore: the WebAssembly module stopped/);
 });
