@@ -255,6 +255,14 @@ PullOutcome Rebase::finish() {
   std::map<std::string, uint64_t> lmids = r.lastMutationIDs_;
   for (const auto& [clientID, id] : response_.lastMutationIDChanges) lmids[clientID] = id;
   std::deque<Mutation> pending(std::make_move_iterator(replay_.begin()), std::make_move_iterator(replay_.end()));
+  if (r.trackingConfirmed_ && !r.confirmedChanges_.all) {
+    if (patch_.hidesBelow) {
+      r.confirmedChanges_.all = true;
+      r.confirmedChanges_.keys.clear();
+    } else {
+      for (const auto& write : patch_.writes) r.confirmedChanges_.keys.insert(write.first);
+    }
+  }
 
   applyLayer(r.base_, std::move(patch_));
   r.pending_layer_ = std::move(newPending_);
@@ -442,10 +450,50 @@ std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const 
   return rebase;
 }
 
+std::unique_ptr<Rebase> Replica::beginReplay(std::vector<Mutation> more) {
+  if (writeOpen_) throw std::logic_error("another mutation or rebase is in progress");
+  std::set<std::pair<std::string, uint64_t>> known;
+  for (const Mutation& m : pending_) known.emplace(m.clientID, m.id);
+  std::vector<Mutation> replay(pending_.begin(), pending_.end());
+  for (Mutation& m : more) {
+    auto lmid = lastMutationIDs_.find(m.clientID);
+    if (lmid != lastMutationIDs_.end() && m.id <= lmid->second) continue;
+    if (!known.emplace(m.clientID, m.id).second) continue;
+    replay.push_back(std::move(m));
+  }
+  PullSuccess same;
+  same.cookie = cookie_;
+  return std::unique_ptr<Rebase>(new Rebase(this, std::move(same), Layer{}, std::move(replay)));
+}
+
+void Replica::restore(BaseMap confirmed, Cookie cookie, std::map<std::string, uint64_t> lastMutationIDs,
+                      std::deque<Mutation> pending) {
+  if (writeOpen_) throw std::logic_error("restore while a mutation or rebase is in progress");
+  base_ = std::move(confirmed);
+  pending_layer_ = Layer{};
+  cookie_ = std::move(cookie);
+  lastMutationIDs_ = std::move(lastMutationIDs);
+  pending_ = std::move(pending);
+  confirmedChanges_ = ConfirmedChanges{};
+  confirmedChanges_.all = true;
+}
+
+Replica::ConfirmedChanges Replica::takeConfirmedChanges() {
+  ConfirmedChanges out = std::move(confirmedChanges_);
+  confirmedChanges_ = ConfirmedChanges{};
+  return out;
+}
+
+PullOutcome Replica::replay(std::vector<Mutation> more) { return runRebase(beginReplay(std::move(more))); }
+
 PullOutcome Replica::applyPull(const PullSuccess& response, const Cookie& requestCookie) {
   PullOutcome outcome;
   std::unique_ptr<Rebase> rebase = beginRebase(response, requestCookie, &outcome);
   if (!rebase) return outcome;
+  return runRebase(std::move(rebase));
+}
+
+PullOutcome Replica::runRebase(std::unique_ptr<Rebase> rebase) {
   while (const Mutation* m = rebase->next()) {
     auto found = mutators_.find(m->name);
     if (found == mutators_.end()) {

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -188,6 +189,36 @@ class Replica {
   std::unique_ptr<Rebase> beginRebase(const PullSuccess& response, const Cookie& requestCookie,
                                       PullOutcome* outcome);
 
+  // Staged replay without a pull: the pending mutations, followed by `more`
+  // (mutations of other clients of the group, found in the store, that are
+  // neither pending here nor confirmed), replayed on the unchanged confirmed
+  // state. Builds the pending layer after restore(), and merges another
+  // tab's mutations. Drive it like a rebase.
+  std::unique_ptr<Rebase> beginReplay(std::vector<Mutation> more);
+  // The same with the registered mutators.
+  PullOutcome replay(std::vector<Mutation> more = {});
+
+  // --- Persistence ---------------------------------------------------------------------
+  // Replaces the whole state with one loaded from a store: the confirmed
+  // entries, their cookie and last mutation ids, and the pending mutations
+  // (oldest first). Their effects show only after a replay (beginReplay).
+  // Call before anything reads, subscribes or writes; notifies no one.
+  // Throws std::logic_error while a write is open.
+  void restore(BaseMap confirmed, Cookie cookie, std::map<std::string, uint64_t> lastMutationIDs,
+               std::deque<Mutation> pending);
+  const BaseMap& confirmed() const { return base_; }
+
+  // What changed in the confirmed state since the last take: the keys a
+  // pull wrote, or everything (a pull that cleared, or a restore).
+  struct ConfirmedChanges {
+    bool all = false;
+    std::set<std::string, std::less<>> keys;
+  };
+  // Starts recording ConfirmedChanges (off by default: only a persisting
+  // host pays for it).
+  void trackConfirmedChanges() { trackingConfirmed_ = true; }
+  ConfirmedChanges takeConfirmedChanges();
+
   // --- Change notification -------------------------------------------------------------
   // Called once after each commit that changed the visible state.
   uint64_t addChangeListener(ChangeListener listener);
@@ -225,6 +256,8 @@ class Replica {
   struct Watch;
 
   LayeredView visible() const;
+  // Replays with the registered mutators and finishes.
+  PullOutcome runRebase(std::unique_ptr<Rebase> rebase);
   uint64_t nextMutationID(const std::string& clientID) const;
   void notify(const ChangeSet& changes);
   void deliver(const ChangeSet& changes);
@@ -238,6 +271,8 @@ class Replica {
   std::map<std::string, Mutator> mutators_;
   bool writeOpen_ = false;
   bool notifying_ = false;
+  bool trackingConfirmed_ = false;
+  ConfirmedChanges confirmedChanges_;
   std::deque<ChangeSet> queuedChanges_;
 
   uint64_t nextListenerID_ = 1;

@@ -1,0 +1,170 @@
+// The persisted format: the records a client group keeps in a key-value
+// store (IndexedDB, memory, or an app's own kvStore), and how each is
+// encoded and checked.
+//
+// One store holds every client group of one app `name`:
+//   "groups"          the registry: which group serves which schemaVersion
+//                     and mutator names, and when each was last used
+//   "g/<G>/h0", "h1"  group G's two head slots (see Head)
+//   "g/<G>/p<n>"      a page: a sorted run of confirmed entries
+//   "g/<G>/m<n>"      a chunk: pending mutations of one client, in order
+//
+// Every record is text (valid UTF-8 when its keys and values are, so it
+// crosses to JavaScript and into any store as a string) and carries the
+// format version, its kind and a checksum of its payload, so a torn,
+// truncated, corrupted or foreign record is detected, never half-used.
+// Pages and chunks are immutable once written: a changed page is written
+// under a new number, and the head names the numbers that make up a state.
+// That is what makes a write all or nothing even on a store that could stop
+// halfway through a batch (see persister.h for the order of a batch).
+#ifndef REPLICORE_STORE_FORMAT_H_
+#define REPLICORE_STORE_FORMAT_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "replicore/protocol.h"
+
+namespace replicore {
+
+// The version every record is written with. A reader refuses records of
+// another version (RecordError::kVersion): an older one is discarded, a
+// newer one is left alone (a newer replicore wrote it).
+constexpr int kStoreFormatVersion = 1;
+
+std::string groupRegistryKey();
+std::string headKey(const std::string& group, int slot);
+std::string pageKey(const std::string& group, uint64_t number);
+std::string chunkKey(const std::string& group, uint64_t number);
+
+// A page of the confirmed state, as the head lists it. Page i holds the
+// entries from its firstKey up to the next page's firstKey (the first
+// page's firstKey is "").
+struct PageRef {
+  uint64_t number = 0;
+  std::string firstKey;
+  uint64_t bytes = 0;  // of its entries' keys and values
+};
+
+// A chunk of one client's pending mutations: ids firstID..lastID.
+struct ChunkRef {
+  uint64_t number = 0;
+  uint64_t firstID = 0;
+  uint64_t lastID = 0;
+};
+
+// What the group knows of one of its clients.
+struct ClientRecord {
+  double lastActiveMs = 0;      // wall clock of its last write
+  std::vector<ChunkRef> chunks;  // its unconfirmed mutations, in order
+};
+
+// A group head: one consistent state of the group. The store keeps two
+// slots; a writer reads both, writes the next state into the slot of the
+// older one, and a reader takes the valid head with the higher seq. So a
+// torn head write leaves the previous head in place.
+struct Head {
+  uint64_t seq = 0;
+  uint64_t nextNumber = 1;  // the next page or chunk number to use
+  Cookie cookie;
+  std::map<std::string, uint64_t> lastMutationIDs;
+  std::vector<PageRef> pages;  // by firstKey
+  std::map<std::string, ClientRecord> clients;
+};
+
+// One client group of the registry.
+struct GroupEntry {
+  std::string id;
+  std::string schemaVersion;
+  std::vector<std::string> mutatorNames;  // sorted
+  double lastActiveMs = 0;
+};
+
+// Why a record could not be used.
+enum class RecordError {
+  kNone,
+  kMissing,  // not in the store
+  kVersion,  // another format version
+  kCorrupt,  // bad checksum, bad framing, or contents that break a rule
+};
+
+struct RecordProblem {
+  RecordError kind = RecordError::kNone;
+  int version = 0;  // for kVersion: the version found
+  std::string message;
+};
+
+std::string encodeHead(const Head& head);
+// The head that `text` holds, or nullopt with *problem set.
+std::optional<Head> decodeHead(std::string_view text, RecordProblem* problem);
+
+// `entries` sorted by key, values as JSON text.
+std::string encodePage(uint64_t number, const std::vector<std::pair<std::string_view, std::string_view>>& entries);
+// Calls `entry(key, valueText)` for each entry of page `number`, in order,
+// after the whole record has been checked (a bad record calls it never).
+// Checks that the keys ascend strictly from `firstKey` and stay below
+// `endKey` (when given). Returns false with *problem set otherwise.
+template <typename F>
+bool decodePage(std::string_view text, uint64_t number, std::string_view firstKey,
+                const std::optional<std::string_view>& endKey, F&& entry, RecordProblem* problem);
+
+std::string encodeChunk(uint64_t number, const std::string& clientID, const std::vector<Mutation>& mutations);
+// The mutations of chunk `number` of `clientID`, or nullopt with *problem
+// set. Their ids must ascend by one from `ref.firstID` to `ref.lastID`.
+std::optional<std::vector<Mutation>> decodeChunk(std::string_view text, const ChunkRef& ref,
+                                                 const std::string& clientID, RecordProblem* problem);
+
+std::string encodeRegistry(const std::vector<GroupEntry>& groups);
+std::optional<std::vector<GroupEntry>> decodeRegistry(std::string_view text, RecordProblem* problem);
+
+// --- Framing, for decodePage --------------------------------------------------
+namespace store_detail {
+// Checks the frame of `text` (version, kind, checksum) and returns the
+// payload, or nullopt with *problem set.
+std::optional<std::string_view> unframe(std::string_view text, char kind, RecordProblem* problem);
+// Reads `<decimal>` then a space.
+bool readNumber(std::string_view& in, uint64_t* out);
+// Reads `<length>:<bytes>`.
+bool readBytes(std::string_view& in, std::string_view* out);
+bool corrupt(RecordProblem* problem, const char* what);
+}  // namespace store_detail
+
+template <typename F>
+bool decodePage(std::string_view text, uint64_t number, std::string_view firstKey,
+                const std::optional<std::string_view>& endKey, F&& entry, RecordProblem* problem) {
+  using namespace store_detail;
+  std::optional<std::string_view> payload = unframe(text, 'p', problem);
+  if (!payload) return false;
+  std::string_view in = *payload;
+  uint64_t n = 0, count = 0;
+  if (!readNumber(in, &n) || n != number) return corrupt(problem, "page number");
+  if (!readNumber(in, &count) || count > in.size()) return corrupt(problem, "page count");
+  // Check first, then hand out: a bad page hands out nothing.
+  std::string_view scan = in;
+  std::string_view last;
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view key, value;
+    if (!readBytes(scan, &key) || !readBytes(scan, &value)) return corrupt(problem, "page entry");
+    if ((i == 0 && key < firstKey) || (i > 0 && key <= last) || (endKey && key >= *endKey)) {
+      return corrupt(problem, "page key order");
+    }
+    last = key;
+  }
+  if (!scan.empty()) return corrupt(problem, "page tail");
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view key, value;
+    readBytes(in, &key);
+    readBytes(in, &value);
+    entry(key, value);
+  }
+  return true;
+}
+
+}  // namespace replicore
+
+#endif  // REPLICORE_STORE_FORMAT_H_

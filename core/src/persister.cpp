@@ -1,0 +1,482 @@
+#include "replicore/persister.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include "replicore/size_optimized.h"
+
+REPLICORE_SIZE_OPTIMIZED_BEGIN
+
+namespace replicore {
+
+namespace {
+
+std::string describe(const std::string& key, const RecordProblem& problem) {
+  return key + ": " + (problem.kind == RecordError::kMissing ? std::string("missing") : problem.message);
+}
+
+void addRecords(const std::string& group, const Head& head, std::set<std::string>* out) {
+  for (const PageRef& p : head.pages) out->insert(pageKey(group, p.number));
+  for (const auto& [client, record] : head.clients) {
+    for (const ChunkRef& c : record.chunks) out->insert(chunkKey(group, c.number));
+  }
+}
+
+}  // namespace
+
+Persister::Persister(Replica* replica, std::string groupID, PersistOptions options)
+    : replica_(replica), group_(std::move(groupID)), options_(options) {
+  replica_->trackConfirmedChanges();
+}
+
+std::vector<Persister::Candidate> Persister::readHeads(const std::optional<std::string>& head0,
+                                                       const std::optional<std::string>& head1,
+                                                       std::vector<std::string>* problems) {
+  std::vector<Candidate> out;
+  const std::optional<std::string>* slots[2] = {&head0, &head1};
+  for (int slot = 0; slot < 2; ++slot) {
+    if (!*slots[slot]) continue;
+    RecordProblem problem;
+    std::optional<Head> head = decodeHead(**slots[slot], &problem);
+    if (head) {
+      out.push_back({std::move(*head), slot});
+      continue;
+    }
+    if (problem.kind == RecordError::kVersion && problem.version > kStoreFormatVersion) newerFormat_ = true;
+    if (problems) problems->push_back(describe(headKey(slot), problem));
+  }
+  if (out.size() == 2 && out[1].head.seq > out[0].head.seq) std::swap(out[0], out[1]);
+  return out;
+}
+
+std::vector<std::string> Persister::keysOf(const Head& head) const {
+  std::vector<std::string> keys;
+  for (const PageRef& p : head.pages) keys.push_back(pageKey(group_, p.number));
+  for (const auto& [client, record] : head.clients) {
+    for (const ChunkRef& c : record.chunks) keys.push_back(chunkKey(group_, c.number));
+  }
+  return keys;
+}
+
+// --- Opening -------------------------------------------------------------------------
+
+std::vector<std::string> Persister::beginLoad(const std::optional<std::string>& head0,
+                                              const std::optional<std::string>& head1) {
+  report_ = LoadReport{};
+  candidates_ = readHeads(head0, head1, &report_.problems);
+  tried_ = 0;
+  if (newerFormat_) {
+    // A newer replicore owns this store: read nothing, write nothing.
+    report_.newerFormat = true;
+    candidates_.clear();
+  }
+  if (candidates_.empty()) {
+    allDirty_ = true;
+    replica_->takeConfirmedChanges();
+    return {};
+  }
+  report_.fresh = false;
+  return keysOf(candidates_[0].head);
+}
+
+std::vector<std::string> Persister::continueLoad(const std::vector<std::optional<std::string>>& records) {
+  if (tried_ >= candidates_.size()) return {};
+  const Head& head = candidates_[tried_].head;
+  // The confirmed state is used whole or not at all.
+  bool confirmedOK = records.size() >= head.pages.size();
+  for (size_t i = 0; confirmedOK && i < head.pages.size(); ++i) {
+    const std::string key = pageKey(group_, head.pages[i].number);
+    RecordProblem problem;
+    if (!records[i]) {
+      problem.kind = RecordError::kMissing;
+    } else {
+      std::optional<std::string_view> end;
+      if (i + 1 < head.pages.size()) end = head.pages[i + 1].firstKey;
+      if (decodePage(*records[i], head.pages[i].number, head.pages[i].firstKey, end,
+                     [](std::string_view, std::string_view) {}, &problem)) {
+        continue;
+      }
+    }
+    report_.problems.push_back(describe(key, problem));
+    confirmedOK = false;
+  }
+  if (!confirmedOK && tried_ + 1 < candidates_.size()) {
+    report_.problems.push_back("head " + std::to_string(head.seq) + " cannot be read whole; opening the one before");
+    ++tried_;
+    return keysOf(candidates_[tried_].head);
+  }
+  restoreFrom(head, confirmedOK, records);
+  tried_ = candidates_.size();
+  return {};
+}
+
+void Persister::restoreFrom(const Head& head, bool confirmedOK, const std::vector<std::optional<std::string>>& records) {
+  BaseMap base;
+  pages_.clear();
+  if (confirmedOK) {
+    for (size_t i = 0; i < head.pages.size(); ++i) {
+      const PageRef& ref = head.pages[i];
+      std::optional<std::string_view> end;
+      if (i + 1 < head.pages.size()) end = head.pages[i + 1].firstKey;
+      decodePage(*records[i], ref.number, ref.firstKey, end,
+                 [&](std::string_view key, std::string_view value) {
+                   base.emplace_hint(base.end(), std::string(key), Value::fromText(std::string(value)));
+                 },
+                 nullptr);
+      pages_[ref.firstKey] = Page{ref.number, ref.bytes};
+    }
+  }
+  report_.confirmedDropped = !confirmedOK;
+  report_.entries = base.size();
+  // Chunks in the order they were written (numbers ascend), mutations in
+  // their order within each.
+  std::vector<std::pair<uint64_t, std::pair<std::string, ChunkRef>>> chunks;
+  for (const auto& [client, record] : head.clients) {
+    for (const ChunkRef& c : record.chunks) chunks.push_back({c.number, {client, c}});
+  }
+  std::sort(chunks.begin(), chunks.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::map<uint64_t, size_t> index;  // chunk number -> record index
+  size_t at = head.pages.size();
+  for (const auto& [client, record] : head.clients) {
+    for (const ChunkRef& c : record.chunks) index[c.number] = at++;
+  }
+  std::deque<Mutation> pending;
+  for (const auto& [number, owner] : chunks) {
+    const auto& [client, ref] = owner;
+    size_t i = index[number];
+    std::string key = chunkKey(group_, number);
+    RecordProblem problem;
+    std::optional<std::vector<Mutation>> mutations;
+    if (i < records.size() && records[i]) {
+      mutations = decodeChunk(*records[i], ref, client, &problem);
+    } else {
+      problem.kind = RecordError::kMissing;
+    }
+    if (!mutations) {
+      report_.problems.push_back(describe(key, problem) + " (" + std::to_string(ref.lastID - ref.firstID + 1) +
+                                 " unconfirmed mutations of client " + client + " lost)");
+      continue;
+    }
+    knownChunks_.insert(number);
+    auto lmid = head.lastMutationIDs.find(client);
+    for (Mutation& m : *mutations) {
+      if (lmid != head.lastMutationIDs.end() && m.id <= lmid->second) continue;
+      pending.push_back(std::move(m));
+    }
+  }
+  report_.pending = pending.size();
+  replica_->restore(std::move(base), confirmedOK ? head.cookie : Cookie(), head.lastMutationIDs, std::move(pending));
+  replica_->takeConfirmedChanges();
+  allDirty_ = !confirmedOK;
+  dirtyKeys_.clear();
+  if (confirmedOK) settled_ = head.cookie;
+}
+
+// --- Writing -------------------------------------------------------------------------
+
+bool Persister::hasWork() {
+  if (newerFormat_) return false;
+  Replica::ConfirmedChanges changes = replica_->takeConfirmedChanges();
+  if (changes.all) {
+    allDirty_ = true;
+    dirtyKeys_.clear();
+  } else if (!allDirty_) {
+    dirtyKeys_.merge(changes.keys);
+  }
+  if ((allDirty_ || !dirtyKeys_.empty()) && (!settled_ || *settled_ != replica_->cookie())) return true;
+  const std::string& me = replica_->options().clientID;
+  // An own mutation not in a chunk yet (written chunks are known).
+  uint64_t stored = 0;
+  for (const Mutation& m : replica_->pendingMutations()) {
+    if (m.clientID == me) stored = std::max(stored, m.id);
+  }
+  return stored > storedUpTo_;
+}
+
+void Persister::writePages(PageTable& table, const std::set<std::string, std::less<>>& dirtyPages, bool all,
+                           uint64_t* nextNumber, StoreBatch* batch) const {
+  const BaseMap& base = replica_->confirmed();
+  // The ranges to write: [from, to) over the confirmed keys, each replacing
+  // the pages that start in it.
+  std::vector<std::pair<std::string, std::optional<std::string>>> ranges;
+  if (all) {
+    table.clear();
+    ranges.push_back({"", std::nullopt});
+  } else {
+    for (const std::string& first : dirtyPages) {
+      auto it = table.find(first);
+      auto next = std::next(it);
+      ranges.push_back({first, next == table.end() ? std::nullopt : std::optional<std::string>(next->first)});
+    }
+  }
+  for (const auto& [from, to] : ranges) {
+    auto begin = base.lower_bound(from);
+    auto end = to ? base.lower_bound(*to) : base.end();
+    table.erase(from);
+    std::vector<std::pair<std::string_view, std::string_view>> entries;
+    uint64_t bytes = 0;
+    std::string first = from;
+    auto flush = [&] {
+      uint64_t number = (*nextNumber)++;
+      batch->ops.push_back({pageKey(group_, number), encodePage(number, entries)});
+      table[first] = Page{number, bytes};
+      entries.clear();
+      bytes = 0;
+    };
+    for (auto it = begin; it != end; ++it) {
+      if (bytes >= options_.pageBytes) {
+        flush();
+        first = it->first;
+      }
+      const std::string& text = it->second->text();
+      entries.push_back({it->first, text});
+      bytes += it->first.size() + text.size();
+    }
+    // An emptied page is dropped (its range joins the page before), except
+    // the first, which always starts the table.
+    if (!entries.empty() || first.empty()) flush();
+  }
+}
+
+StoreBatch Persister::planWrite(const std::optional<std::string>& head0, const std::optional<std::string>& head1,
+                                double nowMs) {
+  StoreBatch batch;
+  staged_ = Staged{};
+  std::vector<Candidate> heads = readHeads(head0, head1, nullptr);
+  if (newerFormat_) return batch;
+  hasWork();  // takes the replica's confirmed changes into the dirty set
+  const Head* current = heads.empty() ? nullptr : &heads[0].head;
+  const Head* older = heads.size() > 1 ? &heads[1].head : nullptr;
+  Head next;
+  next.seq = current ? current->seq + 1 : 1;
+  next.nextNumber = current ? current->nextNumber : 1;
+  int slot = heads.empty() ? 0 : 1 - heads[0].slot;
+
+  // The confirmed state: the higher cookie wins.
+  const Cookie& mine = replica_->cookie();
+  // An equal cookie is written too when this replica's pages are not
+  // stored (the stored ones were unreadable, or never written).
+  bool writeConfirmed = !current || compareCookies(mine, current->cookie) > 0 ||
+                        (allDirty_ && mine == current->cookie);
+  if (writeConfirmed) {
+    PageTable table = pages_;
+    std::set<uint64_t> stored;
+    if (current) {
+      for (const PageRef& p : current->pages) stored.insert(p.number);
+    }
+    bool all = allDirty_ || table.empty();
+    std::set<std::string, std::less<>> dirtyPages;
+    if (!all) {
+      for (const auto& [first, page] : table) {
+        if (!stored.count(page.number)) dirtyPages.insert(first);
+      }
+      for (const std::string& key : dirtyKeys_) {
+        auto it = table.upper_bound(key);
+        dirtyPages.insert(std::prev(it)->first);  // the first page starts at ""
+      }
+    }
+    writePages(table, dirtyPages, all, &next.nextNumber, &batch);
+    for (const auto& [first, page] : table) next.pages.push_back({page.number, first, page.bytes});
+    next.cookie = mine;
+    next.lastMutationIDs = replica_->lastMutationIDs();
+    staged_.pages = std::move(table);
+    staged_.wroteConfirmed = true;
+  } else {
+    next.pages = current->pages;
+    next.cookie = current->cookie;
+    next.lastMutationIDs = current->lastMutationIDs;
+  }
+
+  // The clients: everyone's as stored, this client's own brought up to date.
+  if (current) next.clients = current->clients;
+  const std::string& me = replica_->options().clientID;
+  ClientRecord& own = next.clients[me];
+  own.lastActiveMs = nowMs;
+  // Own mutations up to here are stored or confirmed.
+  uint64_t storedUpTo = std::max(storedUpTo_, own.chunks.empty() ? 0 : own.chunks.back().lastID);
+  auto ownConfirmed = next.lastMutationIDs.find(me);
+  if (ownConfirmed != next.lastMutationIDs.end()) storedUpTo = std::max(storedUpTo, ownConfirmed->second);
+  std::vector<Mutation> fresh;
+  for (const Mutation& m : replica_->pendingMutations()) {
+    if (m.clientID == me && m.id > storedUpTo) fresh.push_back(m);
+  }
+  if (!fresh.empty()) {
+    ChunkRef ref{next.nextNumber++, fresh.front().id, fresh.back().id};
+    batch.ops.push_back({chunkKey(group_, ref.number), encodeChunk(ref.number, me, fresh)});
+    own.chunks.push_back(ref);
+    staged_.chunks.push_back(ref.number);
+    staged_.upTo = ref.lastID;
+  } else {
+    staged_.upTo = storedUpTo;
+  }
+  // Confirmed chunks go; so do idle clients with nothing unconfirmed.
+  for (auto it = next.clients.begin(); it != next.clients.end();) {
+    auto lmid = next.lastMutationIDs.find(it->first);
+    std::vector<ChunkRef>& chunks = it->second.chunks;
+    if (lmid != next.lastMutationIDs.end()) {
+      uint64_t confirmed = lmid->second;
+      chunks.erase(std::remove_if(chunks.begin(), chunks.end(), [&](const ChunkRef& c) { return c.lastID <= confirmed; }),
+                   chunks.end());
+    }
+    bool idle = nowMs - it->second.lastActiveMs > options_.clientMaxAgeMs;
+    if (it->first != me && chunks.empty() && idle) {
+      it = next.clients.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  batch.ops.push_back({headKey(slot), encodeHead(next)});
+
+  // Records only the slot being overwritten named can go now; those the
+  // current head names stay until it is overwritten in turn.
+  if (older) {
+    std::set<std::string> keep, drop;
+    addRecords(group_, *current, &keep);
+    addRecords(group_, next, &keep);
+    addRecords(group_, *older, &drop);
+    for (const std::string& key : drop) {
+      if (!keep.count(key)) batch.ops.push_back({key, std::nullopt});
+    }
+  }
+  noteForeign(next, &batch);
+  staged_.cookie = mine;
+  staged_.active = true;
+  return batch;
+}
+
+void Persister::writeDone(bool committed) {
+  if (!staged_.active) return;
+  if (committed) {
+    if (staged_.wroteConfirmed) {
+      pages_ = std::move(staged_.pages);
+      allDirty_ = false;
+      dirtyKeys_.clear();
+    }
+    settled_ = staged_.cookie;
+    for (uint64_t n : staged_.chunks) knownChunks_.insert(n);
+    storedUpTo_ = staged_.upTo;
+  }
+  staged_ = Staged{};
+}
+
+// --- Tabs -----------------------------------------------------------------------------
+
+void Persister::noteForeign(const Head& head, StoreBatch* batch) {
+  const std::string& me = replica_->options().clientID;
+  for (const auto& [client, record] : head.clients) {
+    if (client == me) continue;
+    for (const ChunkRef& c : record.chunks) {
+      if (knownChunks_.count(c.number)) continue;
+      std::string key = chunkKey(group_, c.number);
+      foreignPlanned_[key] = {client, c};
+      batch->foreignChunks.push_back(std::move(key));
+    }
+  }
+}
+
+std::vector<std::string> Persister::planRefresh(const std::optional<std::string>& head0,
+                                                const std::optional<std::string>& head1) {
+  std::vector<Candidate> heads = readHeads(head0, head1, nullptr);
+  if (heads.empty() || newerFormat_) return {};
+  StoreBatch batch;
+  noteForeign(heads[0].head, &batch);
+  return batch.foreignChunks;
+}
+
+std::vector<Mutation> Persister::takeForeign(const std::vector<std::string>& keys,
+                                             const std::vector<std::optional<std::string>>& records,
+                                             std::vector<std::string>* problems) {
+  std::vector<std::pair<uint64_t, std::vector<Mutation>>> chunks;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto planned = foreignPlanned_.find(keys[i]);
+    if (planned == foreignPlanned_.end()) continue;
+    const auto& [client, ref] = planned->second;
+    RecordProblem problem;
+    std::optional<std::vector<Mutation>> mutations;
+    if (i < records.size() && records[i]) {
+      mutations = decodeChunk(*records[i], ref, client, &problem);
+    } else {
+      problem.kind = RecordError::kMissing;
+    }
+    if (mutations) {
+      knownChunks_.insert(ref.number);
+      chunks.push_back({ref.number, std::move(*mutations)});
+    } else if (problem.kind != RecordError::kMissing && problems) {
+      // A missing chunk was confirmed and collected meanwhile: no problem.
+      problems->push_back(describe(keys[i], problem));
+    }
+    foreignPlanned_.erase(planned);
+  }
+  std::sort(chunks.begin(), chunks.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Mutation> out;
+  for (auto& [number, mutations] : chunks) {
+    for (Mutation& m : mutations) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// --- The group registry ----------------------------------------------------------------
+
+GroupChoice chooseGroup(const std::optional<std::string>& registry, const std::string& schemaVersion,
+                        std::vector<std::string> mutatorNames, const std::string& newID, double nowMs,
+                        double maxAgeMs, std::string* problem) {
+  std::sort(mutatorNames.begin(), mutatorNames.end());
+  mutatorNames.erase(std::unique(mutatorNames.begin(), mutatorNames.end()), mutatorNames.end());
+  std::vector<GroupEntry> groups;
+  if (registry) {
+    RecordProblem p;
+    std::optional<std::vector<GroupEntry>> read = decodeRegistry(*registry, &p);
+    if (read) {
+      groups = std::move(*read);
+    } else if (problem) {
+      *problem = "the group registry: " + p.message;
+    }
+  }
+  GroupChoice choice;
+  for (GroupEntry& g : groups) {
+    if (choice.groupID.empty() && g.schemaVersion == schemaVersion && g.mutatorNames == mutatorNames) {
+      choice.groupID = g.id;
+      g.lastActiveMs = nowMs;
+    } else if (nowMs - g.lastActiveMs > maxAgeMs) {
+      choice.expired.push_back(g.id);
+    }
+  }
+  if (choice.groupID.empty()) {
+    choice.groupID = newID;
+    choice.created = true;
+    groups.push_back({newID, schemaVersion, std::move(mutatorNames), nowMs});
+  }
+  choice.registry = encodeRegistry(groups);
+  return choice;
+}
+
+std::string registryWithout(const std::optional<std::string>& registry, const std::string& groupID) {
+  std::vector<GroupEntry> groups;
+  if (registry) {
+    if (auto read = decodeRegistry(*registry, nullptr)) groups = std::move(*read);
+  }
+  groups.erase(std::remove_if(groups.begin(), groups.end(), [&](const GroupEntry& g) { return g.id == groupID; }),
+               groups.end());
+  return encodeRegistry(groups);
+}
+
+std::vector<std::string> groupRecords(const std::string& groupID, const std::optional<std::string>& head0,
+                                      const std::optional<std::string>& head1, bool* hasPending) {
+  std::set<std::string> keys{headKey(groupID, 0), headKey(groupID, 1)};
+  *hasPending = false;
+  for (const std::optional<std::string>* text : {&head0, &head1}) {
+    if (!*text) continue;
+    std::optional<Head> head = decodeHead(**text, nullptr);
+    if (!head) continue;
+    addRecords(groupID, *head, &keys);
+    for (const auto& [client, record] : head->clients) {
+      if (!record.chunks.empty()) *hasPending = true;
+    }
+  }
+  return {keys.begin(), keys.end()};
+}
+
+}  // namespace replicore
+
+REPLICORE_SIZE_OPTIMIZED_END
