@@ -13,72 +13,10 @@
 // mutate them; copy first. Values given to tx.set are validated and copied
 // (a frozen copy is what later reads return), so mutating your object after
 // set() changes nothing stored.
-import createReplicoreModule from './replicore_wasm.mjs';
-
-const isNode =
-  typeof process === 'object' && !!process.versions && !!process.versions.node &&
-  typeof window === 'undefined';
-
-// ------------------------------------------------------------ module load --
-
-let moduleOverrides = {};
-let modulePromise = null;
-// The loaded module (one per JavaScript realm): the core's functions, each
-// taking a core handle first (wasm/src/binding.cpp), and the wasm heap.
-let wasm = null;
-// Set if the module stops: built without C++ exceptions, it stops when an
-// allocation fails inside it (what comes from outside is checked first, so
-// this takes a cache at the heap's limit). Every later call is refused.
-let moduleStopped = null;
-
-/**
- * Options for loading the WebAssembly module, before the first Replicache is
- * made: `locateFile(path, scriptDirectory)` to say where `replicore_wasm.wasm`
- * is served from, or `wasmBinary` (an ArrayBuffer/Uint8Array) to supply it.
- * By default the .wasm is loaded from next to `replicore_wasm.mjs`
- * (`new URL('replicore_wasm.wasm', import.meta.url)` in browsers, the file
- * system in Node).
- */
-export function configureWasm(options) {
-  if (modulePromise) throw new Error('configureWasm must be called before the first Replicache is created');
-  moduleOverrides = {...options};
-}
-
-async function installNodeGlobals() {
-  if (!isNode) return;
-  // Node 20 has neither; Emscripten's fetch and WebSocket need them
-  // (shared/TOOLCHAIN.md #7). Node 22+ has WebSocket built in.
-  if (typeof globalThis.WebSocket === 'undefined') {
-    const mod = await import('ws');
-    const WS = mod.WebSocket || mod.default;
-    // An `error` event with no listener would crash the process (ws is an
-    // EventEmitter); keep one, the poke socket handles errors through
-    // onerror/onclose.
-    class NodeWebSocket extends WS {
-      constructor(...args) {
-        super(...args);
-        this.on('error', () => {});
-      }
-    }
-    globalThis.WebSocket = NodeWebSocket;
-  }
-  if (typeof globalThis.XMLHttpRequest === 'undefined') {
-    const mod = await import('xhr2');
-    const X = mod.default || mod.XMLHttpRequest;
-    globalThis.XMLHttpRequest = X.XMLHttpRequest || X;
-  }
-}
-
-/** Loads (once) and returns the WebAssembly module. */
-export function loadWasm() {
-  if (!modulePromise) {
-    const onAbort = (what) => {
-      moduleStopped = new Error(`replicore: the WebAssembly module stopped (${what || 'out of memory'}); reload to start again`);
-    };
-    modulePromise = installNodeGlobals().then(() => createReplicoreModule({...moduleOverrides, onAbort})).then((M) => (wasm = M));
-  }
-  return modulePromise;
-}
+import {wasm, loadWasm, configureWasm, moduleStopped} from './loading.js';
+import {Persistence, makeIDBName, PERSIST_DELAY_MS} from './persist.js';
+import {resolveStoreProvider, registerDatabase, dropDatabase, dropAllDatabases} from './store/provider.js';
+export {loadWasm, configureWasm, makeIDBName, dropDatabase, dropAllDatabases, PERSIST_DELAY_MS};
 
 // ------------------------------------------------------- string transfer --
 
@@ -386,15 +324,6 @@ function randomID(n) {
   return Array.from(randomBytes(n), (x) => alphabet[x & 31]).join('');
 }
 // 64-bit FNV-1a as two 32-bit halves; hex.
-function fnv64Hex(s) {
-  let h1 = 0x811c9dc5, h2 = 0xcbf29ce4;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ (c + 0x9e), 0x0100019d) >>> 0;
-  }
-  return h2.toString(16).padStart(8, '0') + h1.toString(16).padStart(8, '0');
-}
 
 // --------------------------------------------------------------- logging --
 
@@ -706,6 +635,15 @@ export class Replicache {
     this._logSinks = options.logSinks ?? [consoleLogSink];
     // Internal (tests): how many cached values trigger the first sweep.
     this._cacheSweepAt = options.experimentalCacheSweepAt ?? 4096;
+    const maxAge = options.clientMaxAgeMs ?? 14 * 24 * 3600 * 1000;
+    if (typeof maxAge !== 'number' || !(maxAge > 0)) throw new TypeError('Replicache: clientMaxAgeMs must be a positive number');
+    this._clientMaxAgeMs = maxAge;
+    // Where the state is kept (persist.js): IndexedDB by default, an app's
+    // own kvStore, or nowhere ('mem', or no IndexedDB: said once).
+    const kvStore = options.kvStore;
+    this._storeProvider = resolveStoreProvider(kvStore, (level, msg) => this._log(level, msg));
+    this._persistent = typeof kvStore === 'object' || (kvStore !== 'mem' && !!globalThis.indexedDB);
+    this._persist = null;
 
     this.getAuth = options.getAuth ?? null;
     this.onSync = null;
@@ -715,8 +653,12 @@ export class Replicache {
     this.onReplayError = null;
 
     this._clientID = randomID(20);
+    // Chosen when the store is open: the group of this schema and these
+    // mutator names in this profile's store, shared by its tabs (or a new
+    // one), and the profile's id.
     this._profileID = 'p' + randomID(19);
-    this._clientGroupID = fnv64Hex([name, this._schemaVersion, ...Object.keys(mutators).sort()].join('\u0000'));
+    this._clientGroupID = randomID(20);
+    this._opened = false;
     this._online = true;
     this._closed = false;
     this._closePromise = null;
@@ -742,11 +684,45 @@ export class Replicache {
       },
     });
 
-    this._ready = loadWasm().then(() => {
-      if (this._closed) return;
-      this._makeCore();
-    });
+    this._ready = loadWasm().then(() => this._open());
     this._ready.catch((e) => this._log('error', 'replicore: could not load the WebAssembly module', e));
+  }
+
+  // Opens the store (if any), makes the core with the group's state, replays
+  // the pending mutations and starts syncing. Queries wait for it, so the
+  // first answer already shows the persisted state. A store that fails is
+  // logged and the client runs in memory.
+  async _open() {
+    if (this._closed) return;
+    let persist = null;
+    if (this._persistent) {
+      persist = new Persistence(this, this._storeProvider, this.idbName, {clientMaxAgeMs: this._clientMaxAgeMs});
+      try {
+        const names = Object.keys(this._mutators);
+        const g = await persist.openGroup(this._schemaVersion, names, this._clientGroupID, this._profileID);
+        this._clientGroupID = g.groupID;
+        this._profileID = g.profileID;
+        registerDatabase(this._storeProvider, this.idbName).catch(() => {});
+      } catch (e) {
+        this._log('error', `replicore: the store cannot be opened (${(e && e.message) || e}); this client keeps its data in memory only`);
+        persist = null;
+      }
+    }
+    if (this._closed) return;
+    this._makeCore();
+    if (persist) {
+      try {
+        const report = await persist.load(this._core);
+        this._persist = persist;
+        this._log('debug', `replicore: opened group ${this._clientGroupID}: ${report.entries} entries, ${report.pending} pending mutations`);
+      } catch (e) {
+        this._log('error', `replicore: the stored state cannot be read (${(e && e.message) || e}); this client keeps its data in memory only`);
+      }
+      if (this._persist) await this._replay(false);
+    }
+    this._opened = true;
+    if (this._closed || !this._core) return;
+    wasm.coreStart(this._core);
   }
 
   _makeCore() {
@@ -842,7 +818,6 @@ export class Replicache {
       cacheSweepAt: this._cacheSweepAt,
     };
     this._core = wasm.coreCreate(JSON.stringify(opts), host);
-    wasm.coreStart(this._core);
   }
 
   _log(level, ...args) {
@@ -889,7 +864,7 @@ export class Replicache {
     return this._name;
   }
   get idbName() {
-    return `rep:${this._name}:${this._clientGroupID}`;
+    return makeIDBName(this._name, this._schemaVersion);
   }
   get schemaVersion() {
     return this._schemaVersion;
@@ -898,10 +873,10 @@ export class Replicache {
     return this._clientID;
   }
   get clientGroupID() {
-    return Promise.resolve(this._clientGroupID);
+    return this._ready.then(() => this._clientGroupID, () => this._clientGroupID);
   }
   get profileID() {
-    return Promise.resolve(this._profileID);
+    return this._ready.then(() => this._profileID, () => this._profileID);
   }
   get online() {
     return this._online;
@@ -974,7 +949,7 @@ export class Replicache {
     const frozenArgs = args === undefined ? undefined : frozenJSON(args, `mutate.${name} args`);
     const argsText = args === undefined ? 'null' : JSON.stringify(frozenArgs);
     const timestamp = performance.now();
-    if (!this._core) await this._ready;
+    if (!this._opened) await this._ready;
     const w = this._writes.lock();
     if (w) await w;
     try {
@@ -1023,6 +998,7 @@ export class Replicache {
         this._gate.endCommit();
       }
       if (note === '') throw new Error(`mutate.${name}: ${wasm.coreLastError(core)}`);
+      this._persist?.schedule();
       return result;
     } finally {
       this._writes.unlock();
@@ -1045,6 +1021,42 @@ export class Replicache {
         if (begin.kind === 'rejected') this._log('error', `replicore: pull rejected: ${begin.error}`);
         return;
       }
+      await this._driveRebase(core);
+    } finally {
+      this._writes.unlock();
+    }
+  }
+
+  // Replays the pending mutations, and those of other tabs the store gave
+  // (persist.js), on the unchanged confirmed state: after opening (no lock
+  // needed yet: nothing else runs) and when another tab wrote.
+  async _replay(lock) {
+    if (this._closed) return;
+    if (lock) {
+      const w = this._writes.lock();
+      if (w) await w;
+    }
+    const core = this._core;
+    try {
+      if (this._closed || !core) return;
+      if (!JSON.parse(wasm.coreReplayBegin(core)).started) return;
+      await this._driveRebase(core);
+    } finally {
+      if (lock) this._writes.unlock();
+    }
+  }
+
+  // Another tab's mutations were merged: show them, and push them (the
+  // group pushes all its clients' mutations, as Replicache does; the server
+  // applies each once).
+  async _replayForeign() {
+    await this._replay(true);
+    if (this._core && !this._closed) wasm.corePush(this._core);
+  }
+
+  // Runs the open rebase (or replay) to its end and installs it.
+  async _driveRebase(core) {
+    try {
       let text;
       while ((text = wasm.coreRebaseNext(core)) !== '') {
         const m = JSON.parse(text);
@@ -1077,6 +1089,7 @@ export class Replicache {
       } finally {
         this._gate.endCommit();
       }
+      this._persist?.schedule();
       for (const e of fin.replayErrors) {
         this._log('error', `replicore: mutator ${e.name} (mutation ${e.clientID}:${e.id}) threw during rebase; it stays pending: ${e.message}`);
         const cb = this.onReplayError;
@@ -1085,12 +1098,10 @@ export class Replicache {
     } catch (e) {
       this._log('error', 'replicore: applying a pull failed', e);
       try {
-        core?.rebaseAbort(String(e));
+        wasm.coreRebaseAbort(core, String(e));
       } catch {
         // already gone
       }
-    } finally {
-      this._writes.unlock();
     }
   }
 
@@ -1214,7 +1225,7 @@ export class Replicache {
   // Runs `body` in a read transaction recording into subscription `subID`
   // (0: none). The lock keeps commits out while it runs.
   async _read(body, subID) {
-    if (!this._core) await this._ready;
+    if (!this._opened) await this._ready;
     this._checkOpen();
     const r = this._gate.read();
     if (r) await r;
@@ -1399,14 +1410,14 @@ export class Replicache {
   }
 
   async experimentalPendingMutations() {
-    if (!this._core) await this._ready;
+    if (!this._opened) await this._ready;
     this._checkOpen();
     return deepFreeze(JSON.parse(wasm.corePendingMutations(this._core)));
   }
 
   // ----------------------------------------------------------------- sync --
   async _sync(isPull) {
-    if (!this._core) await this._ready;
+    if (!this._opened) await this._ready;
     this._checkOpen();
     const core = this._core;
     const waiter = new Promise((resolve) => this._idleWaiters.push(resolve));
@@ -1421,7 +1432,7 @@ export class Replicache {
    * pull has finished, its data applied (or it failed).
    */
   async pull(_options) {
-    if (!this._core) await this._ready;
+    if (!this._opened) await this._ready;
     this._checkOpen();
     const n = wasm.corePull(this._core);
     if (n === 0 || n <= this._pullsSettled) return;
@@ -1511,6 +1522,18 @@ export class Replicache {
     wasm.coreTransportDoneBody(core, token, status, written, error);
   }
 
+  /**
+   * Resolves once everything committed so far (mutations, pulled state) is
+   * in the store, durable across a reload, a crash or a browser restart.
+   * Rejects if the store write fails (the data stays in memory and the
+   * write is retried). Without a store ('mem') it resolves at once.
+   */
+  async flush() {
+    if (!this._opened) await this._ready;
+    this._checkOpen();
+    await this._persist?.flush();
+  }
+
   close() {
     if (this._closePromise) return this._closePromise;
     this._closed = true;
@@ -1525,6 +1548,9 @@ export class Replicache {
       // Let reads and writes already running finish, then free the core.
       const w = this._writes.lock();
       if (w) await w;
+      // The last group commit, so that a clean close loses nothing.
+      await this._persist?.close();
+      this._persist = null;
       const g = this._gate.commit();
       if (g) await g;
       this._core = null;

@@ -62,6 +62,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -72,6 +73,7 @@
 #include "emscripten_platform.h"
 #include "replicore/id_set.h"
 #include "replicore/json_text.h"
+#include "replicore/persister.h"
 #include "replicore/replica.h"
 #include "replicore/scheduler.h"
 #include "replicore/size_optimized.h"
@@ -706,6 +708,127 @@ class Core : public SyncHost {
 
   std::string cookie() const { return replica_->cookie().text(); }
 
+  // ---------------------------------------------------------- persistence --
+  // The wrapper moves records between the store and the core in batches,
+  // never one call per record: records go in as one buffer of
+  // [int32 length (-1: absent), UTF-8 bytes]... that JS writes into
+  // memory from malloc (readRecords), and write batches come out as one
+  // buffer (writePlan). The rules are all the Persister's (core/persister.h).
+  void persistInit(std::string groupID, double pageBytes, double clientMaxAgeMs) {
+    PersistOptions o;
+    if (pageBytes > 0) o.pageBytes = size_t(pageBytes);
+    if (clientMaxAgeMs > 0) o.clientMaxAgeMs = clientMaxAgeMs;
+    persister_ = std::make_unique<Persister>(replica_.get(), std::move(groupID), o);
+  }
+
+  // Opening: the two head slots in; {"keys":[...]} of the records to read
+  // next, or {"done":true,"report":{...}} once the state is loaded (the
+  // pending mutations then need a replay: replayBegin).
+  std::string loadBegin(uintptr_t ptr, size_t len) {
+    return guard(std::string(), [&] {
+      if (!persister_) return fail(std::string(), "no persister");
+      auto heads = readRecords(ptr, len);
+      heads.resize(2);
+      loadKeys_ = persister_->beginLoad(heads[0], heads[1]);
+      if (persister_->report().fresh) return loadDone();
+      return keysJson(loadKeys_);
+    });
+  }
+  std::string loadContinue(uintptr_t ptr, size_t len) {
+    return guard(std::string(), [&] {
+      if (!persister_) return fail(std::string(), "no persister");
+      loadKeys_ = persister_->continueLoad(readRecords(ptr, len));
+      if (loadKeys_.empty()) return loadDone();
+      return keysJson(loadKeys_);
+    });
+  }
+
+  bool persistHasWork() { return persister_ && guard(false, [&] { return persister_->hasWork(); }); }
+
+  // Plans a write given the two head slots (read in the write transaction):
+  // a buffer view of uint32 n, then n ops of uint8 kind (1 put, 0 delete,
+  // 2 a foreign chunk to read), uint32 key length, key, and for puts
+  // uint32 value length, value. Empty on error.
+  emscripten::val writePlan(uintptr_t ptr, size_t len, double nowMs) {
+    out_ = guard(std::string(), [&] {
+      if (!persister_) return fail(std::string(), "no persister");
+      auto heads = readRecords(ptr, len);
+      heads.resize(2);
+      StoreBatch batch = persister_->planWrite(heads[0], heads[1], nowMs);
+      std::string out;
+      appendU32(out, uint32_t(batch.ops.size() + batch.foreignChunks.size()));
+      for (const auto& [key, value] : batch.ops) {
+        out += char(value ? 1 : 0);
+        appendU32(out, uint32_t(key.size()));
+        out += key;
+        if (value) {
+          appendU32(out, uint32_t(value->size()));
+          out += *value;
+        }
+      }
+      for (const std::string& key : batch.foreignChunks) {
+        out += char(2);
+        appendU32(out, uint32_t(key.size()));
+        out += key;
+      }
+      return out;
+    });
+    return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
+  }
+  void writeDone(bool committed) {
+    if (persister_) persister_->writeDone(committed);
+  }
+
+  // Tabs: the other clients' chunks to read, as a JSON array of keys.
+  std::string refreshPlan(uintptr_t ptr, size_t len) {
+    return guard(std::string("[]"), [&] {
+      if (!persister_) return std::string("[]");
+      auto heads = readRecords(ptr, len);
+      heads.resize(2);
+      return keysJson(persister_->planRefresh(heads[0], heads[1]));
+    });
+  }
+  // Takes the chunks read for `keysJson` (a JSON array): their mutations
+  // wait for the next replayBegin. Returns how many, or -1; problems go to
+  // lastError().
+  int takeForeign(std::string keysJsonText, uintptr_t ptr, size_t len) {
+    return guard(-1, [&] {
+      if (!persister_) return fail(-1, "no persister");
+      std::vector<std::string> keys;
+      // Keys are ASCII store keys the core made: a flat array of strings.
+      std::string_view text = keysJsonText;
+      size_t at = 0;
+      while ((at = text.find('"', at)) != std::string_view::npos) {
+        size_t end = text.find('"', at + 1);
+        if (end == std::string_view::npos) break;
+        keys.emplace_back(text.substr(at + 1, end - at - 1));
+        at = end + 1;
+      }
+      std::vector<std::string> problems;
+      std::vector<Mutation> more = persister_->takeForeign(keys, readRecords(ptr, len), &problems);
+      for (Mutation& m : more) foreign_.push_back(std::move(m));
+      if (!problems.empty()) {
+        lastError_.clear();
+        for (const std::string& p : problems) lastError_ += (lastError_.empty() ? "" : "; ") + p;
+      }
+      return int(more.size());
+    });
+  }
+  bool hasForeign() const { return !foreign_.empty(); }
+
+  // Opens a replay of the pending mutations plus the foreign ones taken
+  // (core/replica.h, beginReplay); JS drives it with rebaseNext/... like a
+  // pull's rebase. {"started":true}, or {"started":false} when a write is
+  // open.
+  std::string replayBegin() {
+    return guard(std::string("{\"started\":false}"), [&] {
+      std::vector<Mutation> more = std::move(foreign_);
+      foreign_.clear();
+      rebase_ = replica_->beginReplay(std::move(more));
+      return std::string("{\"started\":true}");
+    });
+  }
+
   // Called by RoutingTransport for JS-routed URLs.
   void sendCustom(HttpRequest request, std::function<void(HttpResponse)> done) {
     int token = nextToken_++;
@@ -763,6 +886,56 @@ class Core : public SyncHost {
       lastError_ = "unknown error";
       return onError;
     }
+  }
+
+  static void appendU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+
+  // Records from JS: [int32 length (-1: absent), bytes]...
+  static std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len) {
+    std::vector<std::optional<std::string>> out;
+    const char* p = reinterpret_cast<const char*>(ptr);
+    const char* end = p + len;
+    while (end - p >= 4) {
+      int32_t n;
+      std::memcpy(&n, p, 4);
+      p += 4;
+      if (n < 0 || n > end - p) {
+        out.emplace_back();
+        continue;
+      }
+      out.emplace_back(std::string(p, size_t(n)));
+      p += n;
+    }
+    return out;
+  }
+
+  static std::string keysJson(const std::vector<std::string>& keys) {
+    std::string out = "{\"keys\":[";
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (i) out += ',';
+      appendJsonString(out, keys[i]);
+    }
+    return out + "]}";
+  }
+
+  std::string loadDone() {
+    const LoadReport& r = persister_->report();
+    std::string out = "{\"done\":true,\"fresh\":";
+    out += r.fresh ? "true" : "false";
+    out += ",\"newerFormat\":";
+    out += r.newerFormat ? "true" : "false";
+    out += ",\"confirmedDropped\":";
+    out += r.confirmedDropped ? "true" : "false";
+    out += ",\"entries\":";
+    appendJsonInteger(out, r.entries);
+    out += ",\"pending\":";
+    appendJsonInteger(out, r.pending);
+    out += ",\"problems\":[";
+    for (size_t i = 0; i < r.problems.size(); ++i) {
+      if (i) out += ',';
+      appendJsonString(out, r.problems[i]);
+    }
+    return out + "]}";
   }
 
   template <class T>
@@ -920,6 +1093,9 @@ class Core : public SyncHost {
 
   std::unique_ptr<PendingWrite> pendingWrite_;
   std::unique_ptr<Rebase> rebase_;
+  std::unique_ptr<Persister> persister_;
+  std::vector<std::string> loadKeys_;
+  std::vector<Mutation> foreign_;  // other tabs' mutations, for the next replay
   std::function<void(std::string)> rebaseDone_;
   std::map<int, std::unique_ptr<ReadTransaction>> reads_;
   int nextRead_ = 1;
@@ -970,6 +1146,38 @@ __attribute__((noinline)) Core* coreFor(uintptr_t handle) {
   }
   emscripten_console_error("replicore: a deleted or unknown core was used");
   std::abort();
+}
+
+// The client group for (schemaVersion, mutator names joined by NUL) from
+// the registry record (empty: none). JSON {"groupID","created","registry",
+// "expired":[...],"problem"}.
+std::string storeChooseGroup(std::string registry, bool hasRegistry, std::string schemaVersion, std::string names,
+                             std::string newID, double nowMs, double maxAgeMs) {
+  std::vector<std::string> mutatorNames;
+  size_t start = 0;
+  while (start < names.size()) {
+    size_t end = names.find('\0', start);
+    if (end == std::string::npos) end = names.size();
+    mutatorNames.push_back(names.substr(start, end - start));
+    start = end + 1;
+  }
+  std::string problem;
+  GroupChoice c = chooseGroup(hasRegistry ? std::optional<std::string>(std::move(registry)) : std::nullopt,
+                              schemaVersion, std::move(mutatorNames), newID, nowMs, maxAgeMs, &problem);
+  std::string out = "{\"groupID\":";
+  appendJsonString(out, c.groupID);
+  out += ",\"created\":";
+  out += c.created ? "true" : "false";
+  out += ",\"registry\":";
+  appendJsonString(out, c.registry);
+  out += ",\"problem\":";
+  appendJsonString(out, problem);
+  out += ",\"expired\":[";
+  for (size_t i = 0; i < c.expired.size(); ++i) {
+    if (i) out += ',';
+    appendJsonString(out, c.expired[i]);
+  }
+  return out + "]}";
 }
 
 uintptr_t coreCreate(std::string optionsJson, emscripten::val host) {
@@ -1050,6 +1258,17 @@ EMSCRIPTEN_BINDINGS(replicore) {
   bindCore<&Core::authAnswer>("coreAuthAnswer");
   bindCore<&Core::pendingMutations>("corePendingMutations");
   bindCore<&Core::cookie>("coreCookie");
+  bindCore<&Core::persistInit>("corePersistInit");
+  bindCore<&Core::loadBegin>("coreLoadBegin");
+  bindCore<&Core::loadContinue>("coreLoadContinue");
+  bindCore<&Core::persistHasWork>("corePersistHasWork");
+  bindCore<&Core::writePlan>("coreWritePlan");
+  bindCore<&Core::writeDone>("coreWriteDone");
+  bindCore<&Core::refreshPlan>("coreRefreshPlan");
+  bindCore<&Core::takeForeign>("coreTakeForeign");
+  bindCore<&Core::hasForeign>("coreHasForeign");
+  bindCore<&Core::replayBegin>("coreReplayBegin");
+  emscripten::function("storeChooseGroup", &storeChooseGroup);
 }
 
 }  // namespace replicore::wasm

@@ -1,0 +1,70 @@
+// Loading the WebAssembly module: once per JavaScript realm, with the Node
+// globals Emscripten's fetch and WebSocket need. Every other module reads
+// the loaded module through the live binding `wasm`.
+import createReplicoreModule from './replicore_wasm.mjs';
+
+export const isNode =
+  typeof process === 'object' && !!process.versions && !!process.versions.node &&
+  typeof window === 'undefined';
+
+// ------------------------------------------------------------ module load --
+
+let moduleOverrides = {};
+let modulePromise = null;
+// The loaded module (one per JavaScript realm): the core's functions, each
+// taking a core handle first (wasm/src/binding.cpp), and the wasm heap.
+export let wasm = null;
+// Set if the module stops: built without C++ exceptions, it stops when an
+// allocation fails inside it (what comes from outside is checked first, so
+// this takes a cache at the heap's limit). Every later call is refused.
+export let moduleStopped = null;
+
+/**
+ * Options for loading the WebAssembly module, before the first Replicache is
+ * made: `locateFile(path, scriptDirectory)` to say where `replicore_wasm.wasm`
+ * is served from, or `wasmBinary` (an ArrayBuffer/Uint8Array) to supply it.
+ * By default the .wasm is loaded from next to `replicore_wasm.mjs`
+ * (`new URL('replicore_wasm.wasm', import.meta.url)` in browsers, the file
+ * system in Node).
+ */
+export function configureWasm(options) {
+  if (modulePromise) throw new Error('configureWasm must be called before the first Replicache is created');
+  moduleOverrides = {...options};
+}
+
+async function installNodeGlobals() {
+  if (!isNode) return;
+  // Node 20 has neither; Emscripten's fetch and WebSocket need them
+  // (shared/TOOLCHAIN.md #7). Node 22+ has WebSocket built in.
+  if (typeof globalThis.WebSocket === 'undefined') {
+    const mod = await import('ws');
+    const WS = mod.WebSocket || mod.default;
+    // An `error` event with no listener would crash the process (ws is an
+    // EventEmitter); keep one, the poke socket handles errors through
+    // onerror/onclose.
+    class NodeWebSocket extends WS {
+      constructor(...args) {
+        super(...args);
+        this.on('error', () => {});
+      }
+    }
+    globalThis.WebSocket = NodeWebSocket;
+  }
+  if (typeof globalThis.XMLHttpRequest === 'undefined') {
+    const mod = await import('xhr2');
+    const X = mod.default || mod.XMLHttpRequest;
+    globalThis.XMLHttpRequest = X.XMLHttpRequest || X;
+  }
+}
+
+/** Loads (once) and returns the WebAssembly module. */
+export function loadWasm() {
+  if (!modulePromise) {
+    const onAbort = (what) => {
+      moduleStopped = new Error(`replicore: the WebAssembly module stopped (${what || 'out of memory'}); reload to start again`);
+    };
+    modulePromise = installNodeGlobals().then(() => createReplicoreModule({...moduleOverrides, onAbort})).then((M) => (wasm = M));
+  }
+  return modulePromise;
+}
+

@@ -1,0 +1,375 @@
+// Persistence of one Replicache instance: choosing its client group in the
+// store, loading the group's state, the group commit of what changed, and
+// the tabs of a group telling each other what they wrote.
+//
+// The rules (what to write, in which batch, how to recover, how tabs'
+// writes merge) are the core's (core/persister.h); this file only moves
+// batches of records between the core and the store: one store transaction
+// per batch, one crossing into wasm per batch, never one per key.
+//
+// Durability: a mutation is in memory when mutate() resolves, and in the
+// store within PERSIST_DELAY_MS plus the time of one store write (the group
+// commit: every change in the window goes in one transaction). A page that
+// is hidden or closed is flushed at once. `flush()` resolves once all that
+// was committed before the call is durable.
+import {wasm} from './loading.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Milliseconds from a change to the start of the write that stores it. */
+export const PERSIST_DELAY_MS = 20;
+// A client that writes nothing still says, now and then, that it is alive
+// (so that clientMaxAgeMs does not collect it while it runs).
+const HEARTBEAT_MS = 60 * 1000;
+// A failing store is tried again after this, doubling up to the max.
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 30 * 1000;
+
+const REGISTRY_KEY = 'groups';
+const PROFILE_KEY = 'profile';
+
+/** The store name (IndexedDB database) of an app `name`. */
+export function makeIDBName(name, _schemaVersion) {
+  // One store holds every client group of the app (the schemaVersion picks
+  // the group inside it). The number is the format (core/store_format.h);
+  // "replicore:" keeps it apart from a Replicache database of the name.
+  return `replicore:${name}:1`;
+}
+
+function message(e) {
+  return (e && (e.name && e.message ? `${e.name}: ${e.message}` : e.message)) || String(e);
+}
+
+// Records into wasm memory, as the core reads them: [int32 length (-1:
+// absent), UTF-8 bytes]... A value that is not a string (a custom store
+// that changed it) is passed as an unreadable record, so that the core
+// reports it corrupt instead of trusting it.
+function packRecords(values) {
+  const parts = values.map((v) => (v === undefined || v === null ? null : encoder.encode(typeof v === 'string' ? v : '\u0000')));
+  let len = 0;
+  for (const p of parts) len += 4 + (p ? p.length : 0);
+  const ptr = wasm._malloc(Math.max(len, 4));
+  if (!ptr) throw new Error('out of WebAssembly memory');
+  const heap = wasm.HEAPU8;
+  const view = new DataView(heap.buffer);
+  let at = ptr;
+  for (const p of parts) {
+    view.setInt32(at, p ? p.length : -1, true);
+    at += 4;
+    if (p) {
+      heap.set(p, at);
+      at += p.length;
+    }
+  }
+  return {ptr, len};
+}
+
+function withRecords(values, fn) {
+  const {ptr, len} = packRecords(values);
+  try {
+    return fn(ptr, len);
+  } finally {
+    wasm._free(ptr);
+  }
+}
+
+// A write plan (binding.cpp, writePlan) out of wasm memory.
+function unpackPlan(bytes) {
+  const ops = [];
+  const foreign = [];
+  if (bytes.length < 4) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getUint32(0, true);
+  let at = 4;
+  for (let i = 0; i < n; i++) {
+    const kind = bytes[at];
+    const keyLen = view.getUint32(at + 1, true);
+    const key = decoder.decode(bytes.subarray(at + 5, at + 5 + keyLen));
+    at += 5 + keyLen;
+    if (kind === 1) {
+      const valueLen = view.getUint32(at, true);
+      ops.push([key, decoder.decode(bytes.subarray(at + 4, at + 4 + valueLen))]);
+      at += 4 + valueLen;
+    } else if (kind === 0) {
+      ops.push([key, undefined]);
+    } else {
+      foreign.push(key);
+    }
+  }
+  return {ops, foreign};
+}
+
+async function readAll(store, keys) {
+  const r = await store.read();
+  try {
+    return await Promise.all(keys.map((k) => r.get(k)));
+  } finally {
+    r.release();
+  }
+}
+
+/**
+ * The persistence of one instance. `rep` gives: _core, _log(level, ...),
+ * _replayForeign() (replays what takeForeign queued), _clientID.
+ */
+export class Persistence {
+  constructor(rep, provider, storeName, options) {
+    this._rep = rep;
+    this._provider = provider;
+    this._storeName = storeName;
+    this._clientMaxAgeMs = options.clientMaxAgeMs;
+    this._store = null;
+    this._groupID = '';
+    this._timer = null;
+    this._writing = null; // the write in flight
+    this._again = false;
+    this._failing = false;
+    this._retryMs = RETRY_MIN_MS;
+    this._waiters = []; // flush() calls: resolved once a write that started after them ends clean
+    this._disabled = false;
+    this._channel = null;
+    this._refreshing = null;
+    this._refreshAgain = false;
+    this._heartbeat = null;
+    this._onHide = null;
+  }
+
+  get groupID() {
+    return this._groupID;
+  }
+
+  // --------------------------------------------------------------- open --
+  /**
+   * Opens the store and picks the client group for the schema and mutator
+   * names (a new random one when none matches), and the profile id.
+   * Rejects when the store cannot be used.
+   */
+  async openGroup(schemaVersion, mutatorNames, newGroupID, newProfileID) {
+    this._store = this._provider.create(this._storeName);
+    const w = await this._store.write();
+    let choice, profileID;
+    try {
+      const registry = await w.get(REGISTRY_KEY);
+      choice = JSON.parse(
+        wasm.storeChooseGroup(typeof registry === 'string' ? registry : '', typeof registry === 'string',
+          schemaVersion, mutatorNames.join('\u0000'), newGroupID, Date.now(), this._clientMaxAgeMs),
+      );
+      if (choice.problem) this._rep._log('error', `replicore: ${choice.problem}; starting a new registry`);
+      profileID = await w.get(PROFILE_KEY);
+      if (typeof profileID !== 'string') {
+        profileID = newProfileID;
+        await w.put(PROFILE_KEY, profileID);
+      }
+      await w.put(REGISTRY_KEY, choice.registry);
+      await w.commit();
+    } finally {
+      // Replicache's stores free their lock on release, committed or not.
+      w.release();
+    }
+    this._groupID = choice.groupID;
+    return {groupID: choice.groupID, profileID, created: choice.created};
+  }
+
+  /**
+   * Loads the group's persisted state into the core (restored; the wrapper
+   * replays the pending mutations next). Returns the core's load report.
+   */
+  async load(core) {
+    wasm.corePersistInit(core, this._groupID, 0, this._clientMaxAgeMs);
+    const heads = await readAll(this._store, [`g/${this._groupID}/h0`, `g/${this._groupID}/h1`]);
+    let step = JSON.parse(withRecords(heads, (p, n) => wasm.coreLoadBegin(core, p, n)) || 'null');
+    while (step && !step.done) {
+      const records = await readAll(this._store, step.keys);
+      step = JSON.parse(withRecords(records, (p, n) => wasm.coreLoadContinue(core, p, n)) || 'null');
+    }
+    if (!step) throw new Error(`loading failed: ${wasm.coreLastError(core)}`);
+    for (const p of step.problems) this._rep._log('error', `replicore: persisted state: ${p}`);
+    if (step.newerFormat) {
+      this._rep._log('error', 'replicore: the store was written by a newer replicore; this client keeps its data in memory only');
+      this._disabled = true;
+    }
+    this._listen();
+    return step;
+  }
+
+  _listen() {
+    if (typeof BroadcastChannel === 'function') {
+      try {
+        this._channel = new BroadcastChannel(`replicore:${this._storeName}:${this._groupID}`);
+        this._channel.onmessage = () => this.refresh();
+        // Node: a channel must not keep the process alive.
+        this._channel.unref?.();
+      } catch {
+        this._channel = null;
+      }
+    }
+    this._heartbeat = setInterval(() => this._forceWrite(), HEARTBEAT_MS);
+    this._heartbeat.unref?.();
+    if (typeof addEventListener === 'function' && typeof document === 'object') {
+      this._onHide = () => {
+        if (document.visibilityState === 'hidden') this.flush().catch(() => {});
+      };
+      addEventListener('pagehide', this._onHide);
+      document.addEventListener('visibilitychange', this._onHide);
+    }
+  }
+
+  // -------------------------------------------------------------- write --
+  /** Something changed: write it in the next group commit. */
+  schedule() {
+    if (this._disabled || this._timer || this._writing) {
+      if (this._writing) this._again = true;
+      return;
+    }
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      this._run();
+    }, this._failing ? this._retryMs : PERSIST_DELAY_MS);
+  }
+
+  _forceWrite() {
+    this._heartbeatDue = true;
+    this.schedule();
+  }
+
+  /** Resolves once everything committed before the call is in the store. */
+  flush() {
+    if (this._disabled || !this._store) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this._waiters.push({resolve, reject});
+      if (this._timer) {
+        clearTimeout(this._timer);
+        this._timer = null;
+      }
+      if (this._writing) this._again = true;
+      else this._run();
+    });
+  }
+
+  async _run() {
+    const core = this._rep._core;
+    if (!core || this._disabled) return this._settle(null);
+    const due = this._heartbeatDue || wasm.corePersistHasWork(core);
+    if (!due) return this._settle(null);
+    this._heartbeatDue = false;
+    this._again = false;
+    const waiters = this._waiters;
+    this._waiters = [];
+    this._writing = this._write(core);
+    let error = null;
+    try {
+      await this._writing;
+    } catch (e) {
+      error = e;
+    }
+    this._writing = null;
+    if (error) {
+      if (!this._failing) this._rep._log('error', `replicore: writing to the store failed; the data stays in memory and the write is retried: ${message(error)}`);
+      this._failing = true;
+      this._retryMs = Math.min(this._retryMs * 2, RETRY_MAX_MS);
+      for (const w of waiters) w.reject(new Error(`replicore: the store write failed: ${message(error)}`));
+      if (!this._rep._closed) this.schedule();
+      return;
+    }
+    if (this._failing) this._rep._log('info', 'replicore: writing to the store works again');
+    this._failing = false;
+    this._retryMs = RETRY_MIN_MS;
+    // What was committed after the write was planned goes in the next one.
+    if (this._rep._core && wasm.corePersistHasWork(this._rep._core)) {
+      this._waiters.unshift(...waiters);
+      this._run();
+      return;
+    }
+    for (const w of waiters) w.resolve();
+    this._settle(null);
+  }
+
+  _settle() {
+    const w = this._waiters;
+    this._waiters = [];
+    for (const x of w) x.resolve();
+  }
+
+  async _write(core) {
+    const w = await this._store.write();
+    let plan;
+    try {
+      const heads = await Promise.all([w.get(`g/${this._groupID}/h0`), w.get(`g/${this._groupID}/h1`)]);
+      const bytes = withRecords(heads, (p, n) => wasm.coreWritePlan(core, p, n, Date.now()));
+      plan = unpackPlan(bytes);
+      if (!plan) throw new Error(`planning the write failed: ${wasm.coreLastError(core)}`);
+      // Puts and deletes in order: pages and chunks, the head, then what
+      // no head names any more.
+      await Promise.all(plan.ops.map(([k, v]) => (v === undefined ? w.del(k) : w.put(k, v))));
+      await w.commit();
+    } catch (e) {
+      if (this._rep._core === core) wasm.coreWriteDone(core, false);
+      throw e;
+    } finally {
+      try {
+        w.release();
+      } catch {
+        // already ended
+      }
+    }
+    if (this._rep._core === core) wasm.coreWriteDone(core, true);
+    this._channel?.postMessage(this._rep._clientID);
+    if (plan.foreign.length) await this._takeForeign(core, plan.foreign);
+  }
+
+  // --------------------------------------------------------------- tabs --
+  /** Another tab wrote: merge the mutations of the group it has and we lack. */
+  refresh() {
+    if (this._disabled || !this._store) return;
+    if (this._refreshing) {
+      this._refreshAgain = true;
+      return;
+    }
+    this._refreshing = (async () => {
+      do {
+        this._refreshAgain = false;
+        const core = this._rep._core;
+        if (!core) return;
+        const heads = await readAll(this._store, [`g/${this._groupID}/h0`, `g/${this._groupID}/h1`]);
+        if (this._rep._core !== core) return;
+        const keys = JSON.parse(withRecords(heads, (p, n) => wasm.coreRefreshPlan(core, p, n))).keys;
+        if (keys.length) await this._takeForeign(core, keys);
+      } while (this._refreshAgain);
+    })()
+      .catch((e) => this._rep._log('error', `replicore: reading another tab's writes failed: ${message(e)}`))
+      .finally(() => {
+        this._refreshing = null;
+      });
+  }
+
+  async _takeForeign(core, keys) {
+    const records = await readAll(this._store, keys);
+    if (this._rep._core !== core) return;
+    const n = withRecords(records, (p, len) => wasm.coreTakeForeign(core, JSON.stringify(keys), p, len));
+    if (n < 0 || wasm.coreLastError(core)) this._rep._log('error', `replicore: another tab's mutations: ${wasm.coreLastError(core)}`);
+    if (n > 0) await this._rep._replayForeign();
+  }
+
+  // -------------------------------------------------------------- close --
+  /** Flushes, then lets go of the store. */
+  async close() {
+    clearInterval(this._heartbeat);
+    if (this._onHide) {
+      removeEventListener('pagehide', this._onHide);
+      document.removeEventListener('visibilitychange', this._onHide);
+    }
+    try {
+      await this.flush();
+    } catch (e) {
+      this._rep._log('error', `replicore: the last write before close failed: ${message(e)}`);
+    }
+    if (this._timer) clearTimeout(this._timer);
+    this._timer = null;
+    this._disabled = true;
+    this._channel?.close();
+    this._channel = null;
+    await this._refreshing;
+    await this._store?.close();
+  }
+}
