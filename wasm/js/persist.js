@@ -13,6 +13,7 @@
 // is hidden or closed is flushed at once. `flush()` resolves once all that
 // was committed before the call is durable.
 import {wasm} from './loading.js';
+import {REGISTRY} from './store/provider.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -156,11 +157,6 @@ export class Persistence {
           schemaVersion, mutatorNames.join('\u0000'), newGroupID, Date.now(), this._clientMaxAgeMs),
       );
       if (choice.problem) this._rep._log('error', `replicore: ${choice.problem}; starting a new registry`);
-      profileID = await w.get(PROFILE_KEY);
-      if (typeof profileID !== 'string') {
-        profileID = newProfileID;
-        await w.put(PROFILE_KEY, profileID);
-      }
       await w.put(REGISTRY_KEY, choice.registry);
       await w.commit();
     } finally {
@@ -168,6 +164,24 @@ export class Persistence {
       w.release();
     }
     this._groupID = choice.groupID;
+    // The profile id is one per profile (browser profile, or process for
+    // memory stores): kept in the store that lists the databases.
+    const registry = this._provider.create(REGISTRY);
+    try {
+      const pw = await registry.write();
+      try {
+        profileID = await pw.get(PROFILE_KEY);
+        if (typeof profileID !== 'string') {
+          profileID = newProfileID;
+          await pw.put(PROFILE_KEY, profileID);
+          await pw.commit();
+        }
+      } finally {
+        pw.release();
+      }
+    } finally {
+      await registry.close();
+    }
     return {groupID: choice.groupID, profileID, created: choice.created};
   }
 

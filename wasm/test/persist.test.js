@@ -1,0 +1,390 @@
+// Persistence through the packed package: IndexedDB (fake-indexeddb in Node;
+// real IndexedDB is tested in browsers, tests/e2e/persist.test.js) and an
+// app's own kvStore. Reopening keeps the confirmed state, its cookie and
+// every pending mutation; instances of one group in one process behave as
+// tabs; every storage failure is logged once and the client keeps working.
+import 'fake-indexeddb/auto';
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {loadReplicore} from './helpers/package.js';
+import {memorySink, mutators, sleep, waitFor} from './helpers/server.js';
+
+const {Replicache, dropDatabase, dropAllDatabases, makeIDBName} = await loadReplicore();
+
+let n = 0;
+const uniqueName = (what) => `persist-${what}-${process.pid}-${n++}`;
+const ok = {httpStatusCode: 200, errorMessage: ''};
+
+// A fake server: a puller that serves `state` and confirms what the pusher
+// got, and a pusher that records every mutation it is sent.
+function fakeServer() {
+  const s = {
+    version: 0,
+    entries: new Map(),
+    lmids: {},
+    pushed: [],
+    online: true,
+    async puller(body) {
+      if (!s.online) throw new Error('offline');
+      const patch = [{op: 'clear'}];
+      for (const [key, value] of s.entries) patch.push({op: 'put', key, value});
+      return {response: {cookie: s.version, lastMutationIDChanges: {...s.lmids}, patch}, httpRequestInfo: ok};
+    },
+    async pusher(body) {
+      if (!s.online) throw new Error('offline');
+      for (const m of body.mutations) {
+        s.pushed.push(`${m.clientID}:${m.id}`);
+        // Applied once per (client, id), as a real server dedups.
+        if (m.id <= (s.lmids[m.clientID] ?? 0)) continue;
+        s.lmids[m.clientID] = m.id;
+        if (m.name === 'put') s.entries.set(m.args.key, m.args.value);
+        s.version++;
+      }
+      return {httpRequestInfo: ok};
+    },
+  };
+  return s;
+}
+
+function make(name, extra = {}) {
+  const sink = extra.logSinks?.[0] ?? memorySink();
+  const rep = new Replicache({name, mutators, pullInterval: null, logSinks: [sink], ...extra});
+  rep.sink = sink;
+  return rep;
+}
+
+const errors = (rep) => rep.sink.lines.filter((l) => l.level === 'error').map((l) => l.text);
+
+test('reopen: confirmed state, cookie and pending mutations survive; the first answer shows them', async () => {
+  const name = uniqueName('reopen');
+  const server = fakeServer();
+  server.entries.set('from-server', {n: 1});
+  server.version = 5;
+  const a = make(name, {puller: server.puller, pusher: server.pusher, pushDelay: 1e9});
+  await a.pull();
+  assert.deepEqual(await a.query((tx) => tx.get('from-server')), {n: 1});
+  server.online = false;
+  await a.mutate.put({key: 'offline-1', value: 'x'});
+  await a.mutate.put({key: 'offline-2', value: {deep: [1, 2]}});
+  await a.flush();
+  await a.close();
+
+  // Reopened with the server down: the first subscription answer already
+  // holds everything (no empty first render).
+  const b = make(name, {puller: server.puller, pusher: server.pusher});
+  const first = await new Promise((resolve) => {
+    const off = b.subscribe((tx) => tx.scan().entries().toArray(), (v) => {
+      off();
+      resolve(v);
+    });
+  });
+  assert.deepEqual(first, [['from-server', {n: 1}], ['offline-1', 'x'], ['offline-2', {deep: [1, 2]}]]);
+  const pending = await b.experimentalPendingMutations();
+  assert.equal(pending.length, 2);
+  assert.equal(pending[0].clientID, a.clientID, 'the mutations of the closed client, kept in order');
+  assert.deepEqual(pending.map((m) => m.id), [1, 2]);
+  assert.equal(await b.clientGroupID, await a.clientGroupID);
+
+  // Online again: each is pushed and applied once, then confirmed and gone.
+  server.online = true;
+  await b.push();
+  await waitFor(() => server.lmids[a.clientID] === 2);
+  await b.pull();
+  assert.equal((await b.experimentalPendingMutations()).length, 0);
+  assert.equal(server.entries.get('offline-1'), 'x');
+  await b.flush();
+  await b.close();
+  const c = make(name, {puller: server.puller, pusher: server.pusher});
+  assert.equal((await c.experimentalPendingMutations()).length, 0, 'confirmed mutations are not persisted any more');
+  assert.deepEqual(await c.query((tx) => tx.get('offline-2')), {deep: [1, 2]});
+  assert.deepEqual(errors(c), []);
+  await c.close();
+});
+
+test('client groups: one per schemaVersion and mutator names, shared across instances; profileID per profile', async () => {
+  const name = uniqueName('groups');
+  const a = make(name, {schemaVersion: '1'});
+  const b = make(name, {schemaVersion: '1'});
+  const c = make(name, {schemaVersion: '2'});
+  const d = make(name, {schemaVersion: '1', mutators: {...mutators, extra() {}}});
+  const other = make(uniqueName('other-app'));
+  const [ga, gb, gc, gd] = await Promise.all([a.clientGroupID, b.clientGroupID, c.clientGroupID, d.clientGroupID]);
+  assert.equal(ga, gb);
+  assert.notEqual(ga, gc);
+  assert.notEqual(ga, gd);
+  assert.notEqual(gc, gd);
+  assert.notEqual(a.clientID, b.clientID);
+  assert.equal(await a.profileID, await other.profileID, 'one profile for every app');
+  assert.equal(a.idbName, makeIDBName(name));
+  await Promise.all([a, b, c, d, other].map((r) => r.close()));
+});
+
+test('two instances of one group behave as two tabs', async () => {
+  const name = uniqueName('tabs');
+  const server = fakeServer();
+  server.online = false;
+  const a = make(name, {puller: server.puller, pusher: server.pusher});
+  const b = make(name, {puller: server.puller, pusher: server.pusher});
+  await Promise.all([a.clientGroupID, b.clientGroupID]);
+  const seen = [];
+  b.subscribe((tx) => tx.get('k'), (v) => seen.push({v, at: performance.now()}));
+  const start = performance.now();
+  await a.mutate.put({key: 'k', value: 'from a'});
+  await waitFor(() => seen.some((s) => s.v === 'from a'), {what: 'the mutation in the other tab'});
+  const latency = seen.find((s) => s.v === 'from a').at - start;
+  console.log(`# tab to tab: ${latency.toFixed(1)} ms`);
+  assert.ok(latency < 1000, `${latency} ms`);
+  const pending = await b.experimentalPendingMutations();
+  assert.deepEqual(pending.map((m) => m.clientID), [a.clientID], "the group's other clients' mutations are listed");
+  await b.mutate.put({key: 'k2', value: 'from b'});
+  await waitFor(async () => (await a.query((tx) => tx.get('k2'))) === 'from b');
+
+  // A closes while offline; B pushes A's mutation when the server is back,
+  // and the server applies it once however often it is sent.
+  await a.close();
+  server.online = true;
+  await b.push();
+  await waitFor(() => server.lmids[a.clientID] === 1 && server.lmids[b.clientID] === 1, {what: 'both pushed'});
+  await b.pull();
+  assert.deepEqual(await b.experimentalPendingMutations(), []);
+  assert.equal(server.entries.get('k'), 'from a');
+  // A new tab starts from the newest persisted state.
+  await b.flush();
+  const c = make(name, {puller: server.puller, pusher: server.pusher});
+  assert.equal(await c.query((tx) => tx.get('k2')), 'from b');
+  assert.deepEqual(await c.experimentalPendingMutations(), []);
+  await Promise.all([b.close(), c.close()]);
+});
+
+test('flush resolves once what was written is in the store; mutate does not wait for it', async () => {
+  const name = uniqueName('flush');
+  const a = make(name);
+  for (let i = 0; i < 50; i++) await a.mutate.put({key: `k${i}`, value: i});
+  await a.flush();
+  // Another instance, opened while `a` is still open, reads it back.
+  const b = make(name);
+  assert.equal((await b.query((tx) => tx.scan().keys().toArray())).length, 50);
+  assert.equal((await b.experimentalPendingMutations()).length, 50);
+  await Promise.all([a.close(), b.close()]);
+});
+
+// An app's own store, with Replicache 15's interface, kept in a Map, that
+// can be told to fail.
+function mapStore() {
+  const dbs = new Map();
+  const faults = {commit: null, create: null, get: null};
+  let writes = Promise.resolve();
+  const provider = {
+    faults,
+    dbs,
+    create(name) {
+      if (faults.create) throw faults.create;
+      if (!dbs.has(name)) dbs.set(name, new Map());
+      const data = () => dbs.get(name);
+      const read = (pending) => ({
+        closed: false,
+        async has(k) {
+          return pending?.has(k) ? pending.get(k) !== undefined : data().has(k);
+        },
+        async get(k) {
+          if (faults.get) throw faults.get;
+          return pending?.has(k) ? pending.get(k) : data().get(k);
+        },
+        release() {},
+      });
+      return {
+        closed: false,
+        async read() {
+          return read(null);
+        },
+        async write() {
+          let unlock;
+          const prev = writes;
+          writes = new Promise((r) => (unlock = r));
+          await prev;
+          const pending = new Map();
+          let done = false;
+          return {
+            ...read(pending),
+            async put(k, v) {
+              pending.set(k, v);
+            },
+            async del(k) {
+              pending.set(k, undefined);
+            },
+            async commit() {
+              if (faults.commit) throw faults.commit;
+              for (const [k, v] of pending) (v === undefined ? data().delete(k) : data().set(k, v));
+            },
+            release() {
+              if (!done) unlock();
+              done = true;
+            },
+          };
+        },
+        async close() {},
+      };
+    },
+    async drop(name) {
+      dbs.delete(name);
+    },
+  };
+  return provider;
+}
+
+test('a custom kvStore is used for everything', async () => {
+  const name = uniqueName('custom');
+  const store = mapStore();
+  const a = make(name, {kvStore: store});
+  await a.mutate.put({key: 'x', value: 1});
+  await a.flush();
+  const data = store.dbs.get(a.idbName);
+  assert.ok(data, 'the app store was created');
+  const group = await a.clientGroupID;
+  assert.ok([...data.keys()].some((k) => k.startsWith(`g/${group}/m`)), 'the mutation is in a chunk');
+  assert.ok(data.has('groups'));
+  await a.close();
+  const b = make(name, {kvStore: store});
+  assert.equal(await b.query((tx) => tx.get('x')), 1);
+  await b.close();
+});
+
+test('a failing store write: logged once, the client works on, flush rejects, and later writes recover', async () => {
+  const name = uniqueName('quota');
+  const store = mapStore();
+  const a = make(name, {kvStore: store});
+  await a.clientGroupID;
+  const quota = new Error('the quota is exceeded');
+  quota.name = 'QuotaExceededError';
+  store.faults.commit = quota;
+  await a.mutate.put({key: 'a', value: 1});
+  await assert.rejects(a.flush(), /QuotaExceededError/);
+  await a.mutate.put({key: 'b', value: 2});
+  await sleep(400); // retries happen meanwhile
+  assert.equal(await a.query((tx) => tx.get('b')), 2, 'mutations still work');
+  const failures = errors(a).filter((t) => /writing to the store failed/.test(t));
+  assert.equal(failures.length, 1, `logged once, not per retry: ${JSON.stringify(errors(a))}`);
+  assert.match(failures[0], /QuotaExceededError/);
+  store.faults.commit = null;
+  await a.flush();
+  await a.close();
+  const b = make(name, {kvStore: store});
+  assert.deepEqual(await b.query((tx) => tx.scan().entries().toArray()), [['a', 1], ['b', 2]]);
+  await b.close();
+});
+
+test('a store that cannot be opened or read: logged, and the client runs in memory', async () => {
+  const store = mapStore();
+  store.faults.create = new Error('no storage for you');
+  const a = make(uniqueName('nostore'), {kvStore: store});
+  await a.mutate.put({key: 'k', value: 1});
+  assert.equal(await a.query((tx) => tx.get('k')), 1);
+  assert.equal(errors(a).length, 1);
+  assert.match(errors(a)[0], /cannot be opened.*no storage for you.*in memory/);
+  await a.flush(); // nothing to wait for
+  await a.close();
+
+  const broken = mapStore();
+  const name = uniqueName('noread');
+  const w = make(name, {kvStore: broken});
+  await w.mutate.put({key: 'k', value: 1});
+  await w.close();
+  broken.faults.get = new Error('read error');
+  const b = make(name, {kvStore: broken});
+  await b.mutate.put({key: 'k2', value: 2});
+  assert.equal(await b.query((tx) => tx.get('k2')), 2);
+  assert.ok(errors(b).length >= 1);
+  await b.close();
+});
+
+test('corrupt records: the older head is used, or the confirmed state is dropped and pending mutations kept', async () => {
+  const name = uniqueName('corrupt');
+  const store = mapStore();
+  const server = fakeServer();
+  server.entries.set('s', 'server value');
+  server.version = 1;
+  const a = make(name, {kvStore: store, puller: server.puller, pusher: server.pusher, pushDelay: 1e9});
+  await a.pull();
+  server.online = false;
+  await a.mutate.put({key: 'mine', value: 1});
+  await a.close();
+  const data = store.dbs.get(a.idbName);
+  for (const [k, v] of data) {
+    if (/\/p\d+$/.test(k)) data.set(k, v.slice(0, v.length - 3) + 'XYZ');
+  }
+  const b = make(name, {kvStore: store, puller: server.puller, pusher: server.pusher});
+  assert.deepEqual(await b.query((tx) => tx.scan().entries().toArray()), [['mine', 1]]);
+  assert.equal((await b.experimentalPendingMutations()).length, 1);
+  assert.ok(errors(b).some((t) => /corrupt record/.test(t)), JSON.stringify(errors(b)));
+  // The next pull brings the confirmed state back.
+  server.online = true;
+  await b.pull();
+  assert.equal(await b.query((tx) => tx.get('s')), 'server value');
+  await b.close();
+});
+
+test('a store written by a newer format is left alone', async () => {
+  const name = uniqueName('newer');
+  const store = mapStore();
+  const a = make(name, {kvStore: store});
+  await a.mutate.put({key: 'k', value: 1});
+  await a.close();
+  const data = store.dbs.get(a.idbName);
+  for (const [k, v] of data) {
+    if (/\/h[01]$/.test(k)) data.set(k, 'RC9' + v.slice(3));
+  }
+  const snapshot = new Map(data);
+  const b = make(name, {kvStore: store});
+  await b.mutate.put({key: 'k2', value: 2});
+  await b.flush();
+  await b.close();
+  assert.ok(errors(b).some((t) => /newer replicore/.test(t)));
+  for (const [k, v] of snapshot) if (/\/h[01]$/.test(k)) assert.equal(data.get(k), v, 'heads untouched');
+});
+
+test('IndexedDB deleted under an open client (evicted): logged, and the client works on', async () => {
+  const name = uniqueName('evicted');
+  const a = make(name);
+  await a.mutate.put({key: 'k', value: 1});
+  await a.flush();
+  await new Promise((resolve, reject) => {
+    const req = indexedDB.deleteDatabase(a.idbName);
+    req.onsuccess = resolve;
+    req.onerror = () => reject(req.error);
+  });
+  await a.mutate.put({key: 'k2', value: 2});
+  await assert.rejects(a.flush());
+  assert.equal(await a.query((tx) => tx.get('k2')), 2);
+  assert.ok(errors(a).length >= 1);
+  await a.close();
+});
+
+test('dropDatabase and dropAllDatabases remove what is stored', async () => {
+  const name = uniqueName('drop');
+  const a = make(name);
+  await a.mutate.put({key: 'k', value: 1});
+  await a.close();
+  await dropDatabase(a.idbName);
+  const b = make(name);
+  assert.equal(await b.query((tx) => tx.get('k')), undefined);
+  await b.mutate.put({key: 'k', value: 2});
+  await b.close();
+  const result = await dropAllDatabases();
+  assert.ok(result.dropped.includes(b.idbName), JSON.stringify(result));
+  const c = make(name);
+  assert.equal(await c.query((tx) => tx.get('k')), undefined);
+  await c.close();
+});
+
+test("kvStore 'mem' persists nothing, and clientMaxAgeMs is checked", async () => {
+  const name = uniqueName('mem');
+  const a = make(name, {kvStore: 'mem'});
+  await a.mutate.put({key: 'k', value: 1});
+  await a.close();
+  const b = make(name, {kvStore: 'mem'});
+  assert.equal(await b.query((tx) => tx.get('k')), undefined);
+  assert.notEqual(await b.clientGroupID, await a.clientGroupID);
+  await b.close();
+  assert.throws(() => make(name, {clientMaxAgeMs: -1}), /clientMaxAgeMs/);
+  assert.throws(() => make(name, {kvStore: 'disk'}), /kvStore/);
+});
