@@ -7,6 +7,13 @@
 // nothing pending, and the server must have processed every mutation a
 // client made exactly once.
 //
+// The persistent variant gives each client group a store (tests/support/
+// test_store.h): clients write to it now and then (the group commit), tabs
+// of one group merge each other's mutations from it, and clients crash
+// (losing what they had not written) or close, and are reopened from the
+// store as a new client. Then every mutation that reached the store must
+// still be processed exactly once, and nothing else ever twice.
+//
 // REPLICORE_SEED=<n> replays one seed; REPLICORE_SEEDS=<count> sets how many.
 #include <gtest/gtest.h>
 
@@ -19,10 +26,12 @@
 #include <vector>
 
 #include "replicore/client.h"
+#include "replicore/persister.h"
 #include "support/fake_clock.h"
 #include "support/reference_server.h"
 #include "support/replica_util.h"
 #include "support/sim_mutators.h"
+#include "support/test_store.h"
 
 namespace replicore {
 namespace {
@@ -37,30 +46,24 @@ constexpr int kDefaultSeeds = 200;
 
 struct Stats {
   uint64_t requests = 0, droppedBefore = 0, droppedAfter = 0, failed500 = 0, duplicated = 0,
-           pokes = 0, pokesLost = 0, localFailures = 0, mutations = 0, fullPulls = 0;
+           pokes = 0, pokesLost = 0, localFailures = 0, mutations = 0, fullPulls = 0, writes = 0,
+           crashes = 0, closes = 0, merged = 0;
 };
 
 class Simulation {
  public:
-  explicit Simulation(uint64_t seed) : rng_(seed) {
+  explicit Simulation(uint64_t seed, bool persistent = false) : rng_(seed), persistent_(persistent) {
     SimMutators::registerOn(server_);
     server_.onCommit = [this] { pokeAll(); };
     // Five clients in three groups; two groups are shared by two clients.
     const std::vector<std::pair<std::string, std::string>> who = {
         {"c0", "g0"}, {"c1", "g0"}, {"c2", "g1"}, {"c3", "g2"}, {"c4", "g2"}};
     for (const auto& [id, group] : who) {
-      auto net = std::make_unique<Link>(this);
-      SchedulerOptions so;
-      so.pushURL = "sim://server/push";
-      so.pullURL = "sim://server/pull";
-      so.sessionHex = "5eed";
-      so.pushDelayMs = static_cast<double>(below(20));
-      so.pullIntervalMs = chance(0.5) ? std::optional<double>() : std::optional<double>(500 + below(3000));
-      so.maxDelayMs = chance(0.5) ? 60000 : 1000 + below(2000);
-      auto c = std::make_unique<Client>(Options(id, group), so, SchedulerCallbacks{}, &clock_, net.get());
-      SimMutators::registerOn(c->replica());
-      links_.push_back(std::move(net));
-      clients_.push_back(std::move(c));
+      links_.push_back(std::make_unique<Link>(this));
+      clients_.emplace_back();
+      persisters_.emplace_back();
+      groups_.push_back(group);
+      open(clients_.size() - 1, id);
     }
   }
 
@@ -68,8 +71,17 @@ class Simulation {
     for (auto& c : clients_) c->scheduler().start();
     for (int i = 0; i < steps; ++i) {
       uint64_t roll = below(100);
-      Client& c = *clients_[below(clients_.size())];
-      if (roll < 40) {
+      size_t index = below(clients_.size());
+      Client& c = *clients_[index];
+      if (persistent_ && roll < 12) {
+        if (roll < 8) {
+          write(index);
+        } else if (roll < 10) {
+          refresh(index);
+        } else {
+          reopen(index, /*crash=*/roll == 10);
+        }
+      } else if (roll < 40) {
         mutate(c);
       } else if (roll < 47) {
         c.scheduler().pull();
@@ -91,10 +103,24 @@ class Simulation {
   // server's pokes. Returns whether every client caught up with the server.
   bool heal() {
     chaos_ = false;
+    if (persistent_) {
+      // Every tab learns the group's mutations (they would from the store).
+      for (size_t i = 0; i < clients_.size(); ++i) write(i);
+      for (size_t i = 0; i < clients_.size(); ++i) refresh(i);
+    }
     for (auto& c : clients_) c->scheduler().pull();
     // Retry waits are at most maxDelayMs (60 s) from the failed attempt.
     for (int step = 0; step < 2500; ++step) {
       clock_.advance(100);
+      if (step == 2499 && std::getenv("REPLICORE_DEBUG")) {
+        for (auto& c : clients_) {
+          std::printf("%s pending %zu syncing %d cookie %s lmids %s state %s\n", c->replica().options().clientID.c_str(),
+                      c->replica().pendingMutations().size(), (int)c->scheduler().syncing(), c->replica().cookie().text().c_str(),
+                      Json(c->replica().lastMutationIDs()).dump().c_str(), State(c->replica()).dump().substr(0, 200).c_str());
+          for (auto& m : c->replica().pendingMutations()) std::printf("   %s/%llu\n", m.clientID.c_str(), (unsigned long long)m.id);
+        }
+        std::printf("server %llu %s\n", (unsigned long long)server_.version(), server_.state().dump().substr(0, 200).c_str());
+      }
       if (settled()) {
         // Let stragglers (duplicates still on the wire, late pokes) land, then check again.
         clock_.advance(10000);
@@ -139,7 +165,14 @@ class Simulation {
       EXPECT_EQ(p.id, lastID[p.clientID] + 1) << p.clientID;
       lastID[p.clientID] = p.id;
     }
-    EXPECT_EQ(processed, created_);
+    if (persistent_) {
+      // A crash loses what its client had not written, unless it was pushed
+      // already; what was written is never lost.
+      for (const auto& m : processed) EXPECT_TRUE(created_.count(m)) << "never made: " << m.first << "/" << m.second;
+      for (const auto& m : durable_) EXPECT_TRUE(processed.count(m)) << "durable but lost: " << m.first << "/" << m.second;
+    } else {
+      EXPECT_EQ(processed, created_);
+    }
     EXPECT_EQ(server_.protocolViolations(), 0u);
     // The schedule really was hostile (checked over many seeds by the caller).
   }
@@ -161,6 +194,73 @@ class Simulation {
     }
     Simulation* sim;
   };
+
+  // Makes client `index` as `clientID`, opened from its group's store.
+  void open(size_t index, const std::string& clientID) {
+    SchedulerOptions so;
+    so.pushURL = "sim://server/push";
+    so.pullURL = "sim://server/pull";
+    so.sessionHex = "5eed";
+    so.pushDelayMs = static_cast<double>(below(20));
+    so.pullIntervalMs = chance(0.5) ? std::optional<double>() : std::optional<double>(500 + below(3000));
+    so.maxDelayMs = chance(0.5) ? 60000 : 1000 + below(2000);
+    auto c = std::make_unique<Client>(Options(clientID, groups_[index]), so, SchedulerCallbacks{}, &clock_,
+                                      links_[index].get());
+    SimMutators::registerOn(c->replica());
+    if (persistent_) {
+      auto p = std::make_unique<Persister>(&c->replica(), groups_[index], PersistOptions{256});
+      Open(*p, c->replica(), stores_[groups_[index]]);
+      persisters_[index] = std::move(p);
+    }
+    clients_[index] = std::move(c);
+  }
+
+  // The group commit of client `index`; what it wrote is durable.
+  void write(size_t index) {
+    Replica& r = clients_[index]->replica();
+    TestStore& store = stores_[groups_[index]];
+    StoreBatch batch = Write(*persisters_[index], store, clock_.nowMs());
+    ++stats_.writes;
+    for (const Mutation& m : r.pendingMutations()) {
+      if (m.clientID == r.options().clientID) durable_.insert({m.clientID, m.id});
+    }
+    merge(index, batch.foreignChunks);
+  }
+
+  // Another tab wrote: merge what it has.
+  void refresh(size_t index) {
+    TestStore& store = stores_[groups_[index]];
+    Persister& p = *persisters_[index];
+    merge(index, p.planRefresh(store.get(p.headKey(0)), store.get(p.headKey(1))));
+  }
+
+  void merge(size_t index, const std::vector<std::string>& keys) {
+    if (keys.empty()) return;
+    std::vector<std::string> problems;
+    std::vector<Mutation> more =
+        persisters_[index]->takeForeign(keys, stores_[groups_[index]].getAll(keys), &problems);
+    EXPECT_TRUE(problems.empty());
+    if (more.empty()) return;
+    stats_.merged += more.size();
+    clients_[index]->replica().replay(std::move(more));
+    clients_[index]->scheduler().push();
+  }
+
+  // The client closes (a last write) or crashes (loses what it had not
+  // written), and a new client of its group opens from the store.
+  void reopen(size_t index, bool crash) {
+    if (crash) {
+      ++stats_.crashes;
+    } else {
+      ++stats_.closes;
+      write(index);
+    }
+    std::string id = "c" + std::to_string(index) + "." + std::to_string(++generation_);
+    persisters_[index].reset();
+    clients_[index].reset();
+    open(index, id);
+    clients_[index]->scheduler().start();
+  }
 
   uint64_t below(uint64_t n) { return n ? rng_() % n : 0; }
   bool chance(double p) { return static_cast<double>(rng_() >> 11) * 0x1.0p-53 < p; }
@@ -283,8 +383,15 @@ class Simulation {
       auto known = r.lastMutationIDs().find(me);
       uint64_t lmid = known == r.lastMutationIDs().end() ? 0 : known->second;
       uint64_t expect = lmid + 1;
+      std::map<std::string, uint64_t> lastOf;
       for (const Mutation& m : r.pendingMutations()) {
-        ASSERT_EQ(m.clientID, me);
+        if (m.clientID != me) {
+          // Another tab's, merged from the store: in order per client.
+          ASSERT_TRUE(persistent_) << me << " holds a mutation of " << m.clientID;
+          ASSERT_GT(m.id, lastOf[m.clientID]) << me << ": " << m.clientID << "'s mutations out of order";
+          lastOf[m.clientID] = m.id;
+          continue;
+        }
         ASSERT_EQ(m.id, expect) << me << ": pending ids must be contiguous from lmid + 1";
         ++expect;
       }
@@ -293,6 +400,12 @@ class Simulation {
   }
 
   std::mt19937_64 rng_;
+  bool persistent_;
+  uint64_t generation_ = 0;
+  std::vector<std::string> groups_;
+  std::vector<std::unique_ptr<Persister>> persisters_;
+  std::map<std::string, TestStore> stores_;
+  std::set<std::pair<std::string, uint64_t>> durable_;
   FakeClock clock_;
   ReferenceServer server_;
   bool chaos_ = true;
@@ -358,6 +471,36 @@ TEST(Convergence, RandomSchedulesConverge) {
               (unsigned long long)total.droppedAfter, (unsigned long long)total.failed500,
               (unsigned long long)total.duplicated, skippedDuplicates, (unsigned long long)total.pokesLost,
               failedOnServer, replayErrors, (unsigned long long)total.fullPulls);
+}
+
+TEST(Convergence, ClientsThatCrashReopenAndShareAStoreConverge) {
+  Stats total;
+  int failures = 0;
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE("seed " + std::to_string(seed) + " (replay with REPLICORE_SEED=" + std::to_string(seed) + ")");
+    Simulation sim(seed, /*persistent=*/true);
+    sim.run(400);
+    bool healed = !::testing::Test::HasFatalFailure() && sim.heal();
+    EXPECT_TRUE(healed) << "clients did not catch up with the server";
+    if (healed) sim.checkFinal();
+    const Stats& s = sim.stats();
+    total.mutations += s.mutations;
+    total.writes += s.writes;
+    total.crashes += s.crashes;
+    total.closes += s.closes;
+    total.merged += s.merged;
+    if (::testing::Test::HasFailure() && ++failures >= 3) break;
+  }
+  if (Seeds().size() >= 10) {
+    EXPECT_GT(total.crashes, 0u);
+    EXPECT_GT(total.closes, 0u);
+    EXPECT_GT(total.merged, 0u);
+  }
+  std::printf("[ stats    ] %zu seeds: %llu mutations, %llu store writes, %llu crashes, %llu closes, "
+              "%llu mutations merged from other tabs\n",
+              Seeds().size(), (unsigned long long)total.mutations, (unsigned long long)total.writes,
+              (unsigned long long)total.crashes, (unsigned long long)total.closes,
+              (unsigned long long)total.merged);
 }
 
 // The reference server itself keeps the server rules the simulation relies on.

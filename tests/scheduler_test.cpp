@@ -95,6 +95,19 @@ TEST_F(SchedulerTest, PushesPushDelayAfterAMutation) {
   EXPECT_EQ(net.count(), 1u);
 }
 
+TEST_F(SchedulerTest, StartPushesMutationsThatArePendingAlready) {
+  // Loaded from a store: a reopened client pushes them without waiting for
+  // a new mutation.
+  host.pending.push_back({"old", 1, "m", Value::make(Json(1)), 0});
+  make();
+  clock.advance(1000);
+  EXPECT_EQ(net.count(), 0u);
+  s->start();
+  EXPECT_EQ(pulls(), 1u);
+  ASSERT_EQ(pushes(), 1u);
+  EXPECT_EQ(net.last().json()["mutations"][0]["clientID"], "old");
+}
+
 TEST_F(SchedulerTest, MutationsWithinTheDelayShareOnePush) {
   make();
   addMutation();

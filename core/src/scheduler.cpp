@@ -35,6 +35,8 @@ void SyncScheduler::start() {
   if (started_ || closed_) return;
   started_ = true;
   pull();
+  // Mutations loaded from a store (a reload, another tab's) go out at once.
+  if (!host_->mutationsToPush().empty()) push();
   armPullInterval();
 }
 

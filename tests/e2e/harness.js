@@ -2,6 +2,7 @@
 // folder) and real headless Chromium windows driven by playwright-core.
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -137,4 +138,207 @@ export async function screenshot(chat, name) {
 
 export function uniqueRoom(prefix) {
   return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+// ------------------------------------------------------------ persistence --
+// Helpers of persist.test.js: a browser profile kept across launches, a gate
+// that takes the sync API off the network, and the server's view of a room.
+
+// A Chromium profile folder that outlives one launch, so that what a page
+// kept in IndexedDB is there when the browser starts again on it.
+export class BrowserProfile {
+  constructor() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-profile-'));
+  }
+
+  async launch() {
+    const context = await chromium.launchPersistentContext(this.dir, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: {width: 900, height: 700},
+    });
+    await context.addInitScript(recordRenders);
+    return context;
+  }
+
+  // The browser process of a context launched on this profile (a child of
+  // this Node process whose command line names the profile).
+  browserPid() {
+    for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid !== process.pid) continue;
+        const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        if (args.includes(`--user-data-dir=${this.dir}`)) return Number(pid);
+      } catch {
+        // the process ended while we looked
+      }
+    }
+    return null;
+  }
+
+  // Processes still running on this profile (the browser and its helpers).
+  livePids() {
+    const pids = [];
+    for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+      try {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+        if (cmd.includes(this.dir) && state !== 'Z') pids.push(Number(pid));
+      } catch {
+        // gone
+      }
+    }
+    return pids;
+  }
+
+  dispose() {
+    fs.rmSync(this.dir, {recursive: true, force: true});
+  }
+}
+
+// An init script: every answer of the chat's subscription once it is on
+// screen (web/app.js dispatches 'replichat:render'), with what the list
+// showed, in window.__renders (the first 50), and console-free timing
+// (performance.now(): ms since the navigation started).
+function recordRenders() {
+  window.__renders = [];
+  addEventListener('replichat:render', (event) => {
+    if (window.__renders.length >= 50) return;
+    const items = [...document.querySelectorAll('#messages .message')];
+    window.__renders.push({
+      at: performance.now(),
+      count: event.detail.count,
+      emptyShown: !document.getElementById('empty').hidden,
+      texts: items.map((el) => el.querySelector('.text').textContent),
+      pending: items.map((el) => el.classList.contains('pending')),
+    });
+  });
+}
+
+// Opens the chat in a page of `context` (its first blank page, or a new
+// one), through `origin` (a SyncGate's URL, or the server's).
+export async function openChatPage(context, origin, {user, room, pullInterval = 'off', page} = {}) {
+  page ??= context.pages().find((p) => p.url() === 'about:blank') ?? (await context.newPage());
+  const consoleLines = [];
+  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  const params = new URLSearchParams({user, room, pullInterval});
+  await page.goto(`${origin}/?${params}`);
+  await page.waitForFunction(() => window.replichat?.state?.rep, null, {timeout: 20000});
+  return {context, page, consoleLines};
+}
+
+// A reverse proxy in front of the server that can take the sync API off the
+// network while the rest stays up. Pages are opened through it (its URL is
+// their origin, so IndexedDB is the same across launches for its lifetime).
+// Offline, it does to push, pull and the poke socket what a lost connection
+// does: a push or pull request has its connection closed with no answer
+// (the page's request fails with a network error), a poke socket upgrade is
+// dropped the same way, and poke sockets that were open are cut. The page,
+// its scripts and the demo login still load, as from a cache or another
+// host, so a page can be reloaded or a browser relaunched "offline" and run
+// the app's real start-up (which logs in first).
+export class SyncGate {
+  constructor(server) {
+    this.server = server;
+    this.offline = false;
+    this.refused = 0; // requests and sockets refused while offline
+    this.sockets = new Set();
+    this.http = http.createServer((req, res) => this._request(req, res));
+    this.http.on('upgrade', (req, socket, head) => this._upgrade(req, socket, head));
+    this.http.keepAliveTimeout = 2000;
+  }
+
+  static isSync(url) {
+    return /^\/api\/(push|pull|poke)(\?|$)/.test(url);
+  }
+
+  async start() {
+    this.port = await freePort();
+    await new Promise((resolve) => this.http.listen(this.port, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${this.port}`;
+  }
+
+  setOffline(offline) {
+    this.offline = offline;
+    if (offline) {
+      for (const s of this.sockets) s.destroy();
+      this.sockets.clear();
+    }
+  }
+
+  _request(req, res) {
+    if (this.offline && SyncGate.isSync(req.url)) {
+      this.refused++;
+      req.socket.destroy();
+      return;
+    }
+    const up = http.request({host: '127.0.0.1', port: this.server.port, method: req.method, path: req.url,
+      headers: req.headers, agent: false}, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => req.socket.destroy());
+    req.pipe(up);
+  }
+
+  _upgrade(req, socket, head) {
+    if (this.offline && SyncGate.isSync(req.url)) {
+      this.refused++;
+      socket.destroy();
+      return;
+    }
+    const up = net.connect(this.server.port, '127.0.0.1');
+    const pair = {destroy: () => (socket.destroy(), up.destroy())};
+    this.sockets.add(pair);
+    const end = () => {
+      this.sockets.delete(pair);
+      pair.destroy();
+    };
+    up.on('error', end);
+    socket.on('error', end);
+    up.on('close', end);
+    socket.on('close', end);
+    up.on('connect', () => {
+      let text = `${req.method} ${req.url} HTTP/1.1\r\n`;
+      for (let i = 0; i < req.rawHeaders.length; i += 2) text += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+      up.write(`${text}\r\n`);
+      if (head?.length) up.write(head);
+      socket.pipe(up);
+      up.pipe(socket);
+    });
+  }
+
+  async close() {
+    this.setOffline(true);
+    this.http.closeAllConnections?.();
+    await new Promise((resolve) => this.http.close(resolve));
+  }
+}
+
+// What the server holds for a room, by the first pull of a fresh client
+// group of another user: the messages in server order, and the cookie (the
+// room's version: one per mutation the server processed).
+export async function serverMessages(server, room) {
+  const login = await fetch(`${server.url}/api/login`, {
+    method: 'POST',
+    headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({name: 'probe'}),
+  }).then((r) => r.json());
+  const response = await fetch(`${server.url}/api/pull?space=${encodeURIComponent(room)}`, {
+    method: 'POST',
+    headers: {'Content-Type': 'application/json', Authorization: login.token},
+    body: JSON.stringify({profileID: 'pprobe', clientGroupID: `probe${Math.random().toString(36).slice(2)}`,
+      cookie: null, pullVersion: 1, schemaVersion: ''}),
+  });
+  const body = await response.json();
+  if (!Array.isArray(body.patch)) throw new Error(`pull failed: ${JSON.stringify(body)}`);
+  const messages = body.patch
+    .filter((op) => op.op === 'put' && op.key.startsWith('message/'))
+    .map((op) => ({id: op.key.slice('message/'.length), ...op.value}))
+    .sort((a, b) => a.order - b.order);
+  return {messages, cookie: body.cookie};
 }

@@ -189,7 +189,62 @@ export interface ReplicacheOptions<MD extends MutatorDefs> {
   pusher?: Pusher | undefined;
   /** Accepted and ignored, for drop-in compatibility. */
   licenseKey?: string | undefined;
+  /**
+   * Where the client keeps its state. `'idb'` (the default where IndexedDB
+   * exists): the confirmed state, its cookie and every pending mutation
+   * survive a reload, a browser restart and a crash, and tabs of one app
+   * share one client group. `'mem'`: nothing is kept (each instance starts
+   * empty, in a group of its own). A StoreProvider: the app's own store,
+   * used for everything. Without IndexedDB (Node) the default falls back to
+   * `'mem'` and says so once.
+   */
+  kvStore?: 'idb' | 'mem' | StoreProvider | undefined;
+  /**
+   * Clients of the group that have written nothing for this long and have
+   * no unconfirmed mutation are removed from the store (default 14 days).
+   */
+  clientMaxAgeMs?: number | undefined;
 }
+
+/** Replicache 15's store interface, for `kvStore`. */
+export interface StoreProvider {
+  create(name: string): Store;
+  drop(name: string): Promise<void>;
+}
+/** A key-value store. Writes must be atomic and serialized. */
+export interface Store {
+  read(): Promise<Read>;
+  write(): Promise<Write>;
+  close(): Promise<void>;
+  readonly closed: boolean;
+}
+export interface Read {
+  has(key: string): Promise<boolean>;
+  get(key: string): Promise<ReadonlyJSONValue | undefined>;
+  release(): void;
+  readonly closed: boolean;
+}
+export interface Write extends Read {
+  put(key: string, value: ReadonlyJSONValue): Promise<void>;
+  del(key: string): Promise<void>;
+  commit(): Promise<void>;
+}
+export type KVStore = Store;
+export type CreateKVStore = (name: string) => Store;
+
+export interface DropDatabaseOptions {
+  kvStore?: 'idb' | 'mem' | StoreProvider | undefined;
+  logLevel?: LogLevel | undefined;
+  logSinks?: LogSink[] | undefined;
+}
+/** Deletes the store of one Replicache (its `idbName`). */
+export declare function dropDatabase(dbName: string, opts?: DropDatabaseOptions): Promise<void>;
+/** Deletes the store of every Replicache opened in this profile. */
+export declare function dropAllDatabases(opts?: DropDatabaseOptions): Promise<{dropped: string[]; errors: unknown[]}>;
+/** The store name (IndexedDB database) of the Replicache called `name`. */
+export declare function makeIDBName(name: string, schemaVersion?: string): string;
+/** replicore only: milliseconds from a change to the start of the group commit that stores it. */
+export declare const PERSIST_DELAY_MS: number;
 
 export interface SubscribeOptions<R> {
   onData: (result: R) => void;
@@ -242,8 +297,19 @@ export declare class Replicache<MD extends MutatorDefs = {}> {
   /** replicore only: a mutator threw during a rebase; its mutation stays pending. */
   onReplayError: ((error: ReplayError) => void) | null;
 
-  /** Stops syncing, closes the poke socket, and frees the WebAssembly state. */
+  /**
+   * Stops syncing, closes the poke socket, writes what is not in the store
+   * yet, and frees the WebAssembly state.
+   */
   close(): Promise<void>;
+  /**
+   * replicore only: resolves once everything committed so far (mutations and
+   * pulled state) is durable in the store; rejects if that write failed (the
+   * data stays in memory and the write is retried). mutate() never waits
+   * for the store: the group commit follows within PERSIST_DELAY_MS plus
+   * one store write.
+   */
+  flush(): Promise<void>;
   /** Pulls now; resolves when no push or pull is in flight. */
   pull(options?: {now?: boolean | undefined}): Promise<void>;
   /** Pushes now; resolves when no push or pull is in flight. */

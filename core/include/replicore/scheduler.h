@@ -83,7 +83,8 @@ class SyncScheduler {
   SyncScheduler(const SyncScheduler&) = delete;
   SyncScheduler& operator=(const SyncScheduler&) = delete;
 
-  // Starts syncing: the first pull, and the pull interval.
+  // Starts syncing: the first pull, a push of what is pending already, and
+  // the pull interval.
   void start();
   // A mutation was queued: push after pushDelayMs.
   void mutationAdded();
