@@ -164,6 +164,7 @@ export class Persistence {
       w.release();
     }
     this._groupID = choice.groupID;
+    this._expired = choice.expired;
     // The profile id is one per profile (browser profile, or process for
     // memory stores): kept in the store that lists the databases.
     const registry = this._provider.create(REGISTRY);
@@ -204,7 +205,35 @@ export class Persistence {
       this._disabled = true;
     }
     this._listen();
+    this._collecting = this.collectGroups().catch(() => {});
     return step;
+  }
+
+  /**
+   * Removes the groups of this store unused for longer than clientMaxAgeMs
+   * (another schemaVersion or mutator set, long gone) that have nothing
+   * unconfirmed; one write each. Failures are logged and left for the next
+   * open.
+   */
+  async collectGroups() {
+    for (const group of this._expired ?? []) {
+      const w = await this._store.write();
+      try {
+        const records = await Promise.all([w.get(`g/${group}/h0`), w.get(`g/${group}/h1`), w.get(REGISTRY_KEY)]);
+        const out = withRecords(records, (p, n) => wasm.storeCollectGroup(group, p, n));
+        if (!out) continue; // unconfirmed mutations: kept
+        const [registry, ...keys] = out.split('\u0000');
+        await Promise.all(keys.map((k) => w.del(k)));
+        await w.put(REGISTRY_KEY, registry);
+        await w.commit();
+        this._rep._log('debug', `replicore: removed the unused client group ${group} (${keys.length} records)`);
+      } catch (e) {
+        this._rep._log('error', `replicore: removing the unused client group ${group} failed: ${message(e)}`);
+      } finally {
+        w.release();
+      }
+    }
+    this._expired = [];
   }
 
   _listen() {
@@ -384,6 +413,7 @@ export class Persistence {
     this._channel?.close();
     this._channel = null;
     await this._refreshing;
+    await this._collecting;
     await this._store?.close();
   }
 }

@@ -1180,6 +1180,37 @@ std::string storeChooseGroup(std::string registry, bool hasRegistry, std::string
   return out + "]}";
 }
 
+// Collecting an expired group (core/persister.h, groupRecords): given its
+// head slots (as records, see readRecords) and the registry, the registry
+// without it, then the keys to delete, NUL-separated; "" when the group
+// still has unconfirmed mutations and must stay.
+std::string storeCollectGroup(std::string groupID, uintptr_t ptr, size_t len) {
+  std::vector<std::optional<std::string>> records;
+  const char* p = reinterpret_cast<const char*>(ptr);
+  const char* end = p + len;
+  while (end - p >= 4) {
+    int32_t n;
+    std::memcpy(&n, p, 4);
+    p += 4;
+    if (n < 0 || n > end - p) {
+      records.emplace_back();
+      continue;
+    }
+    records.emplace_back(std::string(p, size_t(n)));
+    p += n;
+  }
+  records.resize(3);  // head0, head1, registry
+  bool pending = false;
+  std::vector<std::string> keys = groupRecords(groupID, records[0], records[1], &pending);
+  if (pending) return std::string();
+  std::string out = registryWithout(records[2], groupID);
+  for (const std::string& k : keys) {
+    out += '\0';
+    out += k;
+  }
+  return out;
+}
+
 uintptr_t coreCreate(std::string optionsJson, emscripten::val host) {
   auto core = std::make_unique<Core>(std::move(optionsJson), std::move(host));
   liveCores().push_back(core.get());
@@ -1269,6 +1300,7 @@ EMSCRIPTEN_BINDINGS(replicore) {
   bindCore<&Core::hasForeign>("coreHasForeign");
   bindCore<&Core::replayBegin>("coreReplayBegin");
   emscripten::function("storeChooseGroup", &storeChooseGroup);
+  emscripten::function("storeCollectGroup", &storeCollectGroup);
 }
 
 }  // namespace replicore::wasm

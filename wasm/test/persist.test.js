@@ -376,6 +376,38 @@ test('dropDatabase and dropAllDatabases remove what is stored', async () => {
   await c.close();
 });
 
+test('groups unused for longer than clientMaxAgeMs are removed, unless they hold unconfirmed mutations', async () => {
+  const name = uniqueName('gc');
+  const store = mapStore();
+  const server = fakeServer();
+  // Group 1: everything confirmed. Group 2: a mutation never pushed.
+  const one = make(name, {kvStore: store, schemaVersion: '1', puller: server.puller, pusher: server.pusher});
+  await one.mutate.put({key: 'a', value: 1});
+  await one.push();
+  await one.pull();
+  assert.deepEqual(await one.experimentalPendingMutations(), []);
+  await one.close();
+  server.online = false;
+  const two = make(name, {kvStore: store, schemaVersion: '2', puller: server.puller, pusher: server.pusher});
+  await two.mutate.put({key: 'b', value: 2});
+  await two.close();
+  const [g1, g2] = [await one.clientGroupID, await two.clientGroupID];
+  const data = store.dbs.get(one.idbName);
+  const recordsOf = (g) => [...data.keys()].filter((k) => k.startsWith(`g/${g}/`));
+  assert.ok(recordsOf(g1).length > 0 && recordsOf(g2).length > 0);
+  await sleep(60);
+  const three = make(name, {kvStore: store, schemaVersion: '3', clientMaxAgeMs: 50});
+  await three.flush();
+  await three.close();
+  assert.deepEqual(recordsOf(g1), [], 'the idle group with nothing pending is gone');
+  assert.ok(recordsOf(g2).length > 0, 'the group with an unconfirmed mutation stays');
+  // Its mutation is still there for the next client of schema 2.
+  const again = make(name, {kvStore: store, schemaVersion: '2'});
+  assert.equal(await again.clientGroupID, g2);
+  assert.equal((await again.experimentalPendingMutations()).length, 1);
+  await again.close();
+});
+
 test("kvStore 'mem' persists nothing, and clientMaxAgeMs is checked", async () => {
   const name = uniqueName('mem');
   const a = make(name, {kvStore: 'mem'});
