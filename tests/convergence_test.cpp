@@ -316,14 +316,14 @@ class Simulation {
   }
 
   void pokeAll() {
-    for (auto& c : clients_) {
+    for (size_t i = 0; i < clients_.size(); ++i) {
       ++stats_.pokes;
       if (chaos_ && chance(0.25)) {
         ++stats_.pokesLost;
         continue;
       }
-      Client* client = c.get();
-      clock_.setTimeout(static_cast<double>(below(50)), [client] { client->scheduler().poke(); });
+      // By index: the client may have been reopened (a new one) meanwhile.
+      clock_.setTimeout(static_cast<double>(below(50)), [this, i] { clients_[i]->scheduler().poke(); });
     }
   }
 

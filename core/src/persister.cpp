@@ -25,6 +25,16 @@ void sortByNumber(std::vector<std::pair<uint64_t, T>>& v) {
   }
 }
 
+// Record `i` of `records` as chunk `ref` of `client`, or nullopt with
+// *problem set (kMissing when absent).
+std::optional<std::vector<Mutation>> readChunk(const std::vector<std::optional<std::string>>& records, size_t i,
+                                               const ChunkRef& ref, const std::string& client,
+                                               RecordProblem* problem) {
+  if (i < records.size() && records[i]) return decodeChunk(*records[i], ref, client, problem);
+  problem->kind = RecordError::kMissing;
+  return std::nullopt;
+}
+
 void addRecords(const std::string& group, const Head& head, std::set<std::string>* out) {
   for (const PageRef& p : head.pages) out->insert(pageKey(group, p.number));
   for (const auto& [client, record] : head.clients) {
@@ -153,17 +163,10 @@ void Persister::restoreFrom(const Head& head, bool confirmedOK, const std::vecto
   std::deque<Mutation> pending;
   for (const auto& [number, owner] : chunks) {
     const auto& [client, ref] = owner;
-    size_t i = index[number];
-    std::string key = chunkKey(group_, number);
     RecordProblem problem;
-    std::optional<std::vector<Mutation>> mutations;
-    if (i < records.size() && records[i]) {
-      mutations = decodeChunk(*records[i], ref, client, &problem);
-    } else {
-      problem.kind = RecordError::kMissing;
-    }
+    std::optional<std::vector<Mutation>> mutations = readChunk(records, index[number], ref, client, &problem);
     if (!mutations) {
-      report_.problems.push_back(describe(key, problem) + " (" + std::to_string(ref.lastID - ref.firstID + 1) +
+      report_.problems.push_back(describe(chunkKey(group_, number), problem) + " (" + std::to_string(ref.lastID - ref.firstID + 1) +
                                  " unconfirmed mutations of client " + client + " lost)");
       continue;
     }
@@ -402,12 +405,7 @@ std::vector<Mutation> Persister::takeForeign(const std::vector<std::string>& key
     if (planned == foreignPlanned_.end()) continue;
     const auto& [client, ref] = planned->second;
     RecordProblem problem;
-    std::optional<std::vector<Mutation>> mutations;
-    if (i < records.size() && records[i]) {
-      mutations = decodeChunk(*records[i], ref, client, &problem);
-    } else {
-      problem.kind = RecordError::kMissing;
-    }
+    std::optional<std::vector<Mutation>> mutations = readChunk(records, i, ref, client, &problem);
     if (mutations) {
       knownChunks_.insert(ref.number);
       chunks.push_back({ref.number, std::move(*mutations)});

@@ -259,6 +259,11 @@ export class Persistence {
   }
 
   // -------------------------------------------------------------- write --
+  /** Stops writing (the store failed on open); close() then only lets go. */
+  disable() {
+    this._disabled = true;
+  }
+
   /** Something changed: write it in the next group commit. */
   schedule() {
     if (this._disabled || this._timer || this._writing) {

@@ -718,7 +718,11 @@ export class Replicache {
       } catch (e) {
         this._log('error', `replicore: the stored state cannot be read (${(e && e.message) || e}); this client keeps its data in memory only`);
       }
-      if (this._persist) await this._replay(false);
+      if (this._persist) await this._replay();
+      else {
+        persist.disable();
+        await persist.close().catch(() => {});
+      }
     }
     this._opened = true;
     if (this._closed || !this._core) return;
@@ -1028,21 +1032,19 @@ export class Replicache {
   }
 
   // Replays the pending mutations, and those of other tabs the store gave
-  // (persist.js), on the unchanged confirmed state: after opening (no lock
-  // needed yet: nothing else runs) and when another tab wrote.
-  async _replay(lock) {
+  // (persist.js), on the unchanged confirmed state: after opening, and when
+  // another tab wrote. A write in the queue like any other.
+  async _replay() {
     if (this._closed) return;
-    if (lock) {
-      const w = this._writes.lock();
-      if (w) await w;
-    }
+    const w = this._writes.lock();
+    if (w) await w;
     const core = this._core;
     try {
       if (this._closed || !core) return;
       if (!JSON.parse(wasm.coreReplayBegin(core)).started) return;
       await this._driveRebase(core);
     } finally {
-      if (lock) this._writes.unlock();
+      this._writes.unlock();
     }
   }
 
@@ -1050,7 +1052,7 @@ export class Replicache {
   // group pushes all its clients' mutations, as Replicache does; the server
   // applies each once).
   async _replayForeign() {
-    await this._replay(true);
+    await this._replay();
     if (this._core && !this._closed) wasm.corePush(this._core);
   }
 

@@ -110,6 +110,25 @@ const char* outcomeKindName(PullOutcome::Kind k) {
 
 }  // namespace
 
+// Records from JS: [int32 length (-1: absent), UTF-8 bytes]...
+std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len) {
+  std::vector<std::optional<std::string>> out;
+  const char* p = reinterpret_cast<const char*>(ptr);
+  const char* end = p + len;
+  while (end - p >= 4) {
+    int32_t n;
+    std::memcpy(&n, p, 4);
+    p += 4;
+    if (n < 0 || n > end - p) {
+      out.emplace_back();
+      continue;
+    }
+    out.emplace_back(std::string(p, size_t(n)));
+    p += n;
+  }
+  return out;
+}
+
 class Core;
 
 // The ValueHost of the values JS mutators write: JS keeps them in its cache
@@ -822,6 +841,8 @@ class Core : public SyncHost {
   // open.
   std::string replayBegin() {
     return guard(std::string("{\"started\":false}"), [&] {
+      // Another write is open: the foreign mutations wait for the next one.
+      if (rebase_ || pendingWrite_) return std::string("{\"started\":false}");
       std::vector<Mutation> more = std::move(foreign_);
       foreign_.clear();
       rebase_ = replica_->beginReplay(std::move(more));
@@ -890,24 +911,7 @@ class Core : public SyncHost {
 
   static void appendU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 
-  // Records from JS: [int32 length (-1: absent), bytes]...
-  static std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len) {
-    std::vector<std::optional<std::string>> out;
-    const char* p = reinterpret_cast<const char*>(ptr);
-    const char* end = p + len;
-    while (end - p >= 4) {
-      int32_t n;
-      std::memcpy(&n, p, 4);
-      p += 4;
-      if (n < 0 || n > end - p) {
-        out.emplace_back();
-        continue;
-      }
-      out.emplace_back(std::string(p, size_t(n)));
-      p += n;
-    }
-    return out;
-  }
+
 
   static std::string keysJson(const std::vector<std::string>& keys) {
     std::string out = "{\"keys\":[";
@@ -1185,20 +1189,7 @@ std::string storeChooseGroup(std::string registry, bool hasRegistry, std::string
 // without it, then the keys to delete, NUL-separated; "" when the group
 // still has unconfirmed mutations and must stay.
 std::string storeCollectGroup(std::string groupID, uintptr_t ptr, size_t len) {
-  std::vector<std::optional<std::string>> records;
-  const char* p = reinterpret_cast<const char*>(ptr);
-  const char* end = p + len;
-  while (end - p >= 4) {
-    int32_t n;
-    std::memcpy(&n, p, 4);
-    p += 4;
-    if (n < 0 || n > end - p) {
-      records.emplace_back();
-      continue;
-    }
-    records.emplace_back(std::string(p, size_t(n)));
-    p += n;
-  }
+  std::vector<std::optional<std::string>> records = readRecords(ptr, len);
   records.resize(3);  // head0, head1, registry
   bool pending = false;
   std::vector<std::string> keys = groupRecords(groupID, records[0], records[1], &pending);
