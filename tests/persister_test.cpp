@@ -256,6 +256,31 @@ TEST(Persister, TwoTabsOfOneGroupShareTheirMutationsAndNeitherLosesTheOthers) {
   EXPECT_EQ(last.pending[0], (std::pair<std::string, uint64_t>{"a", 3}));
 }
 
+// A tab whose page unloads cannot wait to read the heads: it plans against
+// the heads it saw last. If another tab wrote meanwhile, its newest chunk
+// is no longer named; that tab's next write names it again.
+TEST(Persister, AWritePlannedAgainstOldHeadsLosesNothingForGood) {
+  TestStore store;
+  Tab a("a"), b("b");
+  Open(a.persister, a.replica, store);
+  Open(b.persister, b.replica, store);
+  Write(a.persister, store);
+  TestStore seenByB = store;  // B's last view of the heads
+  a.replica.mutate("put", Put("from-a", 1), 1);
+  Write(a.persister, store);
+  b.replica.mutate("put", Put("from-b", 2), 2);
+  StoreBatch stale = b.persister.planWrite(seenByB.get("g/G/h0"), seenByB.get("g/G/h1"), 1000);
+  store.apply(stale);
+  b.persister.writeDone(true);
+  Seen afterStale = Reopen(store);
+  ASSERT_EQ(afterStale.pending.size(), 1u);  // B's; A's chunk is not named
+  // A's next write (any change, or its heartbeat) names its mutation again.
+  Write(a.persister, store);
+  Seen healed = Reopen(store);
+  EXPECT_EQ(healed.pending.size(), 2u);
+  EXPECT_EQ(healed.state, Json::parse(R"([["from-a",1],["from-b",2]])"));
+}
+
 TEST(Persister, ABadPageFallsBackToTheOlderHeadThenDropsOnlyTheConfirmedState) {
   TestStore store;
   Tab a("a", PersistOptions{100});

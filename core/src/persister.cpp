@@ -305,8 +305,11 @@ StoreBatch Persister::planWrite(const std::optional<std::string>& head0, const s
   const std::string& me = replica_->options().clientID;
   ClientRecord& own = next.clients[me];
   own.lastActiveMs = nowMs;
-  // Own mutations up to here are stored or confirmed.
-  uint64_t storedUpTo = std::max(storedUpTo_, own.chunks.empty() ? 0 : own.chunks.back().lastID);
+  // Own mutations up to here are stored or confirmed, as the head says: a
+  // head written meanwhile without this client's newest chunk (a tab that
+  // planned against an older head as its page unloaded) is repaired by
+  // writing those mutations again.
+  uint64_t storedUpTo = own.chunks.empty() ? 0 : own.chunks.back().lastID;
   auto ownConfirmed = next.lastMutationIDs.find(me);
   if (ownConfirmed != next.lastMutationIDs.end()) storedUpTo = std::max(storedUpTo, ownConfirmed->second);
   std::vector<Mutation> fresh;

@@ -134,6 +134,10 @@ export class Persistence {
     this._refreshAgain = false;
     this._heartbeat = null;
     this._onHide = null;
+    this._onPageHide = null;
+    // The head slots as last read or written: what a page that unloads
+    // plans against (it cannot wait for a read; see unloadWrite).
+    this._heads = [undefined, undefined];
   }
 
   get groupID() {
@@ -193,6 +197,7 @@ export class Persistence {
   async load(core) {
     wasm.corePersistInit(core, this._groupID, 0, this._clientMaxAgeMs);
     const heads = await readAll(this._store, [`g/${this._groupID}/h0`, `g/${this._groupID}/h1`]);
+    this._heads = heads;
     let step = JSON.parse(withRecords(heads, (p, n) => wasm.coreLoadBegin(core, p, n)) || 'null');
     while (step && !step.done) {
       const records = await readAll(this._store, step.keys);
@@ -250,10 +255,14 @@ export class Persistence {
     this._heartbeat = setInterval(() => this._forceWrite(), HEARTBEAT_MS);
     this._heartbeat.unref?.();
     if (typeof addEventListener === 'function' && typeof document === 'object') {
+      // Hidden (a tab closing is hidden first) or unloading (a reload, a
+      // close, a navigation): the page may go at any moment, and only what
+      // is issued now reaches IndexedDB, so a write with no reads first.
       this._onHide = () => {
-        if (document.visibilityState === 'hidden') this.flush().catch(() => {});
+        if (document.visibilityState === 'hidden') this.unloadWrite();
       };
-      addEventListener('pagehide', this._onHide);
+      this._onPageHide = () => this.unloadWrite();
+      addEventListener('pagehide', this._onPageHide);
       document.addEventListener('visibilitychange', this._onHide);
     }
   }
@@ -304,14 +313,20 @@ export class Persistence {
     this._again = false;
     const waiters = this._waiters;
     this._waiters = [];
-    this._writing = this._write(core);
+    const current = (this._writing = this._write(core));
     let error = null;
     try {
-      await this._writing;
+      await current;
     } catch (e) {
       error = e;
     }
-    this._writing = null;
+    if (this._writing === current) this._writing = null;
+    if (error?.superseded) {
+      // An unload write took over; flush() callers wait for it.
+      await this._writing?.catch(() => {});
+      for (const w of waiters) w.resolve();
+      return;
+    }
     if (error) {
       if (!this._failing) this._rep._log('error', `replicore: writing to the store failed; the data stays in memory and the write is retried: ${message(error)}`);
       this._failing = true;
@@ -339,22 +354,67 @@ export class Persistence {
     for (const x of w) x.resolve();
   }
 
-  async _write(core) {
+  /**
+   * The page is unloading: write what is not stored yet with no read first
+   * (a read's answer would never come back to an unloading page), planned
+   * against the heads this client saw last. If another tab wrote since, the
+   * core repairs it: that tab's next write names its chunks again
+   * (core/persister.h).
+   */
+  unloadWrite() {
+    const core = this._rep._core;
+    if (this._disabled || !this._store || !core) return;
+    const running = this._open;
+    if (running && !running.planned) {
+      // A write still waiting for its reads would never get their answers:
+      // give it up (nothing of it was issued) and write now instead.
+      running.superseded = true;
+      running.w.release();
+    } else if (this._writing) {
+      return; // issued already: it completes without this page
+    }
+    if (!wasm.corePersistHasWork(core)) return;
+    if (this._timer) clearTimeout(this._timer);
+    this._timer = null;
+    this._writing = this._write(core, true)
+      .catch(() => {})
+      .finally(() => {
+        this._writing = null;
+      });
+  }
+
+  async _write(core, unloading = false) {
     const w = await this._store.write();
+    const open = {w, planned: false, superseded: false};
+    this._open = open;
     let plan;
     try {
-      const heads = await Promise.all([w.get(`g/${this._groupID}/h0`), w.get(`g/${this._groupID}/h1`)]);
+      const heads = unloading
+        ? this._heads
+        : await Promise.all([w.get(`g/${this._groupID}/h0`), w.get(`g/${this._groupID}/h1`)]);
+      if (open.superseded) throw Object.assign(new Error('superseded by an unload write'), {superseded: true});
+      open.planned = true;
+      this._heads = heads;
       const bytes = withRecords(heads, (p, n) => wasm.coreWritePlan(core, p, n, Date.now()));
       plan = unpackPlan(bytes);
       if (!plan) throw new Error(`planning the write failed: ${wasm.coreLastError(core)}`);
       // Puts and deletes in order: pages and chunks, the head, then what
       // no head names any more.
-      await Promise.all(plan.ops.map(([k, v]) => (v === undefined ? w.del(k) : w.put(k, v))));
-      await w.commit();
+      // Issued at once, commit included (an unloading page runs no later
+      // task); awaited after.
+      const puts = Promise.all(plan.ops.map(([k, v]) => (v === undefined ? w.del(k) : w.put(k, v))));
+      const committed = w.commit();
+      await puts;
+      await committed;
+      // What this write made the store hold, for the next unload write.
+      const head = plan.ops.find(([k, v]) => v !== undefined && /\/h[01]$/.test(k));
+      if (head) this._heads = head[0].endsWith('h0') ? [head[1], heads[1]] : [heads[0], head[1]];
     } catch (e) {
+      if (open.superseded) throw Object.assign(new Error('superseded by an unload write'), {superseded: true});
       if (this._rep._core === core) wasm.coreWriteDone(core, false);
       throw e;
     } finally {
+      if (this._open === open) this._open = null;
       try {
         w.release();
       } catch {
@@ -381,6 +441,7 @@ export class Persistence {
         if (!core) return;
         const heads = await readAll(this._store, [`g/${this._groupID}/h0`, `g/${this._groupID}/h1`]);
         if (this._rep._core !== core) return;
+        this._heads = heads;
         const keys = JSON.parse(withRecords(heads, (p, n) => wasm.coreRefreshPlan(core, p, n))).keys;
         if (keys.length) await this._takeForeign(core, keys);
       } while (this._refreshAgain);
@@ -404,7 +465,7 @@ export class Persistence {
   async close() {
     clearInterval(this._heartbeat);
     if (this._onHide) {
-      removeEventListener('pagehide', this._onHide);
+      removeEventListener('pagehide', this._onPageHide);
       document.removeEventListener('visibilitychange', this._onHide);
     }
     try {
