@@ -103,7 +103,10 @@ async function switchRoom(room) {
   const url = new URL(location.href);
   url.searchParams.set('room', room);
   history.replaceState(null, '', url);
-  renderMessages([]);
+  // Nothing shown until the room's first answer (from this browser's store
+  // when it has the room): not "no messages", which may be untrue.
+  for (const old of $('messages').querySelectorAll('.message')) old.remove();
+  $('empty').hidden = true;
 
   const wsScheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const space = encodeURIComponent(room);
@@ -127,6 +130,8 @@ async function switchRoom(room) {
       if (rep !== state.rep) return;
       renderMessages(entries);
       showPending();
+      // For tests: an answer of the subscription is on screen now.
+      dispatchEvent(new CustomEvent('replichat:render', {detail: {room, count: entries.length}}));
     },
   );
 }

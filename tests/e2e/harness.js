@@ -179,19 +179,39 @@ export class BrowserProfile {
     return null;
   }
 
-  // Processes still running on this profile (the browser and its helpers).
-  livePids() {
-    const pids = [];
+  // A process and all its descendants (the browser and its zygotes,
+  // renderers, utility processes), read from /proc.
+  static processTree(root) {
+    const children = new Map();
     for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
       try {
-        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-        if (cmd.includes(this.dir) && state !== 'Z') pids.push(Number(pid));
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (!children.has(ppid)) children.set(ppid, []);
+        children.get(ppid).push(Number(pid));
       } catch {
-        // gone
+        // ended while we looked
       }
     }
-    return pids;
+    const tree = [];
+    const walk = (pid) => {
+      tree.push(pid);
+      for (const c of children.get(pid) ?? []) walk(c);
+    };
+    walk(root);
+    return tree;
+  }
+
+  // Which of `pids` still run (zombies do not count).
+  static alive(pids) {
+    return pids.filter((pid) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+      } catch {
+        return false;
+      }
+    });
   }
 
   dispose() {
@@ -202,9 +222,20 @@ export class BrowserProfile {
 // An init script: every answer of the chat's subscription once it is on
 // screen (web/app.js dispatches 'replichat:render'), with what the list
 // showed, in window.__renders (the first 50), and console-free timing
-// (performance.now(): ms since the navigation started).
+// (performance.now(): ms since the navigation started). window.__emptyShown:
+// whether the "no messages" line was visible at any time in this document.
 function recordRenders() {
   window.__renders = [];
+  window.__emptyShown = false;
+  document.addEventListener('DOMContentLoaded', () => {
+    const empty = document.getElementById('empty');
+    if (!empty) return;
+    const check = () => {
+      if (!empty.hidden) window.__emptyShown = true;
+    };
+    check();
+    new MutationObserver(check).observe(empty, {attributes: true, attributeFilter: ['hidden']});
+  });
   addEventListener('replichat:render', (event) => {
     if (window.__renders.length >= 50) return;
     const items = [...document.querySelectorAll('#messages .message')];
