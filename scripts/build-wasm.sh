@@ -5,11 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian's emcc needs acorn from here at -O1 and above (shared/TOOLCHAIN.md #1).
 export NODE_PATH=/usr/share/nodejs
-# esbuild bundles and minifies the package's JavaScript (wasm/package.json):
-# installed on every build path, so the size users get is the one measured.
-if [ ! -d wasm/node_modules ] || [ wasm/package-lock.json -nt wasm/node_modules/.package-lock.json ]; then
-  (cd wasm && npm ci --no-audit --no-fund --loglevel=error)
-fi
+bash scripts/wasm-deps.sh
 if [ ! -f build-wasm/CMakeCache.txt ]; then
   emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/node >/dev/null

@@ -17,10 +17,7 @@ fi
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 
 echo "== npm deps (wasm/package-lock.json: esbuild minifies the package, the tests need the rest)"
-cd "$repo/wasm"
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --prefer-offline --no-audit --no-fund
-fi
+bash "$repo/scripts/wasm-deps.sh"
 cd "$repo"
 
 echo "== configure ($build)"
