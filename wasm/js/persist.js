@@ -151,9 +151,12 @@ export class Persistence {
    * Rejects when the store cannot be used.
    */
   async openGroup(schemaVersion, mutatorNames, newGroupID, newProfileID) {
+    // The profile's id, from another store, meanwhile.
+    const profile = this._profileID(newProfileID);
+    profile.catch(() => {});
     this._store = this._provider.create(this._storeName);
     const w = await this._store.write();
-    let choice, profileID;
+    let choice;
     try {
       const registry = await w.get(REGISTRY_KEY);
       choice = JSON.parse(
@@ -169,25 +172,35 @@ export class Persistence {
     }
     this._groupID = choice.groupID;
     this._expired = choice.expired;
-    // The profile id is one per profile (browser profile, or process for
-    // memory stores): kept in the store that lists the databases.
+    return {groupID: choice.groupID, profileID: await profile, created: choice.created};
+  }
+
+  // The profile id is one per profile (browser profile, or process for
+  // memory stores): kept in the store that lists the databases, made once.
+  async _profileID(newProfileID) {
     const registry = this._provider.create(REGISTRY);
     try {
-      const pw = await registry.write();
+      const r = await registry.read();
+      let id;
       try {
-        profileID = await pw.get(PROFILE_KEY);
-        if (typeof profileID !== 'string') {
-          profileID = newProfileID;
-          await pw.put(PROFILE_KEY, profileID);
-          await pw.commit();
-        }
+        id = await r.get(PROFILE_KEY);
       } finally {
-        pw.release();
+        r.release();
+      }
+      if (typeof id === 'string') return id;
+      const w = await registry.write();
+      try {
+        id = await w.get(PROFILE_KEY); // another tab may have made it meanwhile
+        if (typeof id === 'string') return id;
+        await w.put(PROFILE_KEY, newProfileID);
+        await w.commit();
+        return newProfileID;
+      } finally {
+        w.release();
       }
     } finally {
       await registry.close();
     }
-    return {groupID: choice.groupID, profileID, created: choice.created};
   }
 
   /**
