@@ -102,7 +102,10 @@ std::vector<std::string> Persister::beginLoad(const std::optional<std::string>& 
 std::vector<std::string> Persister::continueLoad(const std::vector<std::optional<std::string>>& records) {
   if (tried_ >= candidates_.size()) return {};
   const Head& head = candidates_[tried_].head;
-  // The confirmed state is used whole or not at all.
+  // The confirmed state is used whole or not at all. Each page is checked
+  // and read in one pass (keys ascend across pages: each entry goes in at
+  // the end of the map).
+  BaseMap base;
   bool confirmedOK = records.size() >= head.pages.size();
   for (size_t i = 0; confirmedOK && i < head.pages.size(); ++i) {
     const std::string key = pageKey(group_, head.pages[i].number);
@@ -113,7 +116,10 @@ std::vector<std::string> Persister::continueLoad(const std::vector<std::optional
       std::optional<std::string_view> end;
       if (i + 1 < head.pages.size()) end = head.pages[i + 1].firstKey;
       if (decodePage(*records[i], head.pages[i].number, head.pages[i].firstKey, end,
-                     [](std::string_view, std::string_view) {}, &problem)) {
+                     [&](std::string_view k, std::string_view value) {
+                       base.emplace_hint(base.end(), std::string(k), Value::fromText(std::string(value)));
+                     },
+                     &problem)) {
         continue;
       }
     }
@@ -125,26 +131,17 @@ std::vector<std::string> Persister::continueLoad(const std::vector<std::optional
     ++tried_;
     return keysOf(candidates_[tried_].head);
   }
-  restoreFrom(head, confirmedOK, records);
+  if (!confirmedOK) base.clear();
+  restoreFrom(head, std::move(base), confirmedOK, records);
   tried_ = candidates_.size();
   return {};
 }
 
-void Persister::restoreFrom(const Head& head, bool confirmedOK, const std::vector<std::optional<std::string>>& records) {
-  BaseMap base;
+void Persister::restoreFrom(const Head& head, BaseMap base, bool confirmedOK,
+                            const std::vector<std::optional<std::string>>& records) {
   pages_.clear();
   if (confirmedOK) {
-    for (size_t i = 0; i < head.pages.size(); ++i) {
-      const PageRef& ref = head.pages[i];
-      std::optional<std::string_view> end;
-      if (i + 1 < head.pages.size()) end = head.pages[i + 1].firstKey;
-      decodePage(*records[i], ref.number, ref.firstKey, end,
-                 [&](std::string_view key, std::string_view value) {
-                   base.emplace_hint(base.end(), std::string(key), Value::fromText(std::string(value)));
-                 },
-                 nullptr);
-      pages_[ref.firstKey] = Page{ref.number, ref.bytes};
-    }
+    for (const PageRef& ref : head.pages) pages_[ref.firstKey] = Page{ref.number, ref.bytes};
   }
   report_.confirmedDropped = !confirmedOK;
   report_.entries = base.size();

@@ -45,9 +45,38 @@ function message(e) {
 // Records into wasm memory, as the core reads them: [int32 length (-1:
 // absent), UTF-8 bytes]... A value that is not a string (a custom store
 // that changed it) is passed as an unreadable record, so that the core
-// reports it corrupt instead of trusting it.
+// reports it corrupt instead of trusting it. Encoded straight into wasm
+// memory with encodeInto, sized for ASCII (what JSON mostly is); only if a
+// record does not fit is it all encoded first, record by record (encode()
+// of one large string is several times slower than encodeInto).
 function packRecords(values) {
-  const parts = values.map((v) => (v === undefined || v === null ? null : encoder.encode(typeof v === 'string' ? v : '\u0000')));
+  const texts = values.map((v) => (v === undefined || v === null ? null : typeof v === 'string' ? v : '\u0000'));
+  let len = 0;
+  for (const t of texts) len += 4 + (t === null ? 0 : t.length);
+  const ptr = wasm._malloc(Math.max(len, 4));
+  if (!ptr) throw new Error('out of WebAssembly memory');
+  const heap = wasm.HEAPU8;
+  const view = new DataView(heap.buffer);
+  let at = ptr;
+  for (const t of texts) {
+    if (t === null) {
+      view.setInt32(at, -1, true);
+      at += 4;
+      continue;
+    }
+    const {read, written} = encoder.encodeInto(t, heap.subarray(at + 4, ptr + len));
+    if (read < t.length) {
+      wasm._free(ptr);
+      return packEncoded(texts);
+    }
+    view.setInt32(at, written, true);
+    at += 4 + written;
+  }
+  return {ptr, len: at - ptr};
+}
+
+function packEncoded(texts) {
+  const parts = texts.map((t) => (t === null ? null : encoder.encode(t)));
   let len = 0;
   for (const p of parts) len += 4 + (p ? p.length : 0);
   const ptr = wasm._malloc(Math.max(len, 4));

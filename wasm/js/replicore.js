@@ -702,7 +702,6 @@ export class Replicache {
         const g = await persist.openGroup(this._schemaVersion, names, this._clientGroupID, this._profileID);
         this._clientGroupID = g.groupID;
         this._profileID = g.profileID;
-        registerDatabase(this._storeProvider, this.idbName).catch(() => {});
       } catch (e) {
         this._log('error', `replicore: the store cannot be opened (${(e && e.message) || e}); this client keeps its data in memory only`);
         persist = null;
@@ -727,6 +726,8 @@ export class Replicache {
     this._opened = true;
     if (this._closed || !this._core) return;
     wasm.coreStart(this._core);
+    // For dropAllDatabases; after the first answer, not before it.
+    if (this._persist) registerDatabase(this._storeProvider, this.idbName).catch(() => {});
   }
 
   _makeCore() {

@@ -156,6 +156,25 @@ test('two instances of one group behave as two tabs', async () => {
   await Promise.all([b.close(), c.close()]);
 });
 
+test('text beyond ASCII survives a reopen, in keys, values and args', async () => {
+  const name = uniqueName('utf8');
+  const server = fakeServer();
+  server.entries.set('clé/ünïcode', {text: 'naïve café 🎉', n: '\u2028'});
+  server.version = 1;
+  const a = make(name, {puller: server.puller, pusher: server.pusher, pushDelay: 1e9});
+  await a.pull();
+  server.online = false;
+  await a.mutate.put({key: 'emoji/😀', value: ['日本語', 'ß']});
+  await a.close();
+  const b = make(name, {puller: server.puller, pusher: server.pusher});
+  assert.deepEqual(await b.query((tx) => tx.scan().entries().toArray()), [
+    ['clé/ünïcode', {text: 'naïve café 🎉', n: '\u2028'}],
+    ['emoji/😀', ['日本語', 'ß']],
+  ]);
+  assert.deepEqual((await b.experimentalPendingMutations())[0].args, {key: 'emoji/😀', value: ['日本語', 'ß']});
+  await b.close();
+});
+
 test('flush resolves once what was written is in the store; mutate does not wait for it', async () => {
   const name = uniqueName('flush');
   const a = make(name);

@@ -139,7 +139,8 @@ class Persister {
   std::vector<Candidate> readHeads(const std::optional<std::string>& head0, const std::optional<std::string>& head1,
                                    std::vector<std::string>* problems);
   std::vector<std::string> keysOf(const Head& head) const;
-  void restoreFrom(const Head& head, bool confirmedOK, const std::vector<std::optional<std::string>>& records);
+  void restoreFrom(const Head& head, BaseMap base, bool confirmedOK,
+                   const std::vector<std::optional<std::string>>& records);
   // Rewrites the pages of the confirmed state that `dirty` selects into
   // `batch`, updating `table`.
   void writePages(PageTable& table, const std::set<std::string, std::less<>>& dirtyPages, bool all,
