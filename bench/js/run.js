@@ -1,25 +1,31 @@
-// The replicore-vs-Replicache benchmark (a program, not a test): every row of
-// shared/BENCHMARKS.md except cold start, in Node and in headless Chromium,
-// the two libraries alternating, medians and the ratio replicore/Replicache
-// (below 1: replicore is faster). Writes docs/benchmarks.md and the scaling
-// chart docs/benchmarks-scaling.svg.
+// The replicore-vs-Replicache benchmark (a program, not a test): the rows of
+// shared/BENCHMARKS.md in Node and in headless Chromium, the two libraries
+// alternating, medians and the ratio replicore/Replicache (below 1:
+// replicore is faster); the rows that need a real store (2-idb, 7p, 7 cold
+// start, persist.js) in Chromium only, with IndexedDB. Writes
+// docs/benchmarks.md and the scaling chart docs/benchmarks-scaling.svg.
 //
 //   node bench/js/run.js [--runs N] [--quick] [--no-browser] [--rows 1a,3,...] [--no-write]
+//
+// --rows (or the environment variable BENCH_ROWS) runs only the rows named,
+// by id (1a, 3@10000, 7p-loop) or by row number (3, 7, 7p, 2-idb; 8 = size,
+// 9 = memory), e.g. `BENCH_ROWS=2-idb,7p,7 bash bench/run.sh`. A partial run
+// prints its figures and does not rewrite docs/benchmarks.md.
 process.env.NODE_ENV = 'production';  // before Replicache loads (BENCHMARKS.md)
 
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 import zlib from 'node:zlib';
-import {runRows, scalingRows, timedRows} from './suite.js';
+import {median, runRows, scalingRows, timedRows} from './suite.js';
 import {workloads} from './workloads.js';
+import {coldSizes, persistRows} from './persist.js';
+import {bundleReplicache, launchChromium, packageDir, replicoreEntry, startServer} from './chromium.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
-const packageDir = path.join(repoRoot, 'build-wasm/package');
 const args = process.argv.slice(2);
 // Runs of the 100,000-key scaling rows (each takes seconds). Five, not
 // three: with three, one slow sample in Chromium (a GC) moved a median by
@@ -30,13 +36,6 @@ const option = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-
-function replicoreEntry() {
-  const pkg = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8'));
-  const exp = pkg.exports?.['.'] ?? pkg.exports ?? pkg.module ?? pkg.main;
-  const file = typeof exp === 'string' ? exp : exp.import ?? exp.default;
-  return path.join(packageDir, file);
-}
 
 async function loadLibs() {
   // The installed package (bench/run.sh installs it from its tarball).
@@ -58,17 +57,6 @@ function printRow(env) {
 }
 
 // --- 8: shipped size --------------------------------------------------------
-async function bundleReplicache() {
-  const esbuild = await import('esbuild');
-  const outfile = path.join(os.tmpdir(), `replicache-bundle-${process.pid}.js`);
-  await esbuild.build({
-    stdin: {contents: "export * from 'replicache';", resolveDir: here, loader: 'js'},
-    bundle: true, format: 'esm', minify: true, platform: 'browser', outfile, logLevel: 'error',
-    define: {'process.env.NODE_ENV': '"production"'},
-  });
-  return outfile;
-}
-
 function sizesOf(files) {
   let raw = 0, gzip = 0, brotli = 0;
   for (const f of files) {
@@ -118,10 +106,7 @@ function measureMemory(keys) {
 }
 
 // --- Chromium -----------------------------------------------------------------
-const CONTENT_TYPES = {'.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html'};
-
 async function runInBrowser({runs, quick, rowIDs, replicacheBundle}) {
-  const {chromium} = await import('playwright-core');
   const entry = path.basename(replicoreEntry());
   const page = `<!doctype html><meta charset="utf-8"><title>bench</title><script type="module">
 import {runRows, timedRows, scalingRows} from '/bench/suite.js';
@@ -140,38 +125,12 @@ window.runBench = async (ids, options) => {
 };
 window.benchReady = true;
 </script>`;
-  // Cross-origin isolated, so that performance.now() ticks in 5 µs rather
-  // than Chromium's default 100 µs: row 4's per-mutation times are ~0.1 ms,
-  // and at 100 µs their medians and p95s were quantized to 0.1/0.2/0.3.
-  const isolation = {'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp'};
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    let file = null;
-    if (url.pathname === '/') {
-      res.writeHead(200, {'Content-Type': 'text/html', ...isolation});
-      return res.end(page);
-    }
-    if (url.pathname === '/replicache.js') file = replicacheBundle;
-    else if (url.pathname.startsWith('/bench/')) file = path.join(here, path.basename(url.pathname));
-    else if (url.pathname.startsWith('/replicore/')) file = path.join(packageDir, path.basename(url.pathname));
-    if (!file || !fs.existsSync(file)) {
-      res.writeHead(404);
-      return res.end();
-    }
-    res.writeHead(200, {'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream', ...isolation});
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-bench-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--js-flags=--max-old-space-size=8192'],
-  });
+  const {server, base} = await startServer({'/': page}, replicacheBundle);
+  const {context, dispose} = await launchChromium();
   try {
     const tab = context.pages()[0] ?? (await context.newPage());
     tab.on('pageerror', (e) => console.error('[chromium] page error:', e.message));
-    await tab.goto(`http://127.0.0.1:${server.address().port}/`);
+    await tab.goto(`${base}/`);
     await tab.waitForFunction(() => window.benchReady === true, null, {timeout: 30000});
     if (!(await tab.evaluate(() => crossOriginIsolated))) console.log('[chromium] warning: not cross-origin isolated: timer resolution is 100 µs');
     const results = {};
@@ -183,10 +142,116 @@ window.benchReady = true;
         printRow('chromium')(rid, value);
       }
     }
+    // These rows run both libraries with kvStore 'mem' (workloads.js): in a
+    // browser replicore's default is IndexedDB, which they must not use.
+    const dbs = await tab.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+    const stray = dbs.filter((n) => n.startsWith('replicore'));
+    if (stray.length) console.log(`[chromium] warning: the 'mem' rows left IndexedDB databases: ${stray.join(', ')}`);
     return results;
   } finally {
-    await context.close();
-    fs.rmSync(profile, {recursive: true, force: true});
+    await dispose();
+    server.close();
+  }
+}
+
+// --- 2-idb, 7p, 7: IndexedDB rows, Chromium only ------------------------------------
+// `ids`: the 2-idb/7p rows to run (persist.js persistRows); `sizes`: the
+// cold-start sizes. A new browser profile, so the store starts empty.
+async function runPersistenceInBrowser({runs, quick, ids, sizes, replicacheBundle}) {
+  const entry = path.basename(replicoreEntry());
+  const persistPage = `<!doctype html><meta charset="utf-8"><title>bench idb</title><script type="module">
+import {runRows} from '/bench/suite.js';
+import {persistLibs, persistWorkloads, persistRows, coldSetup} from '/bench/persist.js';
+import {Replicache as Replicore} from '/replicore/${entry}';
+import {Replicache, ReplicacheImpl, TEST_LICENSE_KEY} from '/replicache.js';
+const libs = persistLibs({Replicore, Replicache, ReplicacheImpl, TEST_LICENSE_KEY});
+window.runPersist = (ids, options) => runRows(libs, persistRows(options).filter((r) => ids.includes(r.id)), {runs: options.runs, table: persistWorkloads});
+window.coldSetup = (which, p) => coldSetup(libs.find((l) => l.name === which), p);
+window.benchReady = true;
+</script>`;
+  // One page per library for the cold starts, loading only that library.
+  const coldPage = (which) => `<!doctype html><meta charset="utf-8"><title>cold ${which}</title><script type="module">
+import {coldStart} from '/bench/persist.js';
+${which === 'replicore'
+    ? `import {Replicache} from '/replicore/${entry}';\nconst lib = {name: 'replicore', Replicache, extraOptions: {}};`
+    : `import {Replicache, TEST_LICENSE_KEY} from '/replicache.js';\nconst lib = {name: 'replicache', Replicache, extraOptions: {licenseKey: TEST_LICENSE_KEY}};`}
+window.coldStart = (p) => coldStart(lib, p);
+window.benchReady = true;
+</script>`;
+  const {server, base} = await startServer(
+    {'/persist': persistPage, '/cold/replicore': coldPage('replicore'), '/cold/replicache': coldPage('replicache')},
+    replicacheBundle, {cacheLibraries: true});
+  const {context, dispose} = await launchChromium();
+  const openTab = async (url) => {
+    const tab = await context.newPage();
+    tab.on('pageerror', (e) => console.error('[chromium] page error:', e.message));
+    await tab.goto(url);
+    await tab.waitForFunction(() => window.benchReady === true, null, {timeout: 30000});
+    return tab;
+  };
+  const results = {};
+  const extra = {coldSetup: {}, coldSinceNavigation: {}};
+  try {
+    if (ids.length) {
+      const tab = await openTab(`${base}/persist`);
+      if (!(await tab.evaluate(() => crossOriginIsolated))) console.log('[chromium] warning: not cross-origin isolated: timer resolution is 100 µs');
+      // One workload per evaluate call (with the rows derived from it).
+      const rows = persistRows({quick});
+      for (const id of ids.filter((x) => !rows.find((r) => r.id === x).derivedFrom)) {
+        const row = rows.find((r) => r.id === id);
+        const withDerived = [id, ...rows.filter((r) => r.derivedFrom && r.derivedFrom === row.group && ids.includes(r.id)).map((r) => r.id)];
+        const r = await tab.evaluate(([x, options]) => window.runPersist(x, options), [withDerived, {runs, quick}]);
+        for (const [rid, value] of Object.entries(r)) {
+          results[rid] = value;
+          printRow('chromium idb')(rid, value);
+        }
+      }
+      await tab.close();
+    }
+    const libs = ['replicore', 'replicache'];
+    for (const size of sizes) {
+      // The data, put in place once per library: a pull of `size` puts
+      // (confirmed state), until durable, then closed.
+      const names = {};
+      const setupTab = await openTab(`${base}/persist`);
+      for (const which of libs) {
+        names[which] = `cold-${size}-${which}-${Math.random().toString(36).slice(2)}`;
+        const t = await setupTab.evaluate(([w, p]) => window.coldSetup(w, p), [which, {name: names[which], keys: size}]);
+        extra.coldSetup[`${which}@${size}`] = t;
+        console.log(`[chromium idb] 7 set-up ${String(size).padStart(6)} keys: ${which.padEnd(10)} pull ${fmt(t.pull)} ms, then until durable ${fmt(t.persist)} ms`);
+      }
+      await setupTab.close();
+      const count = size >= 100000 ? Math.min(BIG_RUNS, runs) : runs;
+      const samples = {get: [[], []], scan: [[], []]};
+      const since = {get: [[], []], scan: [[], []]};
+      for (let r = -1; r < count; r++) {
+        const order = r % 2 === 0 ? [0, 1] : [1, 0];
+        for (const i of order) {
+          for (const mode of ['get', 'scan']) {
+            // A fresh page for every start: nothing of the last one in memory.
+            const tab = await openTab(`${base}/cold/${libs[i]}`);
+            const v = await tab.evaluate((p) => window.coldStart(p), {name: names[libs[i]], keys: size, mode});
+            await tab.close();
+            if (r < 0) continue;  // warm-up (also fills the HTTP and code caches)
+            samples[mode][i].push(v.ms);
+            since[mode][i].push(v.end);
+          }
+        }
+      }
+      for (const [mode, id, label] of [['get', `7a@${size}`, `cold start, ${size} keys: to the first get`],
+        ['scan', `7b@${size}`, `cold start, ${size} keys: to a full scan`]]) {
+        const a = median(samples[mode][0]);
+        const b = median(samples[mode][1]);
+        results[id] = {label, a, b, ratio: a / b};
+        printRow('chromium idb')(id, results[id]);
+        extra.coldSinceNavigation[id] = {a: median(since[mode][0]), b: median(since[mode][1])};
+        const n = extra.coldSinceNavigation[id];
+        console.log(`[chromium idb]         (from navigation start: replicore ${fmt(n.a)} ms, Replicache ${fmt(n.b)} ms)`);
+      }
+    }
+    return {results, extra};
+  } finally {
+    await dispose();
     server.close();
   }
 }
@@ -230,19 +295,61 @@ function scalingChart(node) {
   return svg;
 }
 
-function markdownTable(results, title) {
+function markdownTable(results, title, {sort = true} = {}) {
   let md = `### ${title}\n\n| row | workload | replicore (ms) | Replicache (ms) | ratio |\n| --- | --- | ---: | ---: | ---: |\n`;
   // Integer-like ids ('2', '3') enumerate before '1a' in a JS object: sort.
-  const entries = Object.entries(results).sort(([x], [y]) => x.localeCompare(y, 'en', {numeric: true}));
+  const entries = sort ? Object.entries(results).sort(([x], [y]) => x.localeCompare(y, 'en', {numeric: true})) : Object.entries(results);
   for (const [id, r] of entries) md += `| ${id} | ${r.label} | ${fmt(r.a)} | ${fmt(r.b)} | ${fmtRatio(r.ratio)} |\n`;
   return md + '\n';
+}
+
+export function persistenceSection({results, extra}, runs) {
+  let md = `### Persistence in headless Chromium (rows 2-idb, 7p, 7: \`kvStore: 'idb'\`, both libraries)\n\n` +
+    `Both libraries on Chromium's real IndexedDB, in a new browser profile. **Durable** means, for both: the IndexedDB ` +
+    `transaction that holds the data has completed (a new page of the origin reads it). replicore is asked with its public ` +
+    `\`await rep.flush()\`; Replicache 15.3.0 has no public flush (it persists on its own schedule, an idle callback at most ` +
+    `every 500 ms, and \`close()\` does not persist), so it is asked with the \`persist()\` its scheduler calls, on ` +
+    `\`ReplicacheImpl\` from \`replicache/impl\` (what \`new Replicache()\` builds; the call Replicache's own perf suite ` +
+    `times), serialized with its scheduled runs. Rows:\n\n` +
+    `- **2-idb**: 10,000 sequential \`await rep.mutate.put(...)\` (mutate does not wait for the disk in either library; each ` +
+    `library's background persistence runs during the loop as in an app). **7p-loop**: the same loop, timed until the last ` +
+    `mutation is durable (3 runs per library and no warm-up: Replicache takes over a minute a run).\n` +
+    `- **7p**: one mutation putting 10,000 keys of about 1 KiB that it is given in its arguments (as an app's data ` +
+    `arrives; replicore persists pending mutations, not their effects, so a mutator that made its values from a few ` +
+    `numbers would let it write 40 bytes), from the call until durable (**7p-mut**: of which the mutation until its ` +
+    `promise resolved).\n` +
+    `- **7a/7b@N**: cold start with N keys of about 1 KiB persisted, put in place once per library by one pull of N puts ` +
+    `from an in-memory puller (the confirmed state: the realistic case; replicore would replay data still pending as ` +
+    `mutations, which is slower), until durable, then closed. Each start is a new tab of the same profile and origin ` +
+    `(the libraries are served cacheable, so both load from the HTTP and code caches; the OS file cache is warm): from ` +
+    `\`new Replicache(...)\` to the answer of the first query, \`tx.get\` of one key (7a) or ` +
+    `\`tx.scan().entries().toArray()\` of all N (7b); a warm-up start first, then ${runs} per library alternating ` +
+    `(100,000 keys: ${Math.min(BIG_RUNS, runs)}).\n\n`;
+  md += markdownTable(results, 'Persistence, headless Chromium', {sort: false}).replace(/^### .*\n\n/, '');
+  const since = Object.entries(extra.coldSinceNavigation);
+  if (since.length) {
+    md += `Cold start measured from the navigation start of the new tab instead (page and library load included; median):\n\n` +
+      `| row | replicore (ms) | Replicache (ms) | ratio |\n| --- | ---: | ---: | ---: |\n`;
+    for (const [id, v] of since) md += `| ${id} | ${fmt(v.a)} | ${fmt(v.b)} | ${fmtRatio(v.a / v.b)} |\n`;
+    md += `\nSet-up of the cold-start data (once per size and library, for information): the pull of N puts until visible, ` +
+      `then until durable (Replicache: its persist() of the pulled snapshot; replicore: flush(), which writes the pages):\n\n` +
+      `| N | replicore pull (ms) | replicore until durable (ms) | Replicache pull (ms) | Replicache until durable (ms) |\n` +
+      `| ---: | ---: | ---: | ---: | ---: |\n`;
+    const setupSizes = [...new Set(Object.keys(extra.coldSetup).map((k) => Number(k.split('@')[1])))];
+    for (const n of setupSizes) {
+      const a = extra.coldSetup[`replicore@${n}`], b = extra.coldSetup[`replicache@${n}`];
+      md += `| ${n.toLocaleString('en')} | ${fmt(a.pull)} | ${fmt(a.persist)} | ${fmt(b.pull)} | ${fmt(b.persist)} |\n`;
+    }
+    md += '\n';
+  }
+  return md;
 }
 
 async function main() {
   if (flag('--memory-child')) return memoryChild(option('--memory-child'));
   const runs = Number(option('--runs', 5));
   const quick = flag('--quick');
-  const only = option('--rows', null)?.split(',');
+  const only = option('--rows', process.env.BENCH_ROWS || null)?.split(',').map((x) => x.trim()).filter(Boolean) ?? null;
   const pick = (rows) => rows.filter((r) => !only || only.includes(r.id) || only.includes(r.row) || (r.derivedFrom && only.some((o) => o.startsWith(r.id.slice(0, 2)))));
   const started = new Date();
   const loadAtStart = os.loadavg();
@@ -254,27 +361,52 @@ async function main() {
   const node = await runRows(libs, timed, {runs, log: printRow('node')});
   const nodeScaling = await runRows(libs, scaling, {runs, runsFor: (r) => (r.size >= 100000 ? Math.min(BIG_RUNS, runs) : runs), log: printRow('node')});
 
-  const sizes = await measureSizes();
+  const wants = (id) => !only || only.includes(id);
+  let sizes = null;
   const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
-  console.log(`[size] replicore (${sizes.replicoreFiles.join(' + ')}): ${kib(sizes.replicore.raw)} raw, ${kib(sizes.replicore.gzip)} gzip, ${kib(sizes.replicore.brotli)} brotli`);
-  console.log(`[size] Replicache (esbuild bundle, minified): ${kib(sizes.replicache.raw)} raw, ${kib(sizes.replicache.gzip)} gzip, ${kib(sizes.replicache.brotli)} brotli`);
-  console.log(`[size] ratio brotli ${(sizes.replicore.brotli / sizes.replicache.brotli).toFixed(2)}, gzip ${(sizes.replicore.gzip / sizes.replicache.gzip).toFixed(2)}`);
+  if (wants('8')) {
+    sizes = await measureSizes();
+    console.log(`[size] replicore (${sizes.replicoreFiles.join(' + ')}): ${kib(sizes.replicore.raw)} raw, ${kib(sizes.replicore.gzip)} gzip, ${kib(sizes.replicore.brotli)} brotli`);
+    console.log(`[size] Replicache (esbuild bundle, minified): ${kib(sizes.replicache.raw)} raw, ${kib(sizes.replicache.gzip)} gzip, ${kib(sizes.replicache.brotli)} brotli`);
+    console.log(`[size] ratio brotli ${(sizes.replicore.brotli / sizes.replicache.brotli).toFixed(2)}, gzip ${(sizes.replicore.gzip / sizes.replicache.gzip).toFixed(2)}`);
+  }
 
   const memKeys = quick ? 10000 : 100000;
-  const memory = measureMemory(memKeys);
-  console.log(`[memory] heap+external bytes per key at ${memKeys} keys: replicore ${memory.replicore.heapPerKey.toFixed(0)}, Replicache ${memory.replicache.heapPerKey.toFixed(0)}, ratio ${(memory.replicore.heapPerKey / memory.replicache.heapPerKey).toFixed(2)}`);
-  console.log(`[memory] rss bytes per key: replicore ${memory.replicore.rssPerKey.toFixed(0)}, Replicache ${memory.replicache.rssPerKey.toFixed(0)}`);
+  let memory = null;
+  if (wants('9')) {
+    memory = measureMemory(memKeys);
+    console.log(`[memory] heap+external bytes per key at ${memKeys} keys: replicore ${memory.replicore.heapPerKey.toFixed(0)}, Replicache ${memory.replicache.heapPerKey.toFixed(0)}, ratio ${(memory.replicore.heapPerKey / memory.replicache.heapPerKey).toFixed(2)}`);
+    console.log(`[memory] rss bytes per key: replicore ${memory.replicore.rssPerKey.toFixed(0)}, Replicache ${memory.replicache.rssPerKey.toFixed(0)}`);
+  }
+
+  // The IndexedDB rows: by id or row; a derived row needs the row it is
+  // derived from, and a row brings the rows derived from it.
+  const allPersist = persistRows({quick});
+  const persistPicked = new Set(allPersist.filter((r) => wants(r.id) || (only && only.includes(r.row))).map((r) => r.id));
+  for (const r of allPersist) {
+    if (!persistPicked.has(r.id)) continue;
+    if (r.derivedFrom) persistPicked.add(allPersist.find((g) => g.group === r.derivedFrom).id);
+  }
+  for (const r of allPersist) if (r.derivedFrom && persistPicked.has(allPersist.find((g) => g.group === r.derivedFrom).id)) persistPicked.add(r.id);
+  const persistIDs = allPersist.map((r) => r.id).filter((id) => persistPicked.has(id));
+  const coldPicked = coldSizes({quick}).filter((n) => wants('7') || only.includes(`7a@${n}`) || only.includes(`7b@${n}`) || only.includes(`7@${n}`));
 
   let browser = null;
   let browserScaling = null;
+  let persistence = null;
   if (!flag('--no-browser')) {
     const bundle = await bundleReplicache();
+    const implBundle = await bundleReplicache({impl: true});
     try {
       const ids = timed.filter((r) => !r.derivedFrom).map((r) => r.id);
-      browser = await runInBrowser({runs, quick, rowIDs: ids, replicacheBundle: bundle});
-      browserScaling = await runInBrowser({runs, quick, rowIDs: scaling.map((r) => r.id), replicacheBundle: bundle});
+      if (ids.length) browser = await runInBrowser({runs, quick, rowIDs: ids, replicacheBundle: bundle});
+      if (scaling.length) browserScaling = await runInBrowser({runs, quick, rowIDs: scaling.map((r) => r.id), replicacheBundle: bundle});
+      if (persistIDs.length || coldPicked.length) {
+        persistence = await runPersistenceInBrowser({runs, quick, ids: persistIDs, sizes: coldPicked, replicacheBundle: implBundle});
+      }
     } finally {
       fs.rmSync(bundle, {force: true});
+      fs.rmSync(implBundle, {force: true});
     }
   }
 
@@ -283,11 +415,13 @@ async function main() {
   fs.mkdirSync(docs, {recursive: true});
   let md = `# replicore vs Replicache 15.3.0\n\nGenerated by \`node bench/js/run.js\` on ${started.toISOString().slice(0, 16)} UTC ` +
     `(Node ${process.versions.node}, ${os.cpus().length} CPUs, load average at start ${loadAtStart[0].toFixed(2)}; ${runs} runs after a warm-up (100,000-key rows: ${Math.min(BIG_RUNS, runs)}), medians; ` +
-    `ratio = replicore / Replicache, below 1 is faster). Replicache runs with \`kvStore: 'mem'\`, \`pullInterval: null\`, NODE_ENV=production.\n\n`;
+    `ratio = replicore / Replicache, below 1 is faster). Both libraries run with \`kvStore: 'mem'\` (rows 2-idb, 7p and 7: \`'idb'\`, ` +
+    `see their section), \`pullInterval: null\`, NODE_ENV=production.\n\n`;
   md += markdownTable(node, 'Node');
   if (browser) md += markdownTable(browser, 'Headless Chromium');
   md += markdownTable(nodeScaling, 'Scaling in Node (rows 3, 5, 6)');
   if (browserScaling) md += markdownTable(browserScaling, 'Scaling in headless Chromium');
+  if (persistence) md += persistenceSection(persistence, runs);
   md += `![scaling](benchmarks-scaling.svg)\n\n### Size (8)\n\n| | raw | gzip | brotli |\n| --- | ---: | ---: | ---: |\n` +
     `| replicore (${sizes.replicoreFiles.join(' + ')}) | ${kib(sizes.replicore.raw)} | ${kib(sizes.replicore.gzip)} | ${kib(sizes.replicore.brotli)} |\n` +
     `| Replicache (minified esbuild bundle) | ${kib(sizes.replicache.raw)} | ${kib(sizes.replicache.gzip)} | ${kib(sizes.replicache.brotli)} |\n\n` +
@@ -299,4 +433,5 @@ async function main() {
   console.log(`wrote docs/benchmarks.md and docs/benchmarks-scaling.svg`);
 }
 
-await main();
+// Run as a program (not when imported, e.g. to render a section).
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) await main();

@@ -47,20 +47,23 @@ export function scalingRows({quick = false} = {}) {
 }
 
 // Runs `rows` for both libraries. `runs` timed runs each after one warm-up,
-// alternating which library goes first. Returns {id: {label, a, b, ratio}}
+// alternating which library goes first (a row may set `maxRuns`, and
+// `warmup: false`). `table` holds the workloads (workloads.js by default;
+// persist.js for the IndexedDB rows). Returns {id: {label, a, b, ratio}}
 // with medians in ms (a = libs[0], b = libs[1]).
-export async function runRows(libs, rows, {runs = 5, log = () => {}, runsFor = () => runs} = {}) {
+export async function runRows(libs, rows, {runs = 5, log = () => {}, runsFor = () => runs, table = workloads} = {}) {
   const results = {};
   const groups = {};
   for (const row of rows) {
     if (row.derivedFrom) continue;
     const samples = [[], []];
     const raw = [[], []];
-    const count = runsFor(row);
-    for (let r = -1; r < count; r++) {
+    const count = Math.min(runsFor(row), row.maxRuns ?? Infinity);
+    // A row can go without the warm-up (one whose single run takes long).
+    for (let r = row.warmup === false ? 0 : -1; r < count; r++) {
       const order = r % 2 === 0 ? [0, 1] : [1, 0];
       for (const i of order) {
-        const value = await workloads[row.w](libs[i], row.p);
+        const value = await table[row.w](libs[i], row.p);
         if (r < 0) continue;  // warm-up
         raw[i].push(value);
         samples[i].push(row.reduce ? row.reduce(value) : value);
