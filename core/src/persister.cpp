@@ -428,8 +428,16 @@ std::vector<Mutation> Persister::takeForeign(const std::vector<std::string>& key
 GroupChoice chooseGroup(const std::optional<std::string>& registry, const std::string& schemaVersion,
                         std::vector<std::string> mutatorNames, const std::string& newID, double nowMs,
                         double maxAgeMs, std::string* problem) {
-  std::sort(mutatorNames.begin(), mutatorNames.end());
-  mutatorNames.erase(std::unique(mutatorNames.begin(), mutatorNames.end()), mutatorNames.end());
+  // Sorted, without repeats. An insertion sort: an app has few mutators,
+  // and std::sort's code is a fraction of a kilobyte of the package each.
+  std::vector<std::string> names;
+  for (std::string& n : mutatorNames) {
+    size_t at = names.size();
+    while (at > 0 && n < names[at - 1]) --at;
+    if (at > 0 && names[at - 1] == n) continue;
+    names.insert(names.begin() + at, std::move(n));
+  }
+  mutatorNames = std::move(names);
   std::vector<GroupEntry> groups;
   if (registry) {
     RecordProblem p;
