@@ -51,48 +51,36 @@ function message(e) {
 // of one large string is several times slower than encodeInto).
 function packRecords(values) {
   const texts = values.map((v) => (v === undefined || v === null ? null : typeof v === 'string' ? v : '\u0000'));
-  let len = 0;
-  for (const t of texts) len += 4 + (t === null ? 0 : t.length);
-  const ptr = wasm._malloc(Math.max(len, 4));
-  if (!ptr) throw new Error('out of WebAssembly memory');
-  const heap = wasm.HEAPU8;
-  const view = new DataView(heap.buffer);
-  let at = ptr;
-  for (const t of texts) {
-    if (t === null) {
-      view.setInt32(at, -1, true);
-      at += 4;
-      continue;
-    }
-    const {read, written} = encoder.encodeInto(t, heap.subarray(at + 4, ptr + len));
-    if (read < t.length) {
-      wasm._free(ptr);
-      return packEncoded(texts);
-    }
-    view.setInt32(at, written, true);
-    at += 4 + written;
-  }
-  return {ptr, len: at - ptr};
+  return pack(texts) ?? pack(texts.map((t) => (t === null ? null : encoder.encode(t))));
 }
 
-function packEncoded(texts) {
-  const parts = texts.map((t) => (t === null ? null : encoder.encode(t)));
+// Writes records (strings, room made as if ASCII; or bytes) into wasm
+// memory. Null when a string did not fit.
+function pack(parts) {
   let len = 0;
-  for (const p of parts) len += 4 + (p ? p.length : 0);
+  for (const p of parts) len += 4 + (p === null ? 0 : p.length);
   const ptr = wasm._malloc(Math.max(len, 4));
   if (!ptr) throw new Error('out of WebAssembly memory');
   const heap = wasm.HEAPU8;
   const view = new DataView(heap.buffer);
   let at = ptr;
   for (const p of parts) {
-    view.setInt32(at, p ? p.length : -1, true);
-    at += 4;
-    if (p) {
-      heap.set(p, at);
-      at += p.length;
+    let n = -1;
+    if (typeof p === 'string') {
+      const r = encoder.encodeInto(p, heap.subarray(at + 4, ptr + len));
+      if (r.read < p.length) {
+        wasm._free(ptr);
+        return null;
+      }
+      n = r.written;
+    } else if (p) {
+      heap.set(p, at + 4);
+      n = p.length;
     }
+    view.setInt32(at, n, true);
+    at += 4 + Math.max(n, 0);
   }
-  return {ptr, len};
+  return {ptr, len: at - ptr};
 }
 
 function withRecords(values, fn) {
