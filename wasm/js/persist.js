@@ -251,25 +251,42 @@ export class Persistence {
    * open.
    */
   async collectGroups() {
-    for (const group of this._expired ?? []) {
-      const w = await this._store.write();
-      try {
-        const records = await Promise.all([w.get(`g/${group}/h0`), w.get(`g/${group}/h1`), w.get(REGISTRY_KEY)]);
-        const out = withRecords(records, (p, n) => wasm.storeCollectGroup(group, p, n));
-        if (!out) continue; // unconfirmed mutations: kept
-        const [registry, ...keys] = out.split('\u0000');
-        await Promise.all(keys.map((k) => w.del(k)));
-        await w.put(REGISTRY_KEY, registry);
-        await w.commit();
-        this._rep._log('debug', `replicore: removed the unused client group ${group} (${keys.length} records)`);
-      } catch (e) {
-        this._rep._log('error', `replicore: removing the unused client group ${group} failed: ${message(e)}`);
-      } finally {
-        w.release();
-      }
-    }
+    for (const group of this._expired ?? []) await this._removeGroup(group, false);
     this._expired = [];
   }
+
+  /**
+   * The server answered ClientStateNotFound: it does not know this group,
+   * so nothing of it can ever sync. The group leaves the store (its pending
+   * mutations with it, as Replicache drops them), so that the next instance
+   * starts a new group instead of failing the same way; this one stops
+   * writing.
+   */
+  async dropGroup() {
+    if (!this._store || !this._groupID) return;
+    this._disabled = true;
+    await this._removeGroup(this._groupID, true);
+  }
+
+  async _removeGroup(group, force) {
+    const w = await this._store.write();
+    try {
+      const records = await Promise.all([w.get(`g/${group}/h0`), w.get(`g/${group}/h1`), w.get(REGISTRY_KEY)]);
+      const out = withRecords(records, (p, n) => wasm.storeCollectGroup(group, p, n, force));
+      if (!out) return; // unconfirmed mutations: kept
+      const [registry, ...keys] = out.split('\u0000');
+      await Promise.all(keys.map((k) => w.del(k)));
+      await w.put(REGISTRY_KEY, registry);
+      await w.commit();
+      this._rep._log(force ? 'error' : 'debug', `replicore: removed the client group ${group} from the store (${keys.length} records)${
+        force ? ': the server does not know it (ClientStateNotFound); the next instance starts a new group' : ', unused'}`);
+    } catch (e) {
+      this._rep._log('error', `replicore: removing the client group ${group} from the store failed: ${message(e)}`);
+    } finally {
+      w.release();
+    }
+  }
+
 
   _listen() {
     if (typeof BroadcastChannel === 'function') {

@@ -774,6 +774,7 @@ export class Replicache {
       },
       onClientStateNotFound: () => {
         this._wakeIdle();
+        this._persist?.dropGroup().catch((e) => this._log('error', 'replicore: removing the unknown client group failed', e));
         this._defer(() => this.onClientStateNotFound?.());
       },
       onUpdateNeeded: (versionType) => {

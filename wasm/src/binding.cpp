@@ -1187,13 +1187,14 @@ std::string storeChooseGroup(std::string registry, bool hasRegistry, std::string
 // Collecting an expired group (core/persister.h, groupRecords): given its
 // head slots (as records, see readRecords) and the registry, the registry
 // without it, then the keys to delete, NUL-separated; "" when the group
-// still has unconfirmed mutations and must stay.
-std::string storeCollectGroup(std::string groupID, uintptr_t ptr, size_t len) {
+// still has unconfirmed mutations and must stay, unless `force` (the server
+// no longer knows the group: nothing of it can ever be pushed).
+std::string storeCollectGroup(std::string groupID, uintptr_t ptr, size_t len, bool force) {
   std::vector<std::optional<std::string>> records = readRecords(ptr, len);
   records.resize(3);  // head0, head1, registry
   bool pending = false;
   std::vector<std::string> keys = groupRecords(groupID, records[0], records[1], &pending);
-  if (pending) return std::string();
+  if (pending && !force) return std::string();
   std::string out = registryWithout(records[2], groupID);
   for (const std::string& k : keys) {
     out += '\0';

@@ -427,6 +427,35 @@ test('groups unused for longer than clientMaxAgeMs are removed, unless they hold
   await again.close();
 });
 
+test('a group the server does not know (ClientStateNotFound) leaves the store; the next instance starts a new one', async () => {
+  const name = uniqueName('csnf');
+  const store = mapStore();
+  let known = true;
+  const puller = async () => ({
+    response: known ? {cookie: 1, lastMutationIDChanges: {}, patch: []} : {error: 'ClientStateNotFound'},
+    httpRequestInfo: ok,
+  });
+  const a = make(name, {kvStore: store, puller});
+  await a.pull();
+  await a.mutate.put({key: 'k', value: 1});
+  await a.flush();
+  const group = await a.clientGroupID;
+  let notFound = 0;
+  a.onClientStateNotFound = () => notFound++;
+  known = false; // the server lost its data
+  await a.pull();
+  await waitFor(() => notFound === 1);
+  const data = store.dbs.get(a.idbName);
+  await waitFor(() => ![...data.keys()].some((k) => k.startsWith(`g/${group}/`)), {what: 'the group removed'});
+  assert.ok(errors(a).some((t) => /ClientStateNotFound/.test(t)));
+  await a.close();
+  known = true;
+  const b = make(name, {kvStore: store, puller});
+  assert.notEqual(await b.clientGroupID, group);
+  assert.equal(await b.query((tx) => tx.get('k')), undefined);
+  await b.close();
+});
+
 test("kvStore 'mem' persists nothing, and clientMaxAgeMs is checked", async () => {
   const name = uniqueName('mem');
   const a = make(name, {kvStore: 'mem'});
