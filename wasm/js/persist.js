@@ -140,8 +140,7 @@ export class Persistence {
     this._store = null;
     this._groupID = '';
     this._timer = null;
-    this._writing = null; // the write in flight
-    this._again = false;
+    this._writing = null; // the write in flight; when it ends, what is new is written
     this._failing = false;
     this._retryMs = RETRY_MIN_MS;
     this._waiters = []; // flush() calls: resolved once a write that started after them ends clean
@@ -322,10 +321,7 @@ export class Persistence {
 
   /** Something changed: write it in the next group commit. */
   schedule() {
-    if (this._disabled || this._timer || this._writing) {
-      if (this._writing) this._again = true;
-      return;
-    }
+    if (this._disabled || this._timer || this._writing) return;
     this._timer = setTimeout(() => {
       this._timer = null;
       this._run();
@@ -346,18 +342,16 @@ export class Persistence {
         clearTimeout(this._timer);
         this._timer = null;
       }
-      if (this._writing) this._again = true;
-      else this._run();
+      if (!this._writing) this._run();
     });
   }
 
   async _run() {
     const core = this._rep._core;
-    if (!core || this._disabled) return this._settle(null);
+    if (!core || this._disabled) return this._settle();
     const due = this._heartbeatDue || wasm.corePersistHasWork(core);
-    if (!due) return this._settle(null);
+    if (!due) return this._settle();
     this._heartbeatDue = false;
-    this._again = false;
     const waiters = this._waiters;
     this._waiters = [];
     const current = (this._writing = this._write(core));
@@ -392,7 +386,7 @@ export class Persistence {
       return;
     }
     for (const w of waiters) w.resolve();
-    this._settle(null);
+    this._settle();
   }
 
   _settle() {
@@ -427,6 +421,9 @@ export class Persistence {
       .catch(() => {})
       .finally(() => {
         this._writing = null;
+        // A page that was only hidden lives on: what came meanwhile, and
+        // flush() calls waiting, go to the next write.
+        if (!this._disabled) this._run();
       });
   }
 

@@ -251,6 +251,19 @@ function mapStore() {
   return provider;
 }
 
+test('the write a hidden page makes at once (no read first) loses nothing, and flush() still settles after it', async () => {
+  const name = uniqueName('hidden');
+  const a = make(name);
+  await a.mutate.put({key: 'before', value: 1});
+  // What visibilitychange (hidden) and pagehide call; internal.
+  a._persist.unloadWrite();
+  await a.mutate.put({key: 'during', value: 2});
+  await a.flush();
+  const b = make(name);
+  assert.deepEqual(await b.query((tx) => tx.scan().keys().toArray()), ['before', 'during']);
+  await Promise.all([a.close(), b.close()]);
+});
+
 test('a custom kvStore is used for everything', async () => {
   const name = uniqueName('custom');
   const store = mapStore();
