@@ -71,6 +71,7 @@
 #include <vector>
 
 #include "emscripten_platform.h"
+#include "store_binding.h"
 #include "replicore/id_set.h"
 #include "replicore/json_text.h"
 #include "replicore/persister.h"
@@ -109,25 +110,6 @@ const char* outcomeKindName(PullOutcome::Kind k) {
 }
 
 }  // namespace
-
-// Records from JS: [int32 length (-1: absent), UTF-8 bytes]...
-std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len) {
-  std::vector<std::optional<std::string>> out;
-  const char* p = reinterpret_cast<const char*>(ptr);
-  const char* end = p + len;
-  while (end - p >= 4) {
-    int32_t n;
-    std::memcpy(&n, p, 4);
-    p += 4;
-    if (n < 0 || n > end - p) {
-      out.emplace_back();
-      continue;
-    }
-    out.emplace_back(std::string(p, size_t(n)));
-    p += n;
-  }
-  return out;
-}
 
 class Core;
 
@@ -749,7 +731,7 @@ class Core : public SyncHost {
       auto heads = readRecords(ptr, len);
       heads.resize(2);
       loadKeys_ = persister_->beginLoad(heads[0], heads[1]);
-      if (persister_->report().fresh) return loadDone();
+      if (persister_->report().fresh) return loadReportJson(persister_->report());
       return keysJson(loadKeys_);
     });
   }
@@ -757,7 +739,7 @@ class Core : public SyncHost {
     return guard(std::string(), [&] {
       if (!persister_) return fail(std::string(), "no persister");
       loadKeys_ = persister_->continueLoad(readRecords(ptr, len));
-      if (loadKeys_.empty()) return loadDone();
+      if (loadKeys_.empty()) return loadReportJson(persister_->report());
       return keysJson(loadKeys_);
     });
   }
@@ -774,23 +756,7 @@ class Core : public SyncHost {
       auto heads = readRecords(ptr, len);
       heads.resize(2);
       StoreBatch batch = persister_->planWrite(heads[0], heads[1], nowMs);
-      std::string out;
-      appendU32(out, uint32_t(batch.ops.size() + batch.foreignChunks.size()));
-      for (const auto& [key, value] : batch.ops) {
-        out += char(value ? 1 : 0);
-        appendU32(out, uint32_t(key.size()));
-        out += key;
-        if (value) {
-          appendU32(out, uint32_t(value->size()));
-          out += *value;
-        }
-      }
-      for (const std::string& key : batch.foreignChunks) {
-        out += char(2);
-        appendU32(out, uint32_t(key.size()));
-        out += key;
-      }
-      return out;
+      return encodeStoreBatch(batch);
     });
     return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
   }
@@ -909,38 +875,8 @@ class Core : public SyncHost {
     }
   }
 
-  static void appendU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 
 
-
-  static std::string keysJson(const std::vector<std::string>& keys) {
-    std::string out = "{\"keys\":[";
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (i) out += ',';
-      appendJsonString(out, keys[i]);
-    }
-    return out + "]}";
-  }
-
-  std::string loadDone() {
-    const LoadReport& r = persister_->report();
-    std::string out = "{\"done\":true,\"fresh\":";
-    out += r.fresh ? "true" : "false";
-    out += ",\"newerFormat\":";
-    out += r.newerFormat ? "true" : "false";
-    out += ",\"confirmedDropped\":";
-    out += r.confirmedDropped ? "true" : "false";
-    out += ",\"entries\":";
-    appendJsonInteger(out, r.entries);
-    out += ",\"pending\":";
-    appendJsonInteger(out, r.pending);
-    out += ",\"problems\":[";
-    for (size_t i = 0; i < r.problems.size(); ++i) {
-      if (i) out += ',';
-      appendJsonString(out, r.problems[i]);
-    }
-    return out + "]}";
-  }
 
   template <class T>
   T fail(T value, const char* message) {
@@ -1152,57 +1088,6 @@ __attribute__((noinline)) Core* coreFor(uintptr_t handle) {
   std::abort();
 }
 
-// The client group for (schemaVersion, mutator names joined by NUL) from
-// the registry record (empty: none). JSON {"groupID","created","registry",
-// "expired":[...],"problem"}.
-std::string storeChooseGroup(std::string registry, bool hasRegistry, std::string schemaVersion, std::string names,
-                             std::string newID, double nowMs, double maxAgeMs) {
-  std::vector<std::string> mutatorNames;
-  size_t start = 0;
-  while (start < names.size()) {
-    size_t end = names.find('\0', start);
-    if (end == std::string::npos) end = names.size();
-    mutatorNames.push_back(names.substr(start, end - start));
-    start = end + 1;
-  }
-  std::string problem;
-  GroupChoice c = chooseGroup(hasRegistry ? std::optional<std::string>(std::move(registry)) : std::nullopt,
-                              schemaVersion, std::move(mutatorNames), newID, nowMs, maxAgeMs, &problem);
-  std::string out = "{\"groupID\":";
-  appendJsonString(out, c.groupID);
-  out += ",\"created\":";
-  out += c.created ? "true" : "false";
-  out += ",\"registry\":";
-  appendJsonString(out, c.registry);
-  out += ",\"problem\":";
-  appendJsonString(out, problem);
-  out += ",\"expired\":[";
-  for (size_t i = 0; i < c.expired.size(); ++i) {
-    if (i) out += ',';
-    appendJsonString(out, c.expired[i]);
-  }
-  return out + "]}";
-}
-
-// Collecting an expired group (core/persister.h, groupRecords): given its
-// head slots (as records, see readRecords) and the registry, the registry
-// without it, then the keys to delete, NUL-separated; "" when the group
-// still has unconfirmed mutations and must stay, unless `force` (the server
-// no longer knows the group: nothing of it can ever be pushed).
-std::string storeCollectGroup(std::string groupID, uintptr_t ptr, size_t len, bool force) {
-  std::vector<std::optional<std::string>> records = readRecords(ptr, len);
-  records.resize(3);  // head0, head1, registry
-  bool pending = false;
-  std::vector<std::string> keys = groupRecords(groupID, records[0], records[1], &pending);
-  if (pending && !force) return std::string();
-  std::string out = registryWithout(records[2], groupID);
-  for (const std::string& k : keys) {
-    out += '\0';
-    out += k;
-  }
-  return out;
-}
-
 uintptr_t coreCreate(std::string optionsJson, emscripten::val host) {
   auto core = std::make_unique<Core>(std::move(optionsJson), std::move(host));
   liveCores().push_back(core.get());
@@ -1291,8 +1176,6 @@ EMSCRIPTEN_BINDINGS(replicore) {
   bindCore<&Core::takeForeign>("coreTakeForeign");
   bindCore<&Core::hasForeign>("coreHasForeign");
   bindCore<&Core::replayBegin>("coreReplayBegin");
-  emscripten::function("storeChooseGroup", &storeChooseGroup);
-  emscripten::function("storeCollectGroup", &storeCollectGroup);
 }
 
 }  // namespace replicore::wasm

@@ -1,0 +1,219 @@
+// ReadTransaction and WriteTransaction over the core, and scan results.
+import {wasm} from './loading.js';
+import {heldValue, checkKey} from './values.js';
+
+// ----------------------------------------------------------------- errors --
+
+export class TransactionClosedError extends Error {
+  constructor() {
+    super('Transaction is closed');
+    this.name = 'TransactionClosedError';
+  }
+}
+
+export function closedError() {
+  return new Error('Replicache instance is closed');
+}
+
+// ----------------------------------------------------------------- scans --
+
+// `fresh`: load() makes a new array each time, which toArray() may hand out
+// as is (keys/values arrays are shared by the iterators of one scan result).
+function makeIterator(load, fresh = false) {
+  let arr = null;
+  let i = 0;
+  const it = {
+    next() {
+      try {
+        if (arr === null) arr = load();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return Promise.resolve(i < arr.length ? {value: arr[i++], done: false} : {value: undefined, done: true});
+    },
+    return(value) {
+      arr = arr || [];
+      i = arr.length;
+      return Promise.resolve({value, done: true});
+    },
+    toArray() {
+      try {
+        if (arr === null) arr = load();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const out = i === 0 ? (fresh ? arr : arr.slice()) : arr.slice(i);
+      i = arr.length;
+      return Promise.resolve(out);
+    },
+    [Symbol.asyncIterator]() {
+      return it;
+    },
+  };
+  return it;
+}
+
+class ScanResultImpl {
+  constructor(tx, options) {
+    this._tx = tx;
+    this._options = options;
+    this._data = null;
+  }
+  _load() {
+    if (this._data === null) this._data = this._tx._scan(this._options);
+    return this._data;
+  }
+  values() {
+    return makeIterator(() => this._load().values);
+  }
+  keys() {
+    // Keys only: the core sends no value texts and JS parses none.
+    return makeIterator(() => (this._data !== null ? this._data : this._tx._scan(this._options, true)).keys);
+  }
+  entries() {
+    return makeIterator(() => {
+      const {keys, values} = this._load();
+      const out = new Array(keys.length);
+      for (let i = 0; i < keys.length; i++) out[i] = [keys[i], values[i]];
+      return out;
+    }, true);
+  }
+  toArray() {
+    return this.values().toArray();
+  }
+  [Symbol.asyncIterator]() {
+    return this.values();
+  }
+}
+
+function normalizeScanOptions(options) {
+  if (options === undefined || options === null) return {prefix: '', start: undefined, exclusive: false, limit: -1};
+  if (typeof options !== 'object') throw new TypeError('scan options must be an object');
+  if (options.indexName !== undefined) throw new Error('replicore does not support indexes (scan indexName) yet');
+  const prefix = options.prefix === undefined ? '' : options.prefix;
+  if (typeof prefix !== 'string') throw new TypeError('scan prefix must be a string');
+  let start;
+  let exclusive = false;
+  if (options.start !== undefined) {
+    start = options.start.key;
+    exclusive = !!options.start.exclusive;
+  } else if (options.startKey !== undefined) {
+    start = options.startKey;
+    exclusive = !!options.startExclusive;
+  }
+  if (start !== undefined) checkKey(start);
+  let limit = -1;
+  if (options.limit !== undefined) {
+    if (typeof options.limit !== 'number' || !(options.limit >= 0)) throw new TypeError('scan limit must be a number >= 0');
+    limit = Math.floor(options.limit);
+  }
+  return {prefix, start, exclusive, limit};
+}
+
+// ---------------------------------------------------------- transactions --
+
+export class ReadTransactionImpl {
+  constructor(rep, txID, clientID) {
+    this._rep = rep;
+    this._txID = txID;
+    this._open = true;
+    this.clientID = clientID;
+    this.environment = 'client';
+    this.location = 'client';
+  }
+  _check() {
+    if (!this._open) throw new TransactionClosedError();
+  }
+  _close() {
+    this._open = false;
+  }
+  async get(key) {
+    this._check();
+    checkKey(key);
+    return this._rep._get(this._txID, key);
+  }
+  async has(key) {
+    this._check();
+    checkKey(key);
+    return wasm.coreHas(this._rep._core, this._txID, key);
+  }
+  async isEmpty() {
+    this._check();
+    return wasm.coreIsEmpty(this._rep._core, this._txID);
+  }
+  scan(options) {
+    this._check();
+    return new ScanResultImpl(this, normalizeScanOptions(options));
+  }
+  _scan(options, keysOnly = false) {
+    this._check();
+    return this._rep._scan(this._txID, options, keysOnly);
+  }
+}
+
+// Writes are buffered in JS and reach the core in one crossing (setMany)
+// when the mutator returns, or earlier when a read needs the core to see
+// them (scan, isEmpty, del). get/has of a buffered key answer from the
+// buffer, so a mutator always reads its own writes.
+export class WriteTransactionImpl extends ReadTransactionImpl {
+  constructor(rep, clientID, mutationID, reason) {
+    super(rep, 0, clientID);
+    this.mutationID = mutationID;
+    this.reason = reason;
+    this._buffer = null; // Map key -> value (checked and frozen)
+  }
+  async set(key, value) {
+    this._check();
+    checkKey(key);
+    const v = heldValue(value, 'set');
+    (this._buffer || (this._buffer = new Map())).set(key, v);
+  }
+  put(key, value) {
+    return this.set(key, value);
+  }
+  async get(key) {
+    this._check();
+    checkKey(key);
+    if (this._buffer !== null) {
+      const v = this._buffer.get(key);
+      if (v !== undefined) return v;
+    }
+    return this._rep._get(0, key);
+  }
+  async has(key) {
+    this._check();
+    checkKey(key);
+    if (this._buffer !== null && this._buffer.has(key)) return true;
+    return wasm.coreHas(this._rep._core, 0, key);
+  }
+  async isEmpty() {
+    this._check();
+    this._flush();
+    return wasm.coreIsEmpty(this._rep._core, 0);
+  }
+  async del(key) {
+    this._check();
+    checkKey(key);
+    this._flush();
+    const r = wasm.coreDel(this._rep._core, key);
+    if (r < 0) throw new Error(`del: ${wasm.coreLastError(this._rep._core)}`);
+    return r === 1;
+  }
+  _scan(options, keysOnly = false) {
+    this._check();
+    this._flush();
+    return this._rep._scan(0, options, keysOnly);
+  }
+  // Sends the buffered writes to the core.
+  _flush() {
+    const b = this._buffer;
+    if (b === null || b.size === 0) return;
+    this._buffer = null;
+    const rep = this._rep;
+    const keys = [...b.keys()];
+    const ids = rep._setMany(keys);
+    const cache = rep._cache;
+    let i = 0;
+    for (const v of b.values()) cache.set(ids[i++], v);
+  }
+}

@@ -1,0 +1,34 @@
+// The store side of the binding: records crossing from JavaScript, and the
+// client-group registry functions that need no core (wasm/js/persist.js
+// calls them before a core exists, or for groups other than its own).
+#ifndef REPLICORE_WASM_STORE_BINDING_H_
+#define REPLICORE_WASM_STORE_BINDING_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "replicore/persister.h"
+
+namespace replicore::wasm {
+
+// Records JS wrote into wasm memory at `ptr`: [int32 length (-1: absent),
+// UTF-8 bytes]... A length that overruns the buffer reads as absent.
+std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len);
+
+// A write batch for JS, in one buffer: uint32 n, then n ops of uint8 kind
+// (1 put, 0 delete, 2 a foreign chunk to read), uint32 key length, key, and
+// for puts uint32 value length, value.
+std::string encodeStoreBatch(const StoreBatch& batch);
+
+// {"keys":[...]}: the records to read next.
+std::string keysJson(const std::vector<std::string>& keys);
+
+// {"done":true,"fresh","newerFormat","confirmedDropped","entries","pending",
+// "problems":[...]}: what opening found.
+std::string loadReportJson(const LoadReport& report);
+
+}  // namespace replicore::wasm
+
+#endif  // REPLICORE_WASM_STORE_BINDING_H_
