@@ -389,5 +389,152 @@ TEST(Persister, TheRegistryKeepsOneGroupPerSchemaAndMutatorNames) {
   EXPECT_FALSE(problem.empty());
 }
 
+// --- Lazy opening ---------------------------------------------------------------------
+
+// Opens lazily: only the head and the chunks are read; no page.
+LoadReport OpenLazily(Persister& persister, const TestStore& store) {
+  std::vector<std::string> keys =
+      persister.beginLoad(store.get(persister.headKey(0)), store.get(persister.headKey(1)), /*lazy=*/true);
+  for (const std::string& k : keys) EXPECT_EQ(k.find("/p"), std::string::npos) << k;
+  if (!persister.report().fresh) EXPECT_TRUE(persister.continueLoad(store.getAll(keys)).empty());
+  return persister.report();
+}
+
+// Reads `key` as a host does: on a miss, reads the page and asks again.
+ValuePtr LazyGet(Tab& t, const TestStore& store, const std::string& key, int* pagesRead) {
+  while (true) {
+    auto tx = t.replica.read();
+    ValuePtr v = tx->get(key);
+    if (!tx->missed()) return v;
+    std::vector<std::string> keys = t.persister.unloadedPageKeys(tx->missed(), 0);
+    EXPECT_EQ(keys.size(), 1u);
+    *pagesRead += int(keys.size());
+    EXPECT_TRUE(t.persister.fillPages(keys, store.getAll(keys)).empty());
+  }
+}
+
+void LoadTheRest(Tab& t, const TestStore& store, std::vector<std::string>* problems = nullptr) {
+  while (true) {
+    std::vector<std::string> keys = t.persister.unloadedPageKeys(std::nullopt, 500);
+    if (keys.empty()) return;
+    std::vector<std::string> found = t.persister.fillPages(keys, store.getAll(keys));
+    if (problems) problems->insert(problems->end(), found.begin(), found.end());
+  }
+}
+
+TEST(Persister, ALazyOpenAnswersAfterReadingOnlyThePagesAReadNeeds) {
+  TestStore store;
+  Tab a("a", PersistOptions{200});
+  Open(a.persister, a.replica, store);
+  std::vector<PatchOp> patch;
+  for (int i = 0; i < 100; ++i) patch.push_back(PutOp("k" + std::to_string(100 + i), std::string(30, 'v')));
+  a.replica.applyPull(Pull(5, {}, patch), nullptr);
+  Write(a.persister, store);
+  size_t pages = 0;
+  for (const auto& [k, v] : store.records) pages += k.find("/p") != std::string::npos;
+  ASSERT_GT(pages, 10u);
+
+  Tab b("b", PersistOptions{200});
+  LoadReport report = OpenLazily(b.persister, store);
+  EXPECT_FALSE(report.fresh);
+  EXPECT_EQ(b.replica.unloaded().ranges.size(), pages);
+  EXPECT_EQ(b.replica.cookie().text(), "5");
+  int read = 0;
+  EXPECT_EQ(LazyGet(b, store, "k150", &read)->json(), std::string(30, 'v'));
+  EXPECT_EQ(read, 1);
+  EXPECT_EQ(LazyGet(b, store, "k150", &read)->json(), std::string(30, 'v'));
+  EXPECT_EQ(read, 1);  // in memory now
+  EXPECT_EQ(LazyGet(b, store, "k0", &read), nullptr);
+  EXPECT_EQ(read, 2);
+  // A pull waits for the whole state: applied to a part it would be lost.
+  PullOutcome early = b.replica.applyPull(Pull(6, {}, {PutOp("k100", 1)}), Json(5));
+  EXPECT_EQ(early.kind, PullOutcome::Kind::kRejected);
+  EXPECT_FALSE(b.persister.hasWork());
+  LoadTheRest(b, store);
+  EXPECT_TRUE(b.replica.fullyLoaded());
+  EXPECT_EQ(See(b.replica), See(a.replica));
+  EXPECT_EQ(b.replica.applyPull(Pull(6, {}, {PutOp("k100", 1)}), Json(5)).kind, PullOutcome::Kind::kApplied);
+  Write(b.persister, store);
+  EXPECT_EQ(Reopen(store), See(b.replica));
+}
+
+TEST(Persister, MutationsWrittenDuringALazyOpenKeepThePagesAndSurvive) {
+  TestStore store;
+  Tab a("a", PersistOptions{200});
+  Open(a.persister, a.replica, store);
+  std::vector<PatchOp> patch;
+  for (int i = 0; i < 40; ++i) patch.push_back(PutOp("k" + std::to_string(100 + i), std::string(30, 'v')));
+  a.replica.applyPull(Pull(5, {}, patch), nullptr);
+  a.replica.mutate("put", Put("k120", "pending"), 1);
+  Write(a.persister, store);
+  std::map<std::string, std::string> pagesBefore;
+  for (const auto& [k, v] : store.records) {
+    if (k.find("/p") != std::string::npos) pagesBefore[k] = v;
+  }
+
+  Tab b("b", PersistOptions{200});
+  LoadReport report = OpenLazily(b.persister, store);
+  EXPECT_EQ(report.pending, 1u);
+  // The host loads the pages a mutation writes in before running it (here:
+  // the replay of the loaded one, then a new one).
+  int read = 0;
+  LazyGet(b, store, "k120", &read);
+  b.replica.replay();
+  EXPECT_EQ(LazyGet(b, store, "k120", &read)->json(), "pending");
+  ASSERT_TRUE(b.replica.read()->unloadedPageOf("k139"));
+  LazyGet(b, store, "k139", &read);
+  b.replica.mutate("put", Put("k139", "mine"), 2);
+  EXPECT_TRUE(b.persister.hasWork());
+  Write(b.persister, store);
+  for (const auto& [k, v] : pagesBefore) EXPECT_EQ(store.records[k], v) << k;  // no page rewritten
+  Seen reopened = Reopen(store);
+  EXPECT_EQ(reopened.pending.size(), 2u);
+  LoadTheRest(b, store);
+  EXPECT_EQ(reopened, See(b.replica));
+}
+
+TEST(Persister, ABadPageFoundLazilyEmptiesItsRangeAndTheNextPullRefetchesAll) {
+  TestStore store;
+  Tab a("a", PersistOptions{100});
+  Open(a.persister, a.replica, store);
+  std::vector<PatchOp> patch;
+  for (int i = 0; i < 20; ++i) patch.push_back(PutOp("k" + std::to_string(10 + i), std::string(30, 'v')));
+  a.replica.applyPull(Pull(1, {}, patch), nullptr);
+  Write(a.persister, store);
+  std::string victim;
+  for (const auto& [k, v] : store.records) {
+    if (k.find("/p") != std::string::npos) victim = k;  // the page holding the last keys
+  }
+  store.records[victim][store.records[victim].size() / 2] ^= 1;
+  TestStore damaged = store;
+
+  Tab b("b", PersistOptions{100});
+  OpenLazily(b.persister, store);
+  std::vector<std::string> problems;
+  LoadTheRest(b, store, &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find(victim), std::string::npos);
+  EXPECT_EQ(b.replica.cookie().text(), "null");  // the next pull asks for everything
+  EXPECT_EQ(Get(b.replica, "k10"), std::string(30, 'v'));
+  EXPECT_EQ(Get(b.replica, "k29"), Json("<absent>"));  // its range is empty until then
+  // Nothing half-known is written: the store keeps its head and pages.
+  Write(b.persister, store);
+  EXPECT_EQ(store.records[victim], damaged.records[victim]);
+  // The refetch heals the store.
+  std::vector<PatchOp> all{ClearOp()};
+  for (int i = 0; i < 20; ++i) all.push_back(PutOp("k" + std::to_string(10 + i), i));
+  ASSERT_EQ(b.replica.applyPull(Pull(2, {}, all), nullptr).kind, PullOutcome::Kind::kApplied);
+  Write(b.persister, store);
+  Write(b.persister, store);  // the older head, and with it the bad page, goes
+  EXPECT_EQ(store.records.count(victim), 0u);
+  Tab c("c", PersistOptions{100});
+  OpenLazily(c.persister, store);
+  problems.clear();
+  LoadTheRest(c, store, &problems);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(See(c.replica).state, See(b.replica).state);
+  EXPECT_EQ(c.replica.cookie().text(), "2");
+}
+
 }  // namespace
 }  // namespace replicore

@@ -36,7 +36,22 @@ void applyLayer(BaseMap& base, Layer&& layer) noexcept {
   }
 }
 
+Unloaded::Ranges::const_iterator Unloaded::from(std::string_view key) const {
+  auto it = ranges.upper_bound(key);
+  if (it != ranges.begin()) {
+    auto before = std::prev(it);
+    if (!before->second.end || key < *before->second.end) return before;
+  }
+  return it;
+}
+
+const Unloaded::Range* Unloaded::holding(std::string_view key) const {
+  auto it = from(key);
+  return it != ranges.end() && it->first <= key ? &it->second : nullptr;
+}
+
 ValuePtr LayeredView::get(std::string_view key) const {
+  missed_.reset();
   // The topmost layer that mentions the key decides; a layer that hides what
   // is below ends the search.
   for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) {
@@ -47,7 +62,11 @@ ValuePtr LayeredView::get(std::string_view key) const {
   }
   if (!base_) return nullptr;
   auto found = base_->find(key);
-  return found == base_->end() ? nullptr : found->second;
+  if (found != base_->end()) return found->second;
+  if (unloaded_) {
+    if (const Unloaded::Range* range = unloaded_->holding(key)) missed_ = range->page;
+  }
+  return nullptr;
 }
 
 bool LayeredView::empty() const {
@@ -78,6 +97,7 @@ struct Cursor {
 
 size_t LayeredView::scan(const ScanOptions& options,
                          const std::function<bool(const std::string&, const ValuePtr&)>& visit) const {
+  missed_.reset();
   if (options.limit && *options.limit == 0) return 0;
   // Where to begin: the later of the prefix and the start key.
   std::string from = options.prefix;
@@ -95,6 +115,29 @@ size_t LayeredView::scan(const ScanOptions& options,
       break;
     }
   }
+  // The next unloaded range at or after `from`. Keys ascend as the scan
+  // goes, so it stays the next one until a key at or past its start comes
+  // up: then entries of that range might come before that key, and the
+  // scan stops there (missed). It never has to advance.
+  Unloaded::Ranges::const_iterator hole;
+  const bool holes = useBase && unloaded_;
+  if (holes) hole = unloaded_->from(from);
+  auto stopsAt = [&](const std::string& key) {
+    if (!holes || hole == unloaded_->ranges.end() || hole->first > key) return false;
+    missed_ = hole->second.page;
+    return true;
+  };
+  // The scan ran out of keys, or reached `end` (a key past the prefix, or
+  // nullptr): an unloaded range before that end may still hold some.
+  auto missedAtEnd = [&](const std::string* end) {
+    if (!holes || hole == unloaded_->ranges.end()) return;
+    const std::string& first = hole->first;
+    if (end && first >= *end) return;
+    if (hasPrefix(first, options.prefix) || (first <= from && hasPrefix(from, options.prefix))) {
+      missed_ = hole->second.page;
+    }
+  };
+
   std::vector<Cursor> cursors;
   cursors.reserve(layers_.size() - firstLayer + 1);
   if (useBase) cursors.push_back({base_->lower_bound(from), base_->end()});
@@ -107,9 +150,17 @@ size_t LayeredView::scan(const ScanOptions& options,
   // The common case is a single source (no pending writes): walk it directly.
   if (cursors.size() == 1) {
     Cursor& c = cursors[0];
-    for (; c.it != c.end; ++c.it) {
+    for (;; ++c.it) {
+      if (c.it == c.end) {
+        missedAtEnd(nullptr);
+        break;
+      }
       const std::string& key = c.it->first;
-      if (!hasPrefix(key, options.prefix)) break;
+      if (!hasPrefix(key, options.prefix)) {
+        missedAtEnd(&key);
+        break;
+      }
+      if (stopsAt(key)) break;
       if (options.startExclusive && options.startKey && key == *options.startKey) continue;
       if (!c.it->second) continue;  // tombstone
       ++visited;
@@ -125,8 +176,11 @@ size_t LayeredView::scan(const ScanOptions& options,
     for (const Cursor& c : cursors) {
       if (c.it != c.end && (!smallest || c.it->first < *smallest)) smallest = &c.it->first;
     }
-    if (!smallest) break;
-    if (!hasPrefix(*smallest, options.prefix)) break;
+    if (!smallest || !hasPrefix(*smallest, options.prefix)) {
+      missedAtEnd(smallest);
+      break;
+    }
+    if (stopsAt(*smallest)) break;
     std::string key = *smallest;
     ValuePtr value;
     for (Cursor& c : cursors) {

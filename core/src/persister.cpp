@@ -69,9 +69,11 @@ std::vector<Persister::Candidate> Persister::readHeads(const std::optional<std::
   return out;
 }
 
-std::vector<std::string> Persister::keysOf(const Head& head) const {
+std::vector<std::string> Persister::keysOf(const Head& head, bool withPages) const {
   std::vector<std::string> keys;
-  for (const PageRef& p : head.pages) keys.push_back(pageKey(group_, p.number));
+  if (withPages) {
+    for (const PageRef& p : head.pages) keys.push_back(pageKey(group_, p.number));
+  }
   for (const auto& [client, record] : head.clients) {
     for (const ChunkRef& c : record.chunks) keys.push_back(chunkKey(group_, c.number));
   }
@@ -81,8 +83,10 @@ std::vector<std::string> Persister::keysOf(const Head& head) const {
 // --- Opening -------------------------------------------------------------------------
 
 std::vector<std::string> Persister::beginLoad(const std::optional<std::string>& head0,
-                                              const std::optional<std::string>& head1) {
+                                              const std::optional<std::string>& head1, bool lazy) {
   report_ = LoadReport{};
+  lazy_ = lazy;
+  lazyPages_.clear();
   candidates_ = readHeads(head0, head1, &report_.problems);
   tried_ = 0;
   if (newerFormat_) {
@@ -96,12 +100,26 @@ std::vector<std::string> Persister::beginLoad(const std::optional<std::string>& 
     return {};
   }
   report_.fresh = false;
-  return keysOf(candidates_[0].head);
+  return keysOf(candidates_[0].head, !lazy_);
 }
 
 std::vector<std::string> Persister::continueLoad(const std::vector<std::optional<std::string>>& records) {
   if (tried_ >= candidates_.size()) return {};
   const Head& head = candidates_[tried_].head;
+  if (lazy_) {
+    // Only the chunks were read; every page stays in the store for now.
+    Unloaded unloaded;
+    for (size_t i = 0; i < head.pages.size(); ++i) {
+      const PageRef& ref = head.pages[i];
+      LazyPage page{ref.number, ref.firstKey, std::nullopt, ref.bytes};
+      if (i + 1 < head.pages.size()) page.endKey = head.pages[i + 1].firstKey;
+      unloaded.ranges[ref.firstKey] = Unloaded::Range{page.endKey, ref.number};
+      lazyPages_[pageKey(group_, ref.number)] = std::move(page);
+    }
+    restoreFrom(head, BaseMap(), true, records, 0, std::move(unloaded));
+    tried_ = candidates_.size();
+    return {};
+  }
   // The confirmed state is used whole or not at all. Each page is checked
   // and read in one pass (keys ascend across pages: each entry goes in at
   // the end of the map).
@@ -132,13 +150,64 @@ std::vector<std::string> Persister::continueLoad(const std::vector<std::optional
     return keysOf(candidates_[tried_].head);
   }
   if (!confirmedOK) base.clear();
-  restoreFrom(head, std::move(base), confirmedOK, records);
+  restoreFrom(head, std::move(base), confirmedOK, records, head.pages.size());
   tried_ = candidates_.size();
   return {};
 }
 
+std::vector<std::string> Persister::unloadedPageKeys(std::optional<uint64_t> first, uint64_t maxBytes) const {
+  std::vector<std::string> keys;
+  const Unloaded::Ranges& ranges = replica_->unloaded().ranges;
+  auto it = ranges.begin();
+  if (first) {
+    while (it != ranges.end() && it->second.page != *first) ++it;
+    if (it == ranges.end()) it = ranges.begin();
+  }
+  uint64_t bytes = 0;
+  for (; it != ranges.end() && (keys.empty() || bytes < maxBytes); ++it) {
+    std::string key = pageKey(group_, it->second.page);
+    auto page = lazyPages_.find(key);
+    if (page != lazyPages_.end()) bytes += page->second.bytes;
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+std::vector<std::string> Persister::fillPages(const std::vector<std::string>& keys,
+                                              const std::vector<std::optional<std::string>>& records) {
+  std::vector<std::string> problems;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto found = lazyPages_.find(keys[i]);
+    if (found == lazyPages_.end()) continue;
+    const LazyPage page = std::move(found->second);
+    lazyPages_.erase(found);
+    BaseMap entries;
+    RecordProblem problem;
+    if (i >= records.size() || !records[i]) {
+      problem.kind = RecordError::kMissing;
+    } else {
+      std::optional<std::string_view> end;
+      if (page.endKey) end = *page.endKey;
+      if (decodePage(*records[i], page.number, page.firstKey, end,
+                     [&](std::string_view k, std::string_view value) {
+                       entries.emplace_hint(entries.end(), std::string(k), Value::fromText(std::string(value)));
+                     },
+                     &problem)) {
+        replica_->fillUnloaded(page.firstKey, std::move(entries));
+        continue;
+      }
+    }
+    problems.push_back(describe(keys[i], problem) + "; the confirmed state will be fetched again");
+    replica_->fillUnloaded(page.firstKey, BaseMap());
+    replica_->forgetCookie();
+    settled_.reset();
+  }
+  return problems;
+}
+
 void Persister::restoreFrom(const Head& head, BaseMap base, bool confirmedOK,
-                            const std::vector<std::optional<std::string>>& records) {
+                            const std::vector<std::optional<std::string>>& records, size_t chunksAt,
+                            Unloaded unloaded) {
   pages_.clear();
   if (confirmedOK) {
     for (const PageRef& ref : head.pages) pages_[ref.firstKey] = Page{ref.number, ref.bytes};
@@ -153,7 +222,7 @@ void Persister::restoreFrom(const Head& head, BaseMap base, bool confirmedOK,
   }
   sortByNumber(chunks);
   std::map<uint64_t, size_t> index;  // chunk number -> record index
-  size_t at = head.pages.size();
+  size_t at = chunksAt;
   for (const auto& [client, record] : head.clients) {
     for (const ChunkRef& c : record.chunks) index[c.number] = at++;
   }
@@ -175,7 +244,8 @@ void Persister::restoreFrom(const Head& head, BaseMap base, bool confirmedOK,
     }
   }
   report_.pending = pending.size();
-  replica_->restore(std::move(base), confirmedOK ? head.cookie : Cookie(), head.lastMutationIDs, std::move(pending));
+  replica_->restore(std::move(base), confirmedOK ? head.cookie : Cookie(), head.lastMutationIDs, std::move(pending),
+                    std::move(unloaded));
   replica_->takeConfirmedChanges();
   allDirty_ = !confirmedOK;
   dirtyKeys_.clear();
@@ -193,7 +263,11 @@ bool Persister::hasWork() {
   } else if (!allDirty_) {
     dirtyKeys_.merge(changes.keys);
   }
-  if ((allDirty_ || !dirtyKeys_.empty()) && (!settled_ || *settled_ != replica_->cookie())) return true;
+  // Pages are written only from a confirmed state that is all in memory.
+  if ((allDirty_ || !dirtyKeys_.empty()) && (!settled_ || *settled_ != replica_->cookie()) &&
+      replica_->fullyLoaded()) {
+    return true;
+  }
   const std::string& me = replica_->options().clientID;
   // An own mutation not in a chunk yet (written chunks are known).
   uint64_t stored = 0;
@@ -257,6 +331,11 @@ StoreBatch Persister::planWrite(const std::optional<std::string>& head0, const s
   hasWork();  // takes the replica's confirmed changes into the dirty set
   const Head* current = heads.empty() ? nullptr : &heads[0].head;
   const Head* older = heads.size() > 1 ? &heads[1].head : nullptr;
+  // A lazy open still reading its pages cannot write a confirmed state,
+  // and with no head in the store (another tab removed the group) there is
+  // none to keep: wait until the pages are in.
+  const bool loaded = replica_->fullyLoaded();
+  if (!loaded && !current) return batch;
   Head next;
   next.seq = current ? current->seq + 1 : 1;
   next.nextNumber = current ? current->nextNumber : 1;
@@ -266,8 +345,8 @@ StoreBatch Persister::planWrite(const std::optional<std::string>& head0, const s
   const Cookie& mine = replica_->cookie();
   // An equal cookie is written too when this replica's pages are not
   // stored (the stored ones were unreadable, or never written).
-  bool writeConfirmed = !current || compareCookies(mine, current->cookie) > 0 ||
-                        (allDirty_ && mine == current->cookie);
+  bool writeConfirmed = loaded && (!current || compareCookies(mine, current->cookie) > 0 ||
+                                   (allDirty_ && mine == current->cookie));
   if (writeConfirmed) {
     PageTable table = pages_;
     std::set<uint64_t> stored;

@@ -157,7 +157,7 @@ class ChangeCollector {
 PendingWrite::PendingWrite(Replica* replica, Mutation mutation)
     : replica_(replica), mutation_(std::move(mutation)) {
   tx_ = std::make_unique<WriteTransaction>(
-      LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}), &layer_,
+      LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}, &replica_->unloaded_), &layer_,
       mutation_.clientID, mutation_.id, MutationReason::kInitial);
   // Last: a constructor that throws runs no destructor to clear it.
   replica_->writeOpen_ = true;
@@ -205,7 +205,7 @@ const Mutation* Rebase::next() {
   const Mutation& m = replay_[index_];
   txLayer_ = Layer{};
   tx_ = std::make_unique<WriteTransaction>(
-      LayeredView(&replica_->base_, {&patch_, &newPending_, &txLayer_}), &txLayer_, m.clientID, m.id,
+      LayeredView(&replica_->base_, {&patch_, &newPending_, &txLayer_}, &replica_->unloaded_), &txLayer_, m.clientID, m.id,
       MutationReason::kRebase);
   current_ = true;
   return &m;
@@ -320,7 +320,7 @@ RequestIdentity Replica::identity() const {
   return {options_.profileID, options_.clientGroupID, options_.schemaVersion};
 }
 
-LayeredView Replica::visible() const { return LayeredView(&base_, {&pending_layer_}); }
+LayeredView Replica::visible() const { return LayeredView(&base_, {&pending_layer_}, &unloaded_); }
 
 void Replica::registerMutator(std::string name, Mutator mutator) {
   mutators_[std::move(name)] = std::move(mutator);
@@ -392,6 +392,13 @@ std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const 
       outcome->error = lowerLmidError(clientID, id, known->second);
       return nullptr;
     }
+  }
+  if (!unloaded_.empty()) {
+    // A patch applies to the whole confirmed state; the host finishes
+    // reading it first (a pull waits for that).
+    outcome->kind = PullOutcome::Kind::kRejected;
+    outcome->error = "the stored confirmed state is still being read";
+    return nullptr;
   }
   int order = compareCookies(response.cookie, cookie_);
   if (order < 0) {
@@ -467,15 +474,26 @@ std::unique_ptr<Rebase> Replica::beginReplay(std::vector<Mutation> more) {
 }
 
 void Replica::restore(BaseMap confirmed, Cookie cookie, std::map<std::string, uint64_t> lastMutationIDs,
-                      std::deque<Mutation> pending) {
+                      std::deque<Mutation> pending, Unloaded unloaded) {
   if (writeOpen_) throw std::logic_error("restore while a mutation or rebase is in progress");
   base_ = std::move(confirmed);
+  unloaded_ = std::move(unloaded);
   pending_layer_ = Layer{};
   cookie_ = std::move(cookie);
   lastMutationIDs_ = std::move(lastMutationIDs);
   pending_ = std::move(pending);
   confirmedChanges_ = ConfirmedChanges{};
   confirmedChanges_.all = true;
+}
+
+bool Replica::fillUnloaded(std::string_view first, BaseMap entries) {
+  auto range = unloaded_.ranges.find(first);
+  if (range == unloaded_.ranges.end()) return false;
+  // The entries are the range's (the host checked them against its bounds),
+  // and an unloaded range has none in the base: every node moves over.
+  base_.merge(entries);
+  unloaded_.ranges.erase(range);
+  return true;
 }
 
 Replica::ConfirmedChanges Replica::takeConfirmedChanges() {

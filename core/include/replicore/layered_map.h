@@ -17,6 +17,7 @@
 #define REPLICORE_LAYERED_MAP_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -54,6 +55,27 @@ struct Layer {
 // on that to install a pull all or nothing.
 void applyLayer(BaseMap& base, Layer&& layer) noexcept;
 
+// The parts of a base map that are not in memory yet: a store is being read
+// lazily, page by page, and each range [first, end) of keys is filled in
+// whole when its page arrives. Until then a read that needs a range cannot
+// be answered; a view says which range it needed (LayeredView::missed), and
+// the host loads that page and asks again. Entries of an unloaded range are
+// never in the base, so filling one in changes no visible value.
+struct Unloaded {
+  struct Range {
+    std::optional<std::string> end;  // exclusive; nullopt: to the last key
+    uint64_t page = 0;               // the host's name for the range
+  };
+  using Ranges = std::map<std::string, Range, std::less<>>;
+  Ranges ranges;  // by first key
+
+  bool empty() const { return ranges.empty(); }
+  // The first range that holds `key` or comes after it, or ranges.end().
+  Ranges::const_iterator from(std::string_view key) const;
+  // The range that holds `key`, or nullptr.
+  const Range* holding(std::string_view key) const;
+};
+
 struct ScanOptions {
   std::string prefix;              // only keys that start with this
   std::optional<std::string> startKey;  // first key to consider
@@ -71,11 +93,23 @@ struct Entry {
 // a scan runs.
 class LayeredView {
  public:
-  LayeredView(const BaseMap* base, std::vector<const Layer*> layers)
-      : base_(base), layers_(std::move(layers)) {}
+  // `unloaded` (may be null) are the ranges of `base` not in memory yet.
+  LayeredView(const BaseMap* base, std::vector<const Layer*> layers, const Unloaded* unloaded = nullptr)
+      : base_(base), layers_(std::move(layers)), unloaded_(unloaded && !unloaded->empty() ? unloaded : nullptr) {}
 
-  // The visible value of `key`, or nullptr when absent.
+  // The visible value of `key`, or nullptr when absent. When the answer
+  // lies in an unloaded range, returns nullptr and sets missed().
   ValuePtr get(std::string_view key) const;
+  // The page of the unloaded range that the last get or scan needed (its
+  // answer is then incomplete and must be thrown away), or nullopt. A scan
+  // stops at the first such range, having visited only the entries before
+  // it. Cleared by the next get or scan.
+  std::optional<uint64_t> missed() const { return missed_; }
+  // The page of the unloaded range holding `key`, or nullopt.
+  std::optional<uint64_t> unloadedPageOf(std::string_view key) const {
+    const Unloaded::Range* range = unloaded_ ? unloaded_->holding(key) : nullptr;
+    return range ? std::optional<uint64_t>(range->page) : std::nullopt;
+  }
   bool empty() const;
   // Calls `visit` for each visible entry that the options select, in key
   // order, until it returns false or the limit is reached. Returns the number
@@ -86,6 +120,8 @@ class LayeredView {
  private:
   const BaseMap* base_;
   std::vector<const Layer*> layers_;
+  const Unloaded* unloaded_;
+  mutable std::optional<uint64_t> missed_;
 };
 
 }  // namespace replicore

@@ -93,10 +93,32 @@ class Persister {
   // continueLoad, which returns more records to read when it has to fall
   // back to the other head, and nothing once the replica holds the loaded
   // state (restored, not yet replayed: run Replica::beginReplay next).
+  //
+  // Lazy form (`lazy`): the records asked for are only the chunks, and the
+  // replica is restored with every page of the confirmed state unloaded
+  // (Replica::unloaded, named by page number), so that it can answer
+  // before the store has been read whole. Read the pages with
+  // unloadedPageKeys (the ones a read missed first, then the rest) and
+  // hand them to fillPages. A pull waits until all are in.
   std::vector<std::string> beginLoad(const std::optional<std::string>& head0,
-                                     const std::optional<std::string>& head1);
+                                     const std::optional<std::string>& head1, bool lazy = false);
   std::vector<std::string> continueLoad(const std::vector<std::optional<std::string>>& records);
   const LoadReport& report() const { return report_; }
+
+  // Lazy opening: the store keys of unloaded pages, in key order, from page
+  // `first` (nullopt: the first unloaded one) until about `maxBytes` of
+  // entries (at least one page). Empty when every page is loaded.
+  std::vector<std::string> unloadedPageKeys(std::optional<uint64_t> first, uint64_t maxBytes) const;
+  // Puts pages read from the store in place (records in the order of
+  // `keys`; nullopt: absent). Keys not asked for, or loaded already, are
+  // ignored. A page that is missing or fails its check cannot be trusted,
+  // and neither can the confirmed state it belongs to: its range is left
+  // empty and the replica's cookie forgotten, so the next pull fetches the
+  // whole state again (a lazy open has answered from the other pages, so
+  // falling back to the older head is no longer possible). Returns the
+  // problems found.
+  std::vector<std::string> fillPages(const std::vector<std::string>& keys,
+                                     const std::vector<std::optional<std::string>>& records);
 
   // --- Writing -------------------------------------------------------------------
   // Plans the next write, given both head slots as the store holds them now
@@ -138,9 +160,12 @@ class Persister {
   // newest one is in. Problems go to *problems when given.
   std::vector<Candidate> readHeads(const std::optional<std::string>& head0, const std::optional<std::string>& head1,
                                    std::vector<std::string>* problems);
-  std::vector<std::string> keysOf(const Head& head) const;
+  std::vector<std::string> keysOf(const Head& head, bool withPages = true) const;
+  // Restores the replica from `head`: `base` (or, lazily, nothing and the
+  // ranges of `unloaded`), and the chunks in `records` from index `chunksAt`.
   void restoreFrom(const Head& head, BaseMap base, bool confirmedOK,
-                   const std::vector<std::optional<std::string>>& records);
+                   const std::vector<std::optional<std::string>>& records, size_t chunksAt,
+                   Unloaded unloaded = {});
   // Rewrites the pages of the confirmed state that `dirty` selects into
   // `batch`, updating `table`.
   void writePages(PageTable& table, const std::set<std::string, std::less<>>& dirtyPages, bool all,
@@ -155,6 +180,15 @@ class Persister {
   // Loading.
   std::vector<Candidate> candidates_;
   size_t tried_ = 0;
+  bool lazy_ = false;
+  // Pages of a lazy open not in the replica yet: store key -> page.
+  struct LazyPage {
+    uint64_t number = 0;
+    std::string firstKey;
+    std::optional<std::string> endKey;
+    uint64_t bytes = 0;
+  };
+  std::map<std::string, LazyPage, std::less<>> lazyPages_;
 
   // What the store holds of this replica.
   PageTable pages_;                 // the confirmed state as last written or loaded

@@ -29,6 +29,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "replicore/change_set.h"
@@ -204,8 +205,23 @@ class Replica {
   // (oldest first). Their effects show only after a replay (beginReplay).
   // Call before anything reads, subscribes or writes; notifies no one.
   // Throws std::logic_error while a write is open.
+  //
+  // `unloaded`: ranges of the confirmed state not read from the store yet
+  // (a lazy open). Reads that need one report it (ReadTransaction::missed)
+  // instead of answering; the host reads that page and calls fillUnloaded.
+  // A host must load a range before writing a key in it (a commit compares
+  // old values), and a pull is rejected until every range is loaded.
   void restore(BaseMap confirmed, Cookie cookie, std::map<std::string, uint64_t> lastMutationIDs,
-               std::deque<Mutation> pending);
+               std::deque<Mutation> pending, Unloaded unloaded = {});
+  // Puts the entries of the unloaded range starting at `first` in place
+  // (they must lie inside it). Changes no visible value, notifies no one.
+  // Returns false, doing nothing, when no such range is unloaded.
+  bool fillUnloaded(std::string_view first, BaseMap entries);
+  const Unloaded& unloaded() const { return unloaded_; }
+  bool fullyLoaded() const { return unloaded_.empty(); }
+  // The confirmed state is known to be incomplete (a page of it could not
+  // be read): the cookie is forgotten, so the next pull fetches all of it.
+  void forgetCookie() { cookie_ = Cookie(); }
   const BaseMap& confirmed() const { return base_; }
 
   // What changed in the confirmed state since the last take: the keys a
@@ -264,6 +280,7 @@ class Replica {
 
   ReplicaOptions options_;
   BaseMap base_;
+  Unloaded unloaded_;
   Layer pending_layer_;
   std::deque<Mutation> pending_;
   Cookie cookie_;

@@ -7,6 +7,7 @@
 #define REPLICORE_TRANSACTION_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,12 @@ class ReadTransaction {
   // building a vector. Returns how many were visited.
   size_t scanEach(const ScanOptions& options,
                   const std::function<bool(const std::string&, const ValuePtr&)>& visit);
+
+  // The unloaded page the last get/has/scan needed: its answer was
+  // incomplete (see Unloaded in layered_map.h). nullopt when it was whole.
+  std::optional<uint64_t> missed() const { return view_.missed(); }
+  // The unloaded page holding `key` (a write must load it first), or nullopt.
+  std::optional<uint64_t> unloadedPageOf(std::string_view key) const { return view_.unloadedPageOf(key); }
 
   // Convenience forms for C++ callers: JSON arrays of keys, values, entries.
   Json scanKeys(const ScanOptions& options);
