@@ -8,3 +8,15 @@ export class HttpError extends Error {
 }
 
 export const badRequest = (message, extra = {}) => new HttpError(400, { error: 'BadRequest', message, ...extra });
+
+/**
+ * The database could not be reached, or dropped the connection in the middle of a request.
+ * Answered with 503: clients retry on 5xx (Replicache with backoff). A transaction cut this way
+ * committed as a whole or not at all, and a retried push is deduplicated by lastMutationID.
+ */
+export class StorageUnavailableError extends HttpError {
+  constructor(message, cause) {
+    super(503, { error: 'StorageUnavailable', message });
+    this.cause = cause;
+  }
+}

@@ -1,6 +1,6 @@
 // The sync rules (Replicache push/pull version 1), written once above the storage interface
 // (see storage/interface.md). Nothing here knows about HTTP beyond throwing HttpErrors.
-import { HttpError } from './errors.js';
+import { HttpError, StorageUnavailableError } from './errors.js';
 import { KeyedMutex } from './mutex.js';
 import { errorInfo } from './log.js';
 
@@ -172,6 +172,9 @@ export function createSync({ storage, mutators, logger, onCommitted, futureCooki
     });
 
     const result = { processed: 0, skipped: 0, failed: 0 };
+    // A mutation whose connection was lost during COMMIT may have committed: poke for it too, or
+    // other clients would not hear of it until something else commits (the retry only skips it).
+    let maybeCommitted = false;
     try {
       for (const m of mutations) {
         if (m.id <= lmids.get(m.clientID)) {
@@ -182,8 +185,11 @@ export function createSync({ storage, mutators, logger, onCommitted, futureCooki
         result[outcome]++;
         lmids.set(m.clientID, m.id);
       }
+    } catch (err) {
+      if (err instanceof StorageUnavailableError) maybeCommitted = true;
+      throw err;
     } finally {
-      if (result.processed + result.failed > 0) onCommitted(space);
+      if (result.processed + result.failed > 0 || maybeCommitted) onCommitted(space);
     }
     return result;
   }

@@ -1,10 +1,13 @@
 // Start a throw-away PostgreSQL 15 for tests, unless DATABASE_URL is given.
 //   const pg = await startPostgres();  // { url, stop() }
+//   const pg = await startPostgres({ settings: { synchronous_commit: 'on' } });  // extra -c settings
 // Without DATABASE_URL: initdb into a temp folder owned by `postgres` (the Debian server refuses
 // to run as root), start it on a free loopback port with its socket in that folder, create a
 // fresh database, and on stop() shut it down and delete the folder.
 // With DATABASE_URL: create a fresh database on that server (so test runs do not see each
 // other's data) and drop it on stop().
+// A harness-started server also has restart(mode): `pg_ctl restart -m fast|immediate|smart` with
+// the same options (fault tests); an external one has `external: true` and no restart.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
@@ -59,7 +62,7 @@ function withDatabase(url, db) {
   return u.toString();
 }
 
-export async function startPostgres({ log = () => {} } = {}) {
+export async function startPostgres({ log = () => {}, settings = {} } = {}) {
   const dbName = `replicore_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
   if (process.env.DATABASE_URL) {
     const admin = process.env.DATABASE_URL;
@@ -83,8 +86,14 @@ export async function startPostgres({ log = () => {} } = {}) {
   const [initCmd, initArgs] = asPostgres([path.join(PG_BIN, 'initdb'), '-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   await run(initCmd, initArgs, { cwd: dir });
   log(`initdb done in ${dataDir}`);
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c synchronous_commit=off`;
-  const [ctlCmd, ctlArgs] = asPostgres([path.join(PG_BIN, 'pg_ctl'), '-D', dataDir, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);
+  // Later -c settings win, so `settings` can override the defaults (fault tests that stop the
+  // server with -m immediate need synchronous_commit=on, or acknowledged commits can be lost).
+  const extra = Object.entries(settings).map(([k, v]) => ` -c ${k}=${v}`).join('');
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c synchronous_commit=off${extra}`;
+  // -l is given on restart too: without it the postmaster keeps our stdout pipe open and
+  // execFile would wait for the server to exit.
+  const pgCtl = (...args) => asPostgres([path.join(PG_BIN, 'pg_ctl'), '-D', dataDir, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', ...args]);
+  const [ctlCmd, ctlArgs] = pgCtl('start');
   await run(ctlCmd, ctlArgs, { cwd: dir });
   log(`postgres started on port ${port}`);
   const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -102,5 +111,10 @@ export async function startPostgres({ log = () => {} } = {}) {
     await stop();
     throw err;
   }
-  return { url: withDatabase(admin, dbName), adminURL: admin, port, dir, stop };
+  const restart = async (mode = 'fast') => {
+    const [c, a] = pgCtl('-m', mode, 'restart');
+    await run(c, a, { cwd: dir });
+    log(`postgres restarted (-m ${mode})`);
+  };
+  return { url: withDatabase(admin, dbName), adminURL: admin, port, dir, dataDir, stop, restart };
 }

@@ -4,11 +4,56 @@
 // lock; a writer whose snapshot is older than another writer's commit fails with 40001 and is
 // re-run, so writes to one space are serialized while different spaces never touch the same rows.
 // Pokes between instances go over LISTEN/NOTIFY on channel `replicore_poke` (payload = space).
-// The listening connection reconnects when lost; onPoke listeners then get `null` (= all spaces).
+// The listening connection reconnects when lost (with backoff); onPoke listeners then get `null`
+// (= all spaces).
+//
+// The database may go away at any moment (restart, failover, pg_terminate_backend). node-postgres
+// reports that as an 'error' event on the client, and an 'error' event nobody listens to kills
+// the process, so every connection gets a listener from the moment it exists. A transaction whose
+// connection is lost fails with StorageUnavailableError (HTTP 503): it committed as a whole or
+// not at all (when COMMIT itself was cut we cannot know which), and the client's retry is
+// deduplicated by lastMutationID. The pool drops dead connections and opens new ones on demand.
 import pg from 'pg';
+import { StorageUnavailableError } from '../errors.js';
 
 export const POKE_CHANNEL = 'replicore_poke';
 const RETRYABLE = new Set(['40001', '40P01']);
+// Errors that say the connection is gone or the server takes none right now, as opposed to
+// something wrong with a statement: socket errors; SQLSTATE class 08 (connection exception);
+// 57P01..57P03 (terminated by an administrator or a shutdown, crash of another backend, server
+// starting up or shutting down); 53300 (too many connections).
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  '57P01', '57P02', '57P03', '53300',
+]);
+// node-postgres reports a connection lost (or already unusable) with these messages and no code.
+const CONNECTION_ERROR_MESSAGE = /Connection terminated|not queryable|timeout exceeded when trying to connect/;
+// Probe idle sockets, so a server that vanished without closing them (a failed-over host) is
+// noticed instead of a LISTEN connection waiting forever.
+const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
+
+function isConnectionError(err) {
+  if (!err) return false;
+  const code = typeof err.code === 'string' ? err.code : '';
+  return CONNECTION_ERROR_CODES.has(code) || code.startsWith('08') || CONNECTION_ERROR_MESSAGE.test(String(err.message));
+}
+
+/** An error logger that writes at most one line per `ms`, counting the lines it dropped: while
+ * the database is down every request fails the same way. */
+function throttledError(logger, ms = 1000) {
+  let last = -Infinity;
+  let suppressed = 0;
+  return (entry) => {
+    const now = Date.now();
+    if (now - last < ms) {
+      suppressed++;
+      return;
+    }
+    last = now;
+    logger?.error(suppressed ? { ...entry, suppressed } : entry);
+    suppressed = 0;
+  };
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS replicore_space (
@@ -144,40 +189,76 @@ export function createPostgresStorage({
   poolSize = 10,
   maxRetries = 20,
   reconnectDelayMs = 1000,
+  maxReconnectDelayMs = 30_000,
   logger,
 } = {}) {
   if (!connectionString) throw new Error('createPostgresStorage needs connectionString');
-  const pool = new pg.Pool({ connectionString, max: poolSize });
-  pool.on('error', (err) => logger?.error({ msg: 'pg pool error', error: err.message }));
-  const stats = { retries: 0, listenConnections: 0 };
+  const pool = new pg.Pool({ connectionString, max: poolSize, ...KEEPALIVE });
+  // Idle connections that die are removed by the pool, which then emits 'error' here. A dying
+  // connection can report several errors (the server's FATAL message, then the closed socket):
+  // one line per connection is enough.
+  const reported = new WeakSet();
+  pool.on('error', (err, client) => {
+    if (client && reported.has(client)) return;
+    if (client) reported.add(client);
+    logger?.error({ msg: 'pg pool error', error: err.message, code: err.code });
+  });
+  // Connections that reported an error, i.e. are dead; transact() checks this after a failure.
+  const lostClients = new WeakSet();
+  // 'connect' is emitted synchronously before a new connection is handed out, so this listener
+  // is in place whether the connection dies idle, checked out, or between two queries.
+  pool.on('connect', (client) => client.on('error', () => lostClients.add(client)));
+  const logUnavailable = throttledError(logger);
+  const stats = { retries: 0, listenConnections: 0, unavailable: 0 };
   const pokeListeners = new Set();
   let listenClient = null;
   let closed = false;
   let reconnectTimer = null;
+  let listenFailures = 0;
+
+  function unavailable(err, message) {
+    stats.unavailable++;
+    logUnavailable({ msg: `${message}; the request fails with 503`, error: err?.message, code: err?.code });
+    return new StorageUnavailableError(`${message}; retry later`, err);
+  }
+
+  /** Reconnect the listener after a delay that doubles per failed attempt (jittered, so that
+   * instances do not all reconnect in the same instant after a failover). */
+  function scheduleListen() {
+    if (closed) return;
+    const base = Math.min(maxReconnectDelayMs, reconnectDelayMs * 2 ** listenFailures);
+    reconnectTimer = setTimeout(async () => {
+      reconnectTimer = null;
+      if (closed) return;
+      try {
+        await startListening();
+        listenFailures = 0;
+      } catch (e) {
+        listenFailures++;
+        logger?.error({ msg: 'poke listener reconnect failed', error: e.message, code: e.code });
+        scheduleListen();
+      }
+    }, base / 2 + (Math.random() * base) / 2);
+  }
 
   async function startListening() {
-    const client = new pg.Client({ connectionString });
+    const client = new pg.Client({ connectionString, ...KEEPALIVE });
     client.on('notification', (n) => {
       if (n.channel !== POKE_CHANNEL) return;
       for (const cb of pokeListeners) cb(n.payload);
     });
+    let established = false;
     let lost = false;
     const onLost = (err) => {
       if (lost) return;
       lost = true;
-      if (listenClient === client) listenClient = null;
       client.end().catch(() => {});
+      // Before it was established, whoever called startListening() sees the failure and retries.
+      if (!established) return;
+      if (listenClient === client) listenClient = null;
       if (closed) return;
-      logger?.error({ msg: 'poke listener connection lost; reconnecting', error: err?.message });
-      const retry = () => {
-        reconnectTimer = null;
-        if (closed) return;
-        startListening().catch((e) => {
-          logger?.error({ msg: 'poke listener reconnect failed', error: e.message });
-          if (!closed) reconnectTimer = setTimeout(retry, 1000);
-        });
-      };
-      reconnectTimer = setTimeout(retry, reconnectDelayMs);
+      logger?.error({ msg: 'poke listener connection lost; reconnecting', error: err?.message, code: err?.code });
+      scheduleListen();
     };
     client.on('error', onLost);
     client.on('end', () => onLost(new Error('connection ended')));
@@ -185,15 +266,16 @@ export function createPostgresStorage({
       await client.connect();
       await client.query(`LISTEN ${POKE_CHANNEL}`);
     } catch (err) {
-      lost = true;
-      client.end().catch(() => {});
+      onLost(err);
       throw err;
     }
+    if (lost) throw new Error('poke listener connection lost while subscribing');
     if (closed) {
       lost = true;
-      await client.end();
+      await client.end().catch(() => {});
       return;
     }
+    established = true;
     listenClient = client;
     // After a reconnect, pokes sent while we were not listening are lost: tell the listeners
     // (space null = "every space") so they can poke all their sockets once.
@@ -223,8 +305,14 @@ export function createPostgresStorage({
     },
     async transact(fn) {
       for (let attempt = 0; ; attempt++) {
-        const client = await pool.connect();
-        let broken = false;
+        let client;
+        try {
+          client = await pool.connect();
+        } catch (err) {
+          // Server down, restarting, or refusing connections: nothing was sent.
+          throw unavailable(err, 'cannot connect to PostgreSQL');
+        }
+        let broken = false; // true: close this connection instead of returning it to the pool
         try {
           await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
           try {
@@ -236,17 +324,18 @@ export function createPostgresStorage({
             throw err;
           }
         } catch (err) {
-          if (RETRYABLE.has(err.code) && attempt < maxRetries) {
-            stats.retries++;
-            client.release(broken);
-            broken = null;
-            await sleep(Math.random() * Math.min(100, 2 ** attempt));
-            continue;
+          if (lostClients.has(client) || isConnectionError(err)) {
+            // No retry here: the database is likely still away, and the client retries anyway.
+            broken = true;
+            throw unavailable(err, 'the PostgreSQL connection was lost during a transaction (it committed entirely or not at all)');
           }
-          throw err;
+          if (!RETRYABLE.has(err.code) || attempt >= maxRetries) throw err;
         } finally {
-          if (broken !== null) client.release(broken);
+          client.release(broken || lostClients.has(client));
         }
+        // Serialization failure or deadlock: the transaction rolled back; run it again.
+        stats.retries++;
+        await sleep(Math.random() * Math.min(100, 2 ** attempt));
       }
     },
     async publishPoke(space) {
