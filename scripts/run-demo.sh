@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the WebAssembly package and starts the chat server on SQLite (the
-# embedded default, data in ./data). Open the printed URL in two windows.
+# embedded default, data in ./data). Open the printed URL in two windows; PORT=... picks
+# another port (default 8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-wasm.sh
@@ -9,8 +10,8 @@ if [ ! -f node_server/node_modules/.package-lock.json ] ||
    [ node_server/package-lock.json -nt node_server/node_modules/.package-lock.json ]; then
   (cd node_server && npm ci --no-audit --no-fund --loglevel=error)
 fi
-PORT=${PORT:-8080}
+# The server prints its address once it listens (a taken port is reported instead: PORT=8081
+# bash scripts/run-demo.sh picks another).
 echo
-echo "Replichat: http://127.0.0.1:${PORT}/  (open it in two windows; Ctrl-C stops the server)"
-echo
-PACKAGE_DIR=build-wasm/package PORT=$PORT exec node node_server/src/main.js
+echo "Replichat: open the address below in two windows (Ctrl-C stops the server)"
+PACKAGE_DIR=build-wasm/package exec node node_server/src/main.js

@@ -1,8 +1,24 @@
 // Replichat: the demo chat on replicore. One Replicache-compatible client per
 // room (a room is a space on the server, with its own poke channel). Message
 // text is only ever written with textContent, never parsed as HTML.
-import {Replicache} from '/replicore/replicore.js';
 import {mutators, sortMessages} from './mutators.js';
+
+// The package is imported here, not by a static import, so that when it cannot load (not
+// built, a 404, a broken .wasm) the page says so instead of never starting.
+let Replicache;
+async function loadPackage() {
+  try {
+    const replicore = await import('/replicore/replicore.js');
+    await replicore.loadWasm();
+    Replicache = replicore.Replicache;
+  } catch (err) {
+    // Emscripten's abort text ends in advice for whoever builds the .wasm, not for this page.
+    const why = String(err?.message || err).replace(/\s*Build with -s ASSERTIONS=1 for more info\.?/, '')
+      .replace(/\.$/, '');
+    throw new Error(`The replicore package did not load from /replicore/ (${why}). ` +
+      'Build it with "bash scripts/build-wasm.sh", then restart the server.');
+  }
+}
 
 const ROOMS = ['general', 'random', 'help'];
 const params = new URLSearchParams(location.search);
@@ -143,6 +159,7 @@ async function send(content) {
 }
 
 async function main() {
+  await loadPackage();
   for (const room of ROOMS) {
     const option = document.createElement('option');
     option.value = option.textContent = room;
@@ -177,5 +194,9 @@ async function main() {
 window.replichat.ready = main().catch((err) => {
   console.error(err);
   document.body.dataset.error = err.message;
+  $('load-error').textContent = err.message;
+  $('load-error').hidden = false;
+  $('online').textContent = 'error';
+  $('online').dataset.online = 'false';
   throw err;
 });

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // CLI: node src/main.js. Env: PORT (8080), HOST (127.0.0.1), DATA_DIR, DATABASE_URL, AUTH_SECRET,
-// SCHEMA_VERSION, BODY_LIMIT, WEB_DIR, PACKAGE_DIR, MUTATORS (a module whose default export
+// SCHEMA_VERSION, BODY_LIMIT, WEB_DIR, PACKAGE_DIR (default: build-wasm/package; `off` serves no
+// package), CORS_ORIGINS (comma-separated origins, or *), MUTATORS (a module whose default export
 // replaces the chat mutators), FUTURE_COOKIE (reset | clientStateNotFound),
 // LOG_LEVEL (info | error).
+// Mistakes a user can fix (package not built, port taken, bad setting) end the process with one
+// line on stderr saying what to do, and exit code 1, rather than a stack trace.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createServer } from './server.js';
+import { createServer, DEFAULT_PACKAGE_DIR } from './server.js';
 import { createJsonLogger } from './log.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -20,25 +23,72 @@ function defaultDataDir() {
   return fs.existsSync(path.join(repoRoot, '.git')) ? path.join(repoRoot, 'data') : path.resolve('data');
 }
 
+function fail(message) {
+  process.stderr.write(`replicore server: ${message}\n`);
+  process.exit(1);
+}
+
+// What the page loads from /replicore/: without them it would come up "online" and do nothing.
+const PACKAGE_FILES = ['replicore.js', 'replicore_wasm.mjs', 'replicore_wasm.wasm'];
+
+function packageDir() {
+  if (env.PACKAGE_DIR === 'off') return null;
+  const dir = env.PACKAGE_DIR ? path.resolve(env.PACKAGE_DIR) : DEFAULT_PACKAGE_DIR;
+  const missing = PACKAGE_FILES.filter((f) => !fs.existsSync(path.join(dir, f)));
+  if (missing.length === 0) return dir;
+  const what = `${dir} has no ${missing.join(', ')}`;
+  if (env.PACKAGE_DIR) {
+    fail(`PACKAGE_DIR is not a built replicore package (${what}). Point it at one (bash scripts/build-wasm.sh builds build-wasm/package), or set PACKAGE_DIR=off to serve the API only.`);
+  }
+  fail(`the replicore package is not built (${what}). Build it from the repository root with: bash scripts/build-wasm.sh (or set PACKAGE_DIR to a built package, or PACKAGE_DIR=off to serve the API only).`);
+}
+
+const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT);
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT=${env.PORT} is not a port number (0..65535; 0 picks a free one).`);
+const host = env.HOST || '127.0.0.1';
+
 const mutators = env.MUTATORS ? (await import(pathToFileURL(path.resolve(env.MUTATORS)).href)).default : undefined;
 
-const server = createServer({
-  logger,
-  mutators,
-  futureCookie: env.FUTURE_COOKIE || undefined,
-  databaseURL: env.DATABASE_URL || undefined,
-  dataDir: env.DATA_DIR ? path.resolve(env.DATA_DIR) : defaultDataDir(),
-  authSecret: env.AUTH_SECRET || undefined,
-  schemaVersion: env.SCHEMA_VERSION,
-  bodyLimit: env.BODY_LIMIT ? Number(env.BODY_LIMIT) : undefined,
-  webDir: env.WEB_DIR ? path.resolve(env.WEB_DIR) : undefined,
-  packageDir: env.PACKAGE_DIR ? path.resolve(env.PACKAGE_DIR) : undefined,
-});
+let server;
+try {
+  server = createServer({
+    corsOrigins: env.CORS_ORIGINS || undefined,
+    logger,
+    mutators,
+    futureCookie: env.FUTURE_COOKIE || undefined,
+    databaseURL: env.DATABASE_URL || undefined,
+    dataDir: env.DATA_DIR ? path.resolve(env.DATA_DIR) : defaultDataDir(),
+    authSecret: env.AUTH_SECRET || undefined,
+    schemaVersion: env.SCHEMA_VERSION,
+    bodyLimit: env.BODY_LIMIT ? Number(env.BODY_LIMIT) : undefined,
+    webDir: env.WEB_DIR ? path.resolve(env.WEB_DIR) : undefined,
+    packageDir: packageDir(),
+  });
+} catch (err) {
+  // Settings createServer refuses (CORS_ORIGINS, FUTURE_COOKIE) are the user's to fix.
+  if (err instanceof TypeError) fail(err.message);
+  throw err;
+}
 
-const port = Number(env.PORT ?? 8080);
-const host = env.HOST ?? '127.0.0.1';
-await server.listen(port, host);
-baseLogger.info({ msg: 'listening', url: `http://${host}:${server.port}/`, storage: server.storage.kind });
+// Errors of listen() the user fixes with PORT or HOST.
+const LISTEN_ERRORS = {
+  EADDRINUSE: () => `port ${port} on ${host} is already in use (is another server still running?). Pick another port with PORT=${port === 65535 ? 8080 : port + 1}, or PORT=0 for any free one.`,
+  EACCES: () => `not allowed to listen on port ${port} of ${host} (ports below 1024 need privileges). Pick another port with PORT=8080.`,
+  EADDRNOTAVAIL: () => `HOST=${host} is not an address of this machine. Use HOST=127.0.0.1 (this machine only) or HOST=0.0.0.0 (all interfaces).`,
+  ENOTFOUND: () => `HOST=${host} does not resolve. Use HOST=127.0.0.1 (this machine only) or HOST=0.0.0.0 (all interfaces).`,
+};
+try {
+  await server.listen(port, host);
+} catch (err) {
+  const message = LISTEN_ERRORS[err?.code];
+  if (!message) throw err;
+  await server.close().catch(() => {});
+  fail(message());
+}
+// Only now is the URL true.
+const url = `http://${host}:${server.port}/`;
+baseLogger.info({ msg: 'listening', url, storage: server.storage.kind });
+if (process.stdout.isTTY) process.stdout.write(`\nServing on ${url}  (Ctrl-C stops the server)\n\n`);
 
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM']) {

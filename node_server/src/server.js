@@ -22,9 +22,41 @@ export { silentLogger, createJsonLogger, createMemoryLogger } from './log.js';
 
 const NODE_SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_WEB_DIR = path.resolve(NODE_SERVER_DIR, '../web');
-export const DEFAULT_PACKAGE_DIR = path.resolve(NODE_SERVER_DIR, '../wasm/package');
+// The package as `bash scripts/build-wasm.sh` assembles it: wasm/package holds only its sources.
+export const DEFAULT_PACKAGE_DIR = path.resolve(NODE_SERVER_DIR, '../build-wasm/package');
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const SPACE_RE = /^[A-Za-z0-9_.-]{1,128}$/;
+// The endpoints a page on another origin (a dev server such as Vite) calls; the poke WebSocket
+// is not subject to CORS.
+const CORS_PATHS = new Set(['/api/push', '/api/pull', '/api/login']);
+// What Replicache's and replicore's requests carry besides the CORS-safe headers.
+const CORS_ALLOW_HEADERS = 'Content-Type, Authorization, X-Replicache-RequestID';
+
+/**
+ * The `corsOrigins` option (or CORS_ORIGINS: comma-separated) as a predicate on the Origin
+ * header. '*' allows every origin; nothing given allows none (same-origin pages only).
+ */
+export function parseCorsOrigins(value) {
+  const list = (Array.isArray(value) ? value : String(value ?? '').split(','))
+    .map((o) => String(o).trim()).filter((o) => o !== '');
+  if (list.includes('*')) return () => true;
+  const allowed = new Set(list.map((o) => {
+    let u = null;
+    try {
+      u = new URL(o);
+    } catch {
+      // reported below
+    }
+    // An origin is scheme://host[:port]; a path or a missing scheme would never match what
+    // browsers send, so it is refused here rather than silently ignored. URL() also writes it
+    // the way browsers do (lower case, no default port).
+    if (!u || u.origin === 'null' || u.pathname !== '/' || u.search || u.hash || u.username || u.password) {
+      throw new TypeError(`CORS origin ${JSON.stringify(o)} is not an origin like http://localhost:5173 (scheme://host[:port], no path)`);
+    }
+    return u.origin;
+  }));
+  return (origin) => allowed.has(origin);
+}
 
 /** Read the whole body, refusing (413) once it passes `limit` bytes without buffering the rest. */
 function readBody(req, limit) {
@@ -94,7 +126,11 @@ function sendJSON(res, status, body, extraHeaders = {}) {
  *   verifyAuth     (authHeader) => userID | null (may be async); replaces the default verifier
  *   schemaVersion  when a string, pushes/pulls with another schemaVersion get VersionNotSupported
  *   bodyLimit      bytes (default 1 MiB)
- *   webDir, packageDir   static folders served at / and /replicore/ (null disables)
+ *   corsOrigins    origins allowed to call push/pull/login from another origin: an array or a
+ *                  comma-separated string of origins (http://localhost:5173), or '*' for all;
+ *                  default none (same-origin pages only)
+ *   webDir, packageDir   static folders served at / and /replicore/ (null disables; the
+ *                  package default is build-wasm/package, which must have been built)
  *   logger         { info(obj), error(obj) } (default: JSON lines on stdout/stderr)
  *   heartbeatMs    WebSocket ping interval (default 30000)
  *   enableLogin    serve POST /api/login (default: true when the default verifier is used)
@@ -108,6 +144,7 @@ export function createServer(options = {}) {
   const schemaVersion = typeof options.schemaVersion === 'string' ? options.schemaVersion : null;
   const webDir = options.webDir === undefined ? DEFAULT_WEB_DIR : options.webDir;
   const packageDir = options.packageDir === undefined ? DEFAULT_PACKAGE_DIR : options.packageDir;
+  const corsAllowed = parseCorsOrigins(options.corsOrigins);
 
   let authSecret = options.authSecret;
   let verifyAuth = options.verifyAuth;
@@ -212,9 +249,43 @@ export function createServer(options = {}) {
     }
   }
 
+  /**
+   * CORS for the API: an allowed Origin is echoed (with Vary: Origin, as the answer depends on
+   * it) on the preflight and on every answer, errors included, so a page can read a 401.
+   * Returns true when the request was a preflight and has been answered.
+   */
+  function cors(req, res, p) {
+    if (!CORS_PATHS.has(p)) return false;
+    const origin = req.headers.origin;
+    const allowed = typeof origin === 'string' && corsAllowed(origin);
+    res.setHeader('Vary', 'Origin');
+    if (allowed) res.setHeader('Access-Control-Allow-Origin', origin);
+    if (req.method !== 'OPTIONS') return false;
+    if (typeof origin !== 'string' || !req.headers['access-control-request-method']) {
+      res.writeHead(204, { Allow: 'POST, OPTIONS' });
+      res.end();
+      return true;
+    }
+    if (!allowed) {
+      sendJSON(res, 403, {
+        error: 'Forbidden',
+        message: `origin ${origin} is not allowed: add it to CORS_ORIGINS (the corsOrigins option), or proxy /api through your dev server`,
+      });
+      return true;
+    }
+    res.writeHead(204, {
+      'Access-Control-Allow-Methods': 'POST, OPTIONS',
+      'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS,
+      'Access-Control-Max-Age': '600',
+    });
+    res.end();
+    return true;
+  }
+
   async function route(req, res, url, ctx) {
     const p = url.pathname;
     const m = req.method;
+    if (cors(req, res, p)) return;
     if (p === '/api/push' || p === '/api/pull' || p === '/api/login') {
       if (m !== 'POST') return sendJSON(res, 405, { error: 'MethodNotAllowed', message: 'use POST' }, { Allow: 'POST' });
       if (p === '/api/push') return handlePush(req, res, url, ctx);

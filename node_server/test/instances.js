@@ -10,7 +10,8 @@ const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/
 /** Start `node src/main.js` on a free port; resolves once it logs `listening`. */
 export function spawnInstance(env) {
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', AUTH_SECRET: SECRET, ...env },
+    // PACKAGE_DIR=off: these instances serve the API only, so they need no wasm build.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', AUTH_SECRET: SECRET, PACKAGE_DIR: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const errors = [];

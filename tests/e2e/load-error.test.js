@@ -1,0 +1,77 @@
+// The demo page when the package cannot load (not built, or its .wasm missing): it must say so
+// on screen, not sit there claiming "online". The server runs in-process with a package folder
+// made for each case; the page is the real web/.
+import {after, before, test} from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {chromium} from 'playwright-core';
+import {createServer} from '../../node_server/src/server.js';
+import {silentLogger} from '../../node_server/src/log.js';
+import {CHROMIUM_ARGS, repoRoot} from './harness.js';
+
+const built = path.join(repoRoot, 'build-wasm/package');
+let tmp;
+let context;
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-load-error-'));
+  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS,
+  });
+});
+
+after(async () => {
+  await context?.close();
+  fs.rmSync(tmp, {recursive: true, force: true});
+});
+
+/** Open the demo against a server whose /replicore/ is `packageDir`; returns what the page shows. */
+async function openWith(packageDir) {
+  const server = createServer({
+    dataDir: path.join(tmp, 'data'), authSecret: 'load-error', logger: silentLogger,
+    webDir: path.join(repoRoot, 'web'), packageDir,
+  });
+  await server.listen(0, '127.0.0.1');
+  const page = await context.newPage();
+  try {
+    await page.goto(`http://127.0.0.1:${server.port}/?user=alice&pullInterval=off`);
+    await page.waitForFunction(() => window.replichat?.state?.rep || !document.getElementById('load-error').hidden,
+      null, {timeout: 20000});
+    return await page.evaluate(() => ({
+      banner: document.getElementById('load-error').hidden ? null : document.getElementById('load-error').textContent,
+      pill: document.getElementById('online').textContent,
+      started: !!window.replichat.state.rep,
+    }));
+  } finally {
+    await page.close();
+    await server.close();
+  }
+}
+
+test('no package at /replicore/: the page shows an error saying how to build it', async () => {
+  const empty = path.join(tmp, 'empty');
+  fs.mkdirSync(empty);
+  const shown = await openWith(empty);
+  assert.equal(shown.started, false);
+  assert.match(shown.banner, /replicore package did not load/);
+  assert.match(shown.banner, /bash scripts\/build-wasm\.sh/);
+  assert.equal(shown.pill, 'error');
+});
+
+test('the .wasm missing: the page shows an error too', async () => {
+  const noWasm = path.join(tmp, 'no-wasm');
+  fs.mkdirSync(noWasm);
+  for (const f of ['replicore.js', 'replicore_wasm.mjs']) fs.copyFileSync(path.join(built, f), path.join(noWasm, f));
+  const shown = await openWith(noWasm);
+  assert.equal(shown.started, false);
+  assert.match(shown.banner, /replicore package did not load/);
+  assert.equal(shown.pill, 'error');
+});
+
+test('the built package: no error, the chat starts', async () => {
+  const shown = await openWith(built);
+  assert.equal(shown.banner, null);
+  assert.equal(shown.started, true);
+});
