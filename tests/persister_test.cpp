@@ -536,5 +536,26 @@ TEST(Persister, ABadPageFoundLazilyEmptiesItsRangeAndTheNextPullRefetchesAll) {
   EXPECT_EQ(c.replica.cookie().text(), "2");
 }
 
+TEST(Persister, ACookieForgottenDuringTheOpeningReplayStaysForgotten) {
+  TestStore store;
+  Tab a("a", PersistOptions{100});
+  Open(a.persister, a.replica, store);
+  a.replica.applyPull(Pull(1, {}, {PutOp("k1", std::string(200, 'v'))}), nullptr);
+  a.replica.mutate("put", Put("mine", 1), 1);
+  Write(a.persister, store);
+  for (auto& [k, v] : store.records) {
+    if (k.find("/p") != std::string::npos) v = "garbage";
+  }
+  Tab b("b", PersistOptions{100});
+  OpenLazily(b.persister, store);
+  // The host replays the pending mutation; a page it reads meanwhile is bad.
+  std::unique_ptr<Rebase> replay = b.replica.beginReplay({});
+  LoadTheRest(b, store);
+  EXPECT_EQ(b.replica.cookie().text(), "null");
+  while (replay->next()) replay->succeeded();
+  replay->finish();
+  EXPECT_EQ(b.replica.cookie().text(), "null");
+}
+
 }  // namespace
 }  // namespace replicore

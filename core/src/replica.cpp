@@ -266,7 +266,9 @@ PullOutcome Rebase::finish() {
 
   applyLayer(r.base_, std::move(patch_));
   r.pending_layer_ = std::move(newPending_);
-  r.cookie_ = std::move(cookie);
+  // A replay leaves the cookie as it is now: a lazy open may have forgotten
+  // it meanwhile (a page that could not be read; Replica::forgetCookie).
+  if (!replayOnly_) r.cookie_ = std::move(cookie);
   r.lastMutationIDs_.swap(lmids);
   r.pending_.swap(pending);
   outcome.replayErrors = std::move(errors_);
@@ -470,7 +472,9 @@ std::unique_ptr<Rebase> Replica::beginReplay(std::vector<Mutation> more) {
   }
   PullSuccess same;
   same.cookie = cookie_;
-  return std::unique_ptr<Rebase>(new Rebase(this, std::move(same), Layer{}, std::move(replay)));
+  std::unique_ptr<Rebase> rebase(new Rebase(this, std::move(same), Layer{}, std::move(replay)));
+  rebase->replayOnly_ = true;
+  return rebase;
 }
 
 void Replica::restore(BaseMap confirmed, Cookie cookie, std::map<std::string, uint64_t> lastMutationIDs,

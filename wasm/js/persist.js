@@ -13,10 +13,9 @@
 // is hidden or closed is flushed at once. `flush()` resolves once all that
 // was committed before the call is durable.
 import {wasm} from './loading.js';
+import {PageLoader} from './page-loader.js';
+import {readAll, unpackPlan, withRecords} from './records.js';
 import {REGISTRY} from './store/provider.js';
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** Milliseconds from a change to the start of the write that stores it. */
 export const PERSIST_DELAY_MS = 20;
@@ -40,91 +39,6 @@ export function makeIDBName(name, _schemaVersion) {
 
 function message(e) {
   return (e && (e.name && e.message ? `${e.name}: ${e.message}` : e.message)) || String(e);
-}
-
-// Records into wasm memory, as the core reads them: [int32 length (-1:
-// absent), UTF-8 bytes]... A value that is not a string (a custom store
-// that changed it) is passed as an unreadable record, so that the core
-// reports it corrupt instead of trusting it. Encoded straight into wasm
-// memory with encodeInto, sized for ASCII (what JSON mostly is); only if a
-// record does not fit is it all encoded first, record by record (encode()
-// of one large string is several times slower than encodeInto).
-function packRecords(values) {
-  const texts = values.map((v) => (v === undefined || v === null ? null : typeof v === 'string' ? v : '\u0000'));
-  return pack(texts) ?? pack(texts.map((t) => (t === null ? null : encoder.encode(t))));
-}
-
-// Writes records (strings, room made as if ASCII; or bytes) into wasm
-// memory. Null when a string did not fit.
-function pack(parts) {
-  let len = 0;
-  for (const p of parts) len += 4 + (p === null ? 0 : p.length);
-  const ptr = wasm._malloc(Math.max(len, 4));
-  if (!ptr) throw new Error('out of WebAssembly memory');
-  const heap = wasm.HEAPU8;
-  const view = new DataView(heap.buffer);
-  let at = ptr;
-  for (const p of parts) {
-    let n = -1;
-    if (typeof p === 'string') {
-      const r = encoder.encodeInto(p, heap.subarray(at + 4, ptr + len));
-      if (r.read < p.length) {
-        wasm._free(ptr);
-        return null;
-      }
-      n = r.written;
-    } else if (p) {
-      heap.set(p, at + 4);
-      n = p.length;
-    }
-    view.setInt32(at, n, true);
-    at += 4 + Math.max(n, 0);
-  }
-  return {ptr, len: at - ptr};
-}
-
-function withRecords(values, fn) {
-  const {ptr, len} = packRecords(values);
-  try {
-    return fn(ptr, len);
-  } finally {
-    wasm._free(ptr);
-  }
-}
-
-// A write plan (binding.cpp, writePlan) out of wasm memory.
-function unpackPlan(bytes) {
-  const ops = [];
-  const foreign = [];
-  if (bytes.length < 4) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getUint32(0, true);
-  let at = 4;
-  for (let i = 0; i < n; i++) {
-    const kind = bytes[at];
-    const keyLen = view.getUint32(at + 1, true);
-    const key = decoder.decode(bytes.subarray(at + 5, at + 5 + keyLen));
-    at += 5 + keyLen;
-    if (kind === 1) {
-      const valueLen = view.getUint32(at, true);
-      ops.push([key, decoder.decode(bytes.subarray(at + 4, at + 4 + valueLen))]);
-      at += 4 + valueLen;
-    } else if (kind === 0) {
-      ops.push([key, undefined]);
-    } else {
-      foreign.push(key);
-    }
-  }
-  return {ops, foreign};
-}
-
-async function readAll(store, keys) {
-  const r = await store.read();
-  try {
-    return await Promise.all(keys.map((k) => r.get(k)));
-  } finally {
-    r.release();
-  }
 }
 
 /**
@@ -227,7 +141,9 @@ export class Persistence {
     wasm.corePersistInit(core, this._groupID, 0, this._clientMaxAgeMs);
     const heads = await readAll(this._store, [`g/${this._groupID}/h0`, `g/${this._groupID}/h1`]);
     this._heads = heads;
-    let step = JSON.parse(withRecords(heads, (p, n) => wasm.coreLoadBegin(core, p, n)) || 'null');
+    // Lazily: the head and the pending mutations now, the pages when a
+    // read needs them or the background loader gets to them (page-loader.js).
+    let step = JSON.parse(withRecords(heads, (p, n) => wasm.coreLoadBegin(core, p, n, true)) || 'null');
     while (step && !step.done) {
       const records = await readAll(this._store, step.keys);
       step = JSON.parse(withRecords(records, (p, n) => wasm.coreLoadContinue(core, p, n)) || 'null');
@@ -238,9 +154,21 @@ export class Persistence {
       this._rep._log('error', 'replicore: the store was written by a newer replicore; this client keeps its data in memory only');
       this._disabled = true;
     }
+    this.pages = new PageLoader(this._rep, this._store);
     this._listen();
     this._collecting = this.collectGroups().catch(() => {});
     return step;
+  }
+
+  /**
+   * Starts reading the pages no read has asked for yet, in the background;
+   * resolves once all are in (then a pull can apply; see `pages.loaded`).
+   */
+  loadRest(core) {
+    return this.pages.loadAll(core).then(() => {
+      // A write that waited for the whole state (pages of a pull) can go.
+      if (wasm.corePersistHasWork(core)) this.schedule();
+    });
   }
 
   /**
@@ -508,6 +436,7 @@ export class Persistence {
   /** Flushes, then lets go of the store. */
   async close() {
     clearInterval(this._heartbeat);
+    this.pages?.stop();
     if (this._onHide) {
       removeEventListener('pagehide', this._onPageHide);
       document.removeEventListener('visibilitychange', this._onHide);

@@ -16,7 +16,7 @@
 import {wasm, loadWasm, configureWasm, moduleStopped} from './loading.js';
 import {deepFreeze, frozenJSON, heldValue, pullSkeleton, deepEqual} from './values.js';
 import {Mutex, ReadGate} from './locks.js';
-import {TransactionClosedError, closedError, ReadTransactionImpl, WriteTransactionImpl} from './transactions.js';
+import {MISSED, TransactionClosedError, closedError, ReadTransactionImpl, WriteTransactionImpl} from './transactions.js';
 import {Persistence, makeIDBName, PERSIST_DELAY_MS} from './persist.js';
 import {resolveStoreProvider, registerDatabase, dropDatabase, dropAllDatabases} from './store/provider.js';
 export {loadWasm, configureWasm, makeIDBName, dropDatabase, dropAllDatabases, PERSIST_DELAY_MS, TransactionClosedError, deepEqual};
@@ -165,7 +165,7 @@ export class Replicache {
       try {
         const report = await persist.load(this._core);
         this._persist = persist;
-        this._log('debug', `replicore: opened group ${this._clientGroupID}: ${report.entries} entries, ${report.pending} pending mutations`);
+        this._log('debug', `replicore: opened group ${this._clientGroupID}: ${report.pending} pending mutations (pages of the confirmed state are read as needed)`);
       } catch (e) {
         this._log('error', `replicore: the stored state cannot be read (${(e && e.message) || e}); this client keeps its data in memory only`);
       }
@@ -178,8 +178,18 @@ export class Replicache {
     this._opened = true;
     if (this._closed || !this._core) return;
     wasm.coreStart(this._core);
-    // For dropAllDatabases; after the first answer, not before it.
-    if (this._persist) registerDatabase(this._storeProvider, this.idbName).catch(() => {});
+    if (this._persist) {
+      // The pages no read asked for, in the background: after the first
+      // answers (a macrotask later), whose own pages are read first.
+      const core = this._core;
+      setTimeout(() => {
+        if (this._persist && this._core === core) {
+          this._persist.loadRest(core).catch((e) => this._log('error', 'replicore: reading the stored state failed', e));
+        }
+      }, 0);
+      // For dropAllDatabases; after the first answer, not before it.
+      registerDatabase(this._storeProvider, this.idbName).catch(() => {});
+    }
   }
 
   _makeCore() {
@@ -439,7 +449,8 @@ export class Replicache {
         throw e;
       }
       try {
-        tx._flush();
+        const f = tx._flush();
+        if (f) await f;
       } catch (e) {
         tx._close();
         wasm.coreAbortMutation(core);
@@ -466,6 +477,10 @@ export class Replicache {
   // A pull response is waiting in the core under `token`: replay the
   // pending mutations on top of it, as a write in the queue.
   async _applyPull(token) {
+    // A patch applies to the whole confirmed state: after a lazy open, wait
+    // until every page is in (page-loader.js).
+    const pages = this._persist?.pages;
+    if (pages && !pages.done) await pages.loaded;
     const w = this._writes.lock();
     if (w) await w;
     const core = this._core;
@@ -524,7 +539,8 @@ export class Replicache {
         const tx = new WriteTransactionImpl(this, m.clientID, m.id, 'rebase');
         try {
           await mutator(tx, deepFreeze(m.args));
-          tx._flush();
+          const f = tx._flush();
+          if (f) await f;
           tx._close();
           wasm.coreRebaseSucceeded(core);
         } catch (e) {
@@ -595,17 +611,35 @@ export class Replicache {
   }
 
   // ---------------------------------------------------------------- reads --
-  _get(txID, key) {
+  // After a lazy open, a read or write may need pages of the store not
+  // read yet: the core says so (MISSED), the pages are read, and the call
+  // is made again. Returns the promise of that.
+  _afterMiss(bytes, tries, again) {
+    const pages = this._persist?.pages;
+    if (!pages || tries > 64) return Promise.reject(new Error('replicore: the stored state could not be read'));
+    return pages.loadMissed(this._core, bytes).then(() => {
+      this._checkOpen();
+      return again();
+    });
+  }
+
+  _get(txID, key, tries = 0) {
     const core = this._core;
     const id = wasm.coreGet(core, txID, key);
-    if (id > 0) return this._cache.get(id);
+    if (id > 0) {
+      if (id === MISSED) return this._afterMiss(0, tries, () => this._get(txID, key, tries + 1));
+      return this._cache.get(id);
+    }
     if (id === 0) return undefined;
     const v = deepFreeze(JSON.parse(decoder.decode(wasm.coreTakeValueText(core))));
     this._cache.set(-id, v);
     return v;
   }
 
-  _scan(txID, o, keysOnly = false) {
+  // The scan's answer, or (after a lazy open, when it needs pages not read
+  // yet) the promise of it. A scan that goes on past a missed page would
+  // miss the next one: each retry reads four times as far ahead.
+  _scan(txID, o, keysOnly = false, tries = 0) {
     const core = this._core;
     const how = (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0) | (keysOnly ? 4 : 0);
     const view = wasm.coreScan(core, txID, o.prefix, o.start ?? '', how, o.limit);
@@ -614,6 +648,10 @@ export class Replicache {
     const base = view.byteOffset;
     const h = new Uint32Array(view.buffer, base, 4);
     const n = h[0], keyBytes = h[1], valueBytes = h[2], flags = h[3];
+    if (flags & 2) {
+      const ahead = o.limit >= 0 && o.limit < 64 ? 0 : 256 * 1024 * 4 ** Math.min(tries, 8);
+      return this._afterMiss(ahead, tries, () => this._scan(txID, o, keysOnly, tries + 1));
+    }
     const idsAt = 16, keysAt = idsAt + 8 * n, valuesAt = keysAt + keyBytes;
     const ids = (base + idsAt) % 8 === 0
       ? new Float64Array(view.buffer, base + idsAt, n)
@@ -670,7 +708,9 @@ export class Replicache {
         heap32[(lens >> 2) + i] = written;
         off += written;
       }
-      if (wasm.coreSetMany(this._core, data, lens, n, block) !== n) throw new Error(`set: ${wasm.coreLastError(this._core)}`);
+      const sent = wasm.coreSetMany(this._core, data, lens, n, block);
+      if (sent === -2) return MISSED; // pages to read first (see _get)
+      if (sent !== n) throw new Error(`set: ${wasm.coreLastError(this._core)}`);
       ids = new Float64Array(wasm.HEAPU8.buffer, block, n).slice();
     } finally {
       if (block) wasm._free(block);
@@ -826,8 +866,8 @@ export class Replicache {
         // values and the first change diff.
         let initial;
         try {
-          initial = await this._read((tx) => {
-            const {keys, values} = tx._scan({prefix, start: undefined, exclusive: false, limit: -1});
+          initial = await this._read(async (tx) => {
+            const {keys, values} = await tx._scan({prefix, start: undefined, exclusive: false, limit: -1});
             if (w.active) {
               w.id = wasm.coreAddWatch(this._core, prefix);
               this._watches.set(w.id, w);

@@ -2,6 +2,10 @@
 import {wasm} from './loading.js';
 import {heldValue, checkKey} from './values.js';
 
+// What the core answers for a read or write that needs a page of the store
+// not read yet (a lazy open; binding.cpp, get): read it, ask again.
+export const MISSED = 0.5;
+
 // ----------------------------------------------------------------- errors --
 
 export class TransactionClosedError extends Error {
@@ -19,17 +23,31 @@ export function closedError() {
 
 // `fresh`: load() makes a new array each time, which toArray() may hand out
 // as is (keys/values arrays are shared by the iterators of one scan result).
+// load() returns the array, or a promise of it when the scan needs pages of
+// the store first (a lazy open).
 function makeIterator(load, fresh = false) {
   let arr = null;
   let i = 0;
+  const withArray = (f) => {
+    try {
+      if (arr === null) {
+        const a = load();
+        if (typeof a.then === 'function') {
+          return a.then((loaded) => {
+            if (arr === null) arr = loaded;
+            return f();
+          });
+        }
+        arr = a;
+      }
+      return Promise.resolve(f());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
   const it = {
     next() {
-      try {
-        if (arr === null) arr = load();
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      return Promise.resolve(i < arr.length ? {value: arr[i++], done: false} : {value: undefined, done: true});
+      return withArray(() => (i < arr.length ? {value: arr[i++], done: false} : {value: undefined, done: true}));
     },
     return(value) {
       arr = arr || [];
@@ -37,14 +55,11 @@ function makeIterator(load, fresh = false) {
       return Promise.resolve({value, done: true});
     },
     toArray() {
-      try {
-        if (arr === null) arr = load();
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      const out = i === 0 ? (fresh ? arr : arr.slice()) : arr.slice(i);
-      i = arr.length;
-      return Promise.resolve(out);
+      return withArray(() => {
+        const out = i === 0 ? (fresh ? arr : arr.slice()) : arr.slice(i);
+        i = arr.length;
+        return out;
+      });
     },
     [Symbol.asyncIterator]() {
       return it;
@@ -59,24 +74,28 @@ class ScanResultImpl {
     this._options = options;
     this._data = null;
   }
+  // The scan's {keys, values}, or a promise of it (see makeIterator).
   _load() {
-    if (this._data === null) this._data = this._tx._scan(this._options);
+    if (this._data === null) {
+      const d = this._tx._scan(this._options);
+      if (typeof d.then === 'function') return d.then((data) => (this._data = data));
+      this._data = d;
+    }
     return this._data;
   }
   values() {
-    return makeIterator(() => this._load().values);
+    return makeIterator(() => then(this._load(), (d) => d.values));
   }
   keys() {
     // Keys only: the core sends no value texts and JS parses none.
-    return makeIterator(() => (this._data !== null ? this._data : this._tx._scan(this._options, true)).keys);
+    return makeIterator(() => then(this._data !== null ? this._data : this._tx._scan(this._options, true), (d) => d.keys));
   }
   entries() {
-    return makeIterator(() => {
-      const {keys, values} = this._load();
+    return makeIterator(() => then(this._load(), ({keys, values}) => {
       const out = new Array(keys.length);
       for (let i = 0; i < keys.length; i++) out[i] = [keys[i], values[i]];
       return out;
-    }, true);
+    }), true);
   }
   toArray() {
     return this.values().toArray();
@@ -84,6 +103,19 @@ class ScanResultImpl {
   [Symbol.asyncIterator]() {
     return this.values();
   }
+}
+
+// f(x), or the promise of it when x is a promise (no extra tick otherwise).
+function then(x, f) {
+  return typeof x.then === 'function' ? x.then(f) : f(x);
+}
+
+// Runs a core call that answers 2 when it needs pages of the store first
+// (has, isEmpty), reading them and asking again.
+function answer(rep, call, tries = 0) {
+  const r = call();
+  if (r !== 2) return r === 1;
+  return rep._afterMiss(0, tries, () => answer(rep, call, tries + 1));
 }
 
 function normalizeScanOptions(options) {
@@ -135,11 +167,11 @@ export class ReadTransactionImpl {
   async has(key) {
     this._check();
     checkKey(key);
-    return wasm.coreHas(this._rep._core, this._txID, key);
+    return answer(this._rep, () => wasm.coreHas(this._rep._core, this._txID, key));
   }
   async isEmpty() {
     this._check();
-    return wasm.coreIsEmpty(this._rep._core, this._txID);
+    return answer(this._rep, () => wasm.coreIsEmpty(this._rep._core, this._txID));
   }
   scan(options) {
     this._check();
@@ -184,34 +216,46 @@ export class WriteTransactionImpl extends ReadTransactionImpl {
     this._check();
     checkKey(key);
     if (this._buffer !== null && this._buffer.has(key)) return true;
-    return wasm.coreHas(this._rep._core, 0, key);
+    return answer(this._rep, () => wasm.coreHas(this._rep._core, 0, key));
   }
   async isEmpty() {
     this._check();
-    this._flush();
-    return wasm.coreIsEmpty(this._rep._core, 0);
+    const f = this._flush();
+    if (f) await f;
+    return answer(this._rep, () => wasm.coreIsEmpty(this._rep._core, 0));
   }
   async del(key) {
     this._check();
     checkKey(key);
-    this._flush();
-    const r = wasm.coreDel(this._rep._core, key);
-    if (r < 0) throw new Error(`del: ${wasm.coreLastError(this._rep._core)}`);
-    return r === 1;
+    const f = this._flush();
+    if (f) await f;
+    for (let tries = 0; ; tries++) {
+      const r = wasm.coreDel(this._rep._core, key);
+      if (r === -2) {
+        await this._rep._afterMiss(0, tries, () => {});
+        continue;
+      }
+      if (r < 0) throw new Error(`del: ${wasm.coreLastError(this._rep._core)}`);
+      return r === 1;
+    }
   }
   _scan(options, keysOnly = false) {
     this._check();
-    this._flush();
+    const f = this._flush();
+    if (f) return f.then(() => this._rep._scan(0, options, keysOnly));
     return this._rep._scan(0, options, keysOnly);
   }
-  // Sends the buffered writes to the core.
-  _flush() {
+  // Sends the buffered writes to the core. Returns nothing, or a promise
+  // when the keys' pages of the store must be read first (a lazy open; the
+  // writes stay buffered until they are sent).
+  _flush(tries = 0) {
     const b = this._buffer;
     if (b === null || b.size === 0) return;
-    this._buffer = null;
     const rep = this._rep;
     const keys = [...b.keys()];
     const ids = rep._setMany(keys);
+    if (ids === MISSED) return rep._afterMiss(0, tries, () => this._flush(tries + 1));
+    this._buffer = null;
     const cache = rep._cache;
     let i = 0;
     for (const v of b.values()) cache.set(ids[i++], v);

@@ -66,6 +66,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,6 +95,10 @@ const char kPusherURL[] = "replicore-js:pusher";
 // each a parsed op, a value, a change and a map node), 5.0 for deletes, 2.5
 // for 100-byte values. 8 leaves room for a fragmented heap.
 constexpr size_t kPullMemoryPerByte = 8;
+
+// What get() answers when the value lies in a page of the store that a
+// lazy open has not read yet (value ids are whole numbers).
+constexpr double kMissed = 0.5;
 
 // The pull response the heap has room for now (SchedulerCallbacks::
 // pullBodyBudget): free memory inside the heap plus what it can still grow.
@@ -340,11 +345,14 @@ class Core : public SyncHost {
 
   // 0: absent. >0: the value's id, already in the JS cache. <0: minus the
   // id of a value JS has not cached; its text is in takeValueText().
+  // kMissed (0.5, never an id): the answer lies in a page of the store not
+  // read yet (a lazy open); JS reads missedKeys() and asks again.
   double get(int txID, std::string key) {
     return guard(0.0, [&] {
       ReadTransaction* tx = txFor(txID);
       if (!tx) return 0.0;
       ValuePtr v = tx->get(key);
+      if (missed(tx)) return kMissed;
       if (!v) return 0.0;
       return idFor(v);
     });
@@ -358,17 +366,23 @@ class Core : public SyncHost {
     return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
   }
 
-  bool has(int txID, std::string key) {
-    return guard(false, [&] {
+  // 1 yes, 0 no, 2 missed (see get).
+  int has(int txID, std::string key) {
+    return guard(0, [&] {
       ReadTransaction* tx = txFor(txID);
-      return tx ? tx->has(key) : false;
+      if (!tx) return 0;
+      bool yes = tx->has(key);
+      return missed(tx) ? 2 : yes ? 1 : 0;
     });
   }
 
-  bool isEmpty(int txID) {
-    return guard(true, [&] {
+  // 1 empty, 0 not, 2 missed (see get).
+  int isEmpty(int txID) {
+    return guard(1, [&] {
       ReadTransaction* tx = txFor(txID);
-      return tx ? tx->isEmpty() : true;
+      if (!tx) return 1;
+      bool yes = tx->isEmpty();
+      return missed(tx) ? 2 : yes ? 1 : 0;
     });
   }
 
@@ -382,6 +396,8 @@ class Core : public SyncHost {
   //                      (empty when there are none: the warm case)
   // flags: 1 start key given, 2 start exclusive, 4 keys only (no values
   // are sent for keys(), so JS neither parses nor caches them).
+  // Header flags: 1 keys as JSON (above), 2 missed (see get: nothing else
+  // is sent; read missedKeys() and scan again).
   // A warm scan thus costs JS one decode + split of the keys and a typed
   // array of ids (JSON.parse of keys and ids was most of it).
   emscripten::val scan(int txID, std::string prefix, std::string startKey, int flags, double limit) {
@@ -403,6 +419,7 @@ class Core : public SyncHost {
       std::vector<double> ids;
       bool nul = false;
       bool firstValue = true;
+      std::vector<uint64_t> sent;  // ids newly marked known to JS
       // scanEach records the scan in the transaction's ReadSet like scan().
       tx->scanEach(so, [&](const std::string& key, const ValuePtr& v) {
         if (!ids.empty()) keys += '\0';
@@ -410,6 +427,7 @@ class Core : public SyncHost {
         keys += key;
         ids.push_back(double(v->id()));
         if (!keysOnly && !v->heldByHost() && jsKnown_.insert(v->id())) {
+          sent.push_back(v->id());
           values += firstValue ? '[' : ',';
           firstValue = false;
           appendJsonInteger(values, v->id());
@@ -430,6 +448,13 @@ class Core : public SyncHost {
           return true;
         });
         keys += ']';
+      }
+      if (missed(tx)) {
+        // What was gathered is a part and JS gets none of it: the values
+        // marked known above were not sent after all.
+        for (uint64_t id : sent) jsKnown_.erase(id);
+        uint32_t header[4] = {0, 0, 0, 2};
+        return std::string(reinterpret_cast<const char*>(header), sizeof header);
       }
       uint32_t header[4] = {uint32_t(ids.size()), uint32_t(keys.size()), uint32_t(values.size()), nul ? 1u : 0u};
       std::string out;
@@ -455,6 +480,16 @@ class Core : public SyncHost {
       const char* p = reinterpret_cast<const char*>(data);
       const uint32_t* len = reinterpret_cast<const uint32_t*>(lens);
       double* ids = reinterpret_cast<double*>(idsOut);
+      // A commit compares each key's old value: their pages must be in
+      // (a lazy open) before anything is written.
+      if (!replica_->fullyLoaded()) {
+        const char* q = p;
+        for (int i = 0; i < count; i++) {
+          if (auto page = tx->unloadedPageOf(std::string_view(q, len[i]))) missedPages_.push_back(*page);
+          q += len[i];
+        }
+        if (!missedPages_.empty()) return -2;
+      }
       for (int i = 0; i < count; i++) {
         std::string key(p, len[i]);
         p += len[i];
@@ -466,11 +501,15 @@ class Core : public SyncHost {
     });
   }
 
-  // 1: deleted, 0: did not exist, -1: error.
+  // 1: deleted, 0: did not exist, -1: error, -2: missed (see get).
   int del(std::string key) {
     return guard(-1, [&] {
       WriteTransaction* tx = writeTx();
       if (!tx) return fail(-1, "no open write transaction");
+      if (auto page = tx->unloadedPageOf(key)) {
+        missedPages_.push_back(*page);
+        return -2;
+      }
       return tx->del(std::move(key)) ? 1 : 0;
     });
   }
@@ -709,6 +748,14 @@ class Core : public SyncHost {
 
   std::string cookie() const { return replica_->cookie().text(); }
 
+  // Records the page a read missed (see get); true when it did.
+  bool missed(ReadTransaction* tx) {
+    std::optional<uint64_t> page = tx->missed();
+    if (!page) return false;
+    missedPages_.push_back(*page);
+    return true;
+  }
+
   // ---------------------------------------------------------- persistence --
   // The wrapper moves records between the store and the core in batches,
   // never one call per record: records go in as one buffer of
@@ -725,12 +772,13 @@ class Core : public SyncHost {
   // Opening: the two head slots in; {"keys":[...]} of the records to read
   // next, or {"done":true,"report":{...}} once the state is loaded (the
   // pending mutations then need a replay: replayBegin).
-  std::string loadBegin(uintptr_t ptr, size_t len) {
+  // `lazy`: pages are read later (missedKeys, nextPageKeys, fillPages).
+  std::string loadBegin(uintptr_t ptr, size_t len, bool lazy) {
     return guard(std::string(), [&] {
       if (!persister_) return fail(std::string(), "no persister");
       auto heads = readRecords(ptr, len);
       heads.resize(2);
-      loadKeys_ = persister_->beginLoad(heads[0], heads[1]);
+      loadKeys_ = persister_->beginLoad(heads[0], heads[1], lazy);
       if (persister_->report().fresh) return loadReportJson(persister_->report());
       return keysJson(loadKeys_);
     });
@@ -743,6 +791,61 @@ class Core : public SyncHost {
       return keysJson(loadKeys_);
     });
   }
+
+  // The store keys of the pages that reads or writes missed since the last
+  // call (see get), each with the unloaded pages after it up to `bytes`
+  // (a scan that goes on would miss those next), NUL-joined.
+  std::string missedKeys(double bytes) {
+    return guard(std::string(), [&] {
+      std::string out;
+      if (!persister_) return out;
+      std::set<std::string> seen;
+      for (uint64_t page : missedPages_) {
+        for (std::string& key : persister_->unloadedPageKeys(page, uint64_t(bytes))) {
+          if (!seen.insert(key).second) continue;
+          if (!out.empty()) out += '\0';
+          out += key;
+        }
+      }
+      missedPages_.clear();
+      return out;
+    });
+  }
+  // The next unloaded pages in key order, up to about `bytes`, NUL-joined
+  // (empty: all are in).
+  std::string nextPageKeys(double bytes) {
+    return guard(std::string(), [&] {
+      std::string out;
+      if (!persister_) return out;
+      for (std::string& key : persister_->unloadedPageKeys(std::nullopt, uint64_t(bytes))) {
+        if (!out.empty()) out += '\0';
+        out += key;
+      }
+      return out;
+    });
+  }
+  // Pages read for `keys` (NUL-joined) go in place. Returns the problems
+  // found, NUL-joined ('' when none).
+  std::string fillPages(std::string keys, uintptr_t ptr, size_t len) {
+    return guard(std::string("fillPages failed"), [&] {
+      std::string out;
+      if (!persister_) return out;
+      std::vector<std::string> list;
+      size_t at = 0;
+      while (at <= keys.size() && !keys.empty()) {
+        size_t end = keys.find('\0', at);
+        if (end == std::string::npos) end = keys.size();
+        list.push_back(keys.substr(at, end - at));
+        at = end + 1;
+      }
+      for (const std::string& p : persister_->fillPages(list, readRecords(ptr, len))) {
+        if (!out.empty()) out += '\0';
+        out += p;
+      }
+      return out;
+    });
+  }
+  bool fullyLoaded() const { return replica_->fullyLoaded(); }
 
   bool persistHasWork() { return persister_ && guard(false, [&] { return persister_->hasWork(); }); }
 
@@ -1035,6 +1138,7 @@ class Core : public SyncHost {
   std::unique_ptr<Rebase> rebase_;
   std::unique_ptr<Persister> persister_;
   std::vector<std::string> loadKeys_;
+  std::vector<uint64_t> missedPages_;  // pages reads or writes missed (see get)
   std::vector<Mutation> foreign_;  // other tabs' mutations, for the next replay
   std::function<void(std::string)> rebaseDone_;
   std::map<int, std::unique_ptr<ReadTransaction>> reads_;
@@ -1169,6 +1273,10 @@ EMSCRIPTEN_BINDINGS(replicore) {
   bindCore<&Core::persistInit>("corePersistInit");
   bindCore<&Core::loadBegin>("coreLoadBegin");
   bindCore<&Core::loadContinue>("coreLoadContinue");
+  bindCore<&Core::missedKeys>("coreMissedKeys");
+  bindCore<&Core::nextPageKeys>("coreNextPageKeys");
+  bindCore<&Core::fillPages>("coreFillPages");
+  bindCore<&Core::fullyLoaded>("coreFullyLoaded");
   bindCore<&Core::persistHasWork>("corePersistHasWork");
   bindCore<&Core::writePlan>("coreWritePlan");
   bindCore<&Core::writeDone>("coreWriteDone");

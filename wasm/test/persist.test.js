@@ -196,6 +196,7 @@ function mapStore() {
   const provider = {
     faults,
     dbs,
+    gets: [], // every key read, in order
     create(name) {
       if (faults.create) throw faults.create;
       if (!dbs.has(name)) dbs.set(name, new Map());
@@ -207,6 +208,7 @@ function mapStore() {
         },
         async get(k) {
           if (faults.get) throw faults.get;
+          provider.gets.push(k);
           return pending?.has(k) ? pending.get(k) : data().get(k);
         },
         release() {},
@@ -480,4 +482,96 @@ test("kvStore 'mem' persists nothing, and clientMaxAgeMs is checked", async () =
   await b.close();
   assert.throws(() => make(name, {clientMaxAgeMs: -1}), /clientMaxAgeMs/);
   assert.throws(() => make(name, {kvStore: 'disk'}), /kvStore/);
+});
+
+// --- Lazy opening: pages are read when needed -------------------------------
+
+const isPage = (k) => /\/p\d+$/.test(k);
+
+async function storeWithPages(name, store, n) {
+  const server = fakeServer();
+  for (let i = 0; i < n; i++) server.entries.set(`k${String(i).padStart(5, '0')}`, {i, pad: 'x'.repeat(500)});
+  server.version = 7;
+  const a = make(name, {kvStore: store, puller: server.puller, pusher: server.pusher});
+  await a.pull();
+  await a.flush();
+  await a.close();
+  return server;
+}
+
+test('lazy open: the first get reads the head and one page, the rest follows in the background', async () => {
+  const name = uniqueName('lazy-get');
+  const store = mapStore();
+  await storeWithPages(name, store, 2000); // about 1 MB: ~16 pages
+  const pages = [...store.dbs.get(`replicore:${name}:1`).keys()].filter(isPage);
+  assert.ok(pages.length >= 10, `${pages.length} pages`);
+  store.gets.length = 0;
+  const b = make(name, {kvStore: store});
+  assert.deepEqual(await b.query((tx) => tx.get('k01234')), {i: 1234, pad: 'x'.repeat(500)});
+  assert.equal(store.gets.filter(isPage).length, 1, JSON.stringify(store.gets));
+  await b._persist.pages.loaded;
+  const read = store.gets.filter(isPage);
+  assert.equal(read.length, pages.length, 'every page read once');
+  assert.equal(new Set(read).size, pages.length);
+  assert.equal((await b.query((tx) => tx.scan().keys().toArray())).length, 2000);
+  assert.deepEqual(errors(b), []);
+  await b.close();
+});
+
+test('lazy open: scans, has, isEmpty and mutations made before the pages are in see the whole state', async () => {
+  const name = uniqueName('lazy-all');
+  const store = mapStore();
+  const server = await storeWithPages(name, store, 1500);
+  const b = make(name, {kvStore: store, puller: server.puller, pusher: server.pusher, pushDelay: 1e9});
+  // Everything at once, before the background loader has started.
+  const [all, tail, has, empty, some] = await Promise.all([
+    b.query((tx) => tx.scan().keys().toArray()),
+    b.query((tx) => tx.scan({start: {key: 'k01490'}}).values().toArray()),
+    b.query((tx) => tx.has('k00777')),
+    b.query((tx) => tx.isEmpty()),
+    b.query((tx) => tx.scan({prefix: 'k009', limit: 3}).keys().toArray()),
+  ]);
+  assert.equal(all.length, 1500);
+  assert.equal(all[1499], 'k01499');
+  assert.deepEqual(tail.map((v) => v.i), [1490, 1491, 1492, 1493, 1494, 1495, 1496, 1497, 1498, 1499]);
+  assert.equal(has, true);
+  assert.equal(empty, false);
+  assert.deepEqual(some, ['k00900', 'k00901', 'k00902']);
+  // A mutation reading and writing keys of pages not read yet.
+  const b2 = make(name, {kvStore: store, puller: server.puller, pusher: server.pusher, pushDelay: 1e9});
+  const seen = await b2.mutate.put({key: 'k01111', value: 'mine'}).then(() => b2.query((tx) => tx.get('k01111')));
+  assert.equal(seen, 'mine');
+  await b2.mutate.del('k00003');
+  assert.equal(await b2.query((tx) => tx.has('k00003')), false);
+  // A pull waits until every page is in, then applies on the whole state.
+  server.entries.set('k00500', 'from the server');
+  server.version++;
+  await b2.pull();
+  assert.ok(b2._persist.pages.done);
+  assert.equal(await b2.query((tx) => tx.get('k00500')), 'from the server');
+  assert.equal(await b2.query((tx) => tx.get('k01111')), 'mine'); // still pending, rebased
+  await b2.flush();
+  await Promise.all([b.close(), b2.close()]);
+  const c = make(name, {kvStore: store});
+  assert.equal(await c.query((tx) => tx.get('k01111')), 'mine');
+  assert.equal(await c.query((tx) => tx.get('k00500')), 'from the server');
+  assert.equal((await c.experimentalPendingMutations()).length, 2);
+  assert.deepEqual([...errors(b), ...errors(b2), ...errors(c)], []);
+  await c.close();
+});
+
+test('lazy open: a page that fails to read later is logged once, and the next pull fetches everything again', async () => {
+  const name = uniqueName('lazy-fail');
+  const store = mapStore();
+  const server = await storeWithPages(name, store, 1000);
+  const b = make(name, {kvStore: store, puller: server.puller, pusher: server.pusher});
+  assert.equal((await b.query((tx) => tx.get('k00010'))).i, 10);
+  store.faults.get = new Error('disk on fire');
+  await b._persist.pages.loaded;
+  store.faults.get = null;
+  assert.equal(errors(b).filter((t) => /disk on fire/.test(t)).length, 1, JSON.stringify(errors(b)));
+  await b.pull();
+  assert.equal((await b.query((tx) => tx.scan().keys().toArray())).length, 1000);
+  assert.equal((await b.query((tx) => tx.get('k00999'))).i, 999);
+  await b.close();
 });

@@ -134,6 +134,7 @@ class Rebase {
   std::vector<ReplayError> errors_;
   size_t confirmed_ = 0;
   bool done_ = false;
+  bool replayOnly_ = false;  // beginReplay: no pull, the cookie stays
 };
 
 class Replica {

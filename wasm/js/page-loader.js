@@ -1,0 +1,125 @@
+// Reading the confirmed state's pages after a lazy open.
+//
+// A reopened client answers as soon as it has read the group's head and its
+// pending mutations (core/persister.h, lazy opening): the pages of the
+// confirmed state stay in the store until something needs them. A read or
+// write that needs a page the core lacks is told so (binding.cpp, get), the
+// wrapper asks this loader for the pages it missed, and tries again; in the
+// background the loader reads every other page in batches, so that after a
+// while the whole state is in memory and a pull can apply (a pull waits for
+// `loaded`). So the first answer costs the head and one page, not the store.
+//
+// A page that cannot be read (missing, corrupt, or the store failing) is
+// handed to the core as absent: it leaves its range empty and forgets the
+// cookie, so the next pull fetches the whole state again.
+import {wasm} from './loading.js';
+import {readAll, withRecords} from './records.js';
+
+// Background batches: one store transaction each. Large enough that a
+// store of 100 MB takes ~50 transactions, small enough that a read that
+// misses meanwhile does not wait long behind one.
+const BATCH_BYTES = 2 * 1024 * 1024;
+
+function message(e) {
+  return (e && (e.name && e.message ? `${e.name}: ${e.message}` : e.message)) || String(e);
+}
+
+export class PageLoader {
+  /**
+   * `rep` gives _core, _closed and _log(level, ...); `store` is the open
+   * store the pages are read from.
+   */
+  constructor(rep, store) {
+    this._rep = rep;
+    this._store = store;
+    this._inFlight = new Map(); // store key -> promise of its read and fill
+    this._failed = false;
+    this.done = false;
+    this.loaded = new Promise((resolve) => {
+      this._resolveLoaded = resolve;
+    });
+    this._check(rep._core);
+  }
+
+  /**
+   * Reads the pages reads or writes missed since the last call (each with
+   * the unloaded pages after it up to `bytes`, for a scan that goes on),
+   * ahead of the background batches.
+   */
+  loadMissed(core, bytes = 0) {
+    const keys = wasm.coreMissedKeys(core, bytes);
+    if (keys === '') {
+      // Nothing is missing any more (another read filled it meanwhile), or
+      // the core failed: either way the caller asks again, and a core that
+      // keeps failing answers with an error, not a miss.
+      return Promise.resolve();
+    }
+    return this._load(core, keys.split('\u0000'));
+  }
+
+  /** Reads every page not in memory yet, a batch per store transaction. */
+  async loadAll(core) {
+    while (!this.done && !this._rep._closed && this._rep._core === core) {
+      const keys = wasm.coreNextPageKeys(core, BATCH_BYTES);
+      if (keys === '') break;
+      await this._load(core, keys.split('\u0000'));
+    }
+    this._check(core);
+  }
+
+  // Reads `keys`, sharing reads already in flight, and fills the pages in.
+  _load(core, keys) {
+    const waits = [];
+    const fresh = [];
+    for (const k of keys) {
+      const p = this._inFlight.get(k);
+      if (p) waits.push(p);
+      else fresh.push(k);
+    }
+    if (fresh.length > 0) {
+      const p = this._read(core, fresh).finally(() => {
+        for (const k of fresh) this._inFlight.delete(k);
+      });
+      for (const k of fresh) this._inFlight.set(k, p);
+      waits.push(p);
+    }
+    return Promise.all(waits);
+  }
+
+  async _read(core, keys) {
+    let records;
+    try {
+      records = await readAll(this._store, keys);
+    } catch (e) {
+      if (!this._failed) {
+        this._rep._log('error', `replicore: reading the stored state failed (${message(e)}); the confirmed state will be fetched from the server again`);
+      }
+      this._failed = true;
+      records = keys.map(() => undefined);
+    }
+    if (this._rep._core !== core) return;
+    const problems = withRecords(records, (p, n) => wasm.coreFillPages(core, keys.join('\u0000'), p, n));
+    if (problems !== '') {
+      if (!this._failed) {
+        for (const p of problems.split('\u0000')) this._rep._log('error', `replicore: persisted state: ${p}`);
+      }
+      // The core forgot its cookie: pull the whole state again (a pull
+      // already out asked with the old cookie, and its answer is dropped).
+      if (!this._rep._closed) wasm.corePull(core);
+    }
+    this._check(core);
+  }
+
+  _check(core) {
+    if (!this.done && core && wasm.coreFullyLoaded(core)) {
+      this.done = true;
+      this._resolveLoaded();
+    }
+  }
+
+  /** Stops: whoever waits for `loaded` goes on (the instance is closing). */
+  stop() {
+    this.done = true;
+    this._resolveLoaded();
+  }
+}
