@@ -28,8 +28,11 @@ export let moduleStopped = null;
  * system in Node).
  */
 export function configureWasm(options) {
-  if (modulePromise) throw new Error('configureWasm must be called before the first Replicache is created');
+  if (modulePromise && !preloading) throw new Error('configureWasm must be called before the first Replicache is created');
   moduleOverrides = {...options};
+  // A preload made with the defaults is dropped; the next load uses these.
+  modulePromise = null;
+  preloading = false;
 }
 
 async function installNodeGlobals() {
@@ -59,12 +62,36 @@ async function installNodeGlobals() {
 
 /** Loads (once) and returns the WebAssembly module. */
 export function loadWasm() {
+  preloading = false;
   if (!modulePromise) {
     const onAbort = (what) => {
       moduleStopped = new Error(`replicore: the WebAssembly module stopped (${what || 'out of memory'}); reload to start again`);
     };
-    modulePromise = installNodeGlobals().then(() => createReplicoreModule({...moduleOverrides, onAbort})).then((M) => (wasm = M));
+    const p = installNodeGlobals()
+      .then(() => createReplicoreModule({...moduleOverrides, onAbort}))
+      .then((M) => {
+        // Unless configureWasm dropped this load meanwhile.
+        if (modulePromise === p) wasm = M;
+        return modulePromise === p ? M : modulePromise;
+      });
+    modulePromise = p;
   }
   return modulePromise;
+}
+
+// In a browser the module starts loading as soon as the package is
+// imported, not when the first Replicache is made: compiling and
+// instantiating it takes tens of milliseconds that a page would otherwise
+// wait for before its first answer (after the app's own start-up code has
+// run, it is usually done). A microtask later, so that configureWasm called
+// in the importing module's body still applies; called later, it drops
+// this load and starts one with its options.
+let preloading = false;
+if (!isNode) {
+  queueMicrotask(() => {
+    if (modulePromise) return;
+    loadWasm().catch(() => {}); // reported when a Replicache awaits it
+    preloading = true;
+  });
 }
 

@@ -16,9 +16,9 @@ import {wasm} from './loading.js';
 import {readAll, withRecords} from './records.js';
 
 // Background batches: one store transaction each. Large enough that a
-// store of 100 MB takes ~50 transactions, small enough that a read that
-// misses meanwhile does not wait long behind one.
-const BATCH_BYTES = 2 * 1024 * 1024;
+// store of 100 MB takes ~100 transactions, small enough that a read that
+// misses meanwhile does not wait long behind one (~10 ms of work).
+const BATCH_BYTES = 1024 * 1024;
 
 function message(e) {
   return (e && (e.name && e.message ? `${e.name}: ${e.message}` : e.message)) || String(e);

@@ -94,7 +94,11 @@ export class Persistence {
           schemaVersion, mutatorNames.join('\u0000'), newGroupID, Date.now(), this._clientMaxAgeMs),
       );
       if (choice.problem) this._rep._log('error', `replicore: ${choice.problem}; starting a new registry`);
-      await w.put(REGISTRY_KEY, choice.registry);
+      // The group's heads in the same transaction: one store round trip
+      // less before the first answer (load() starts from them).
+      const g = choice.groupID;
+      const [, h0, h1] = await Promise.all([w.put(REGISTRY_KEY, choice.registry), w.get(`g/${g}/h0`), w.get(`g/${g}/h1`)]);
+      this._openedHeads = [h0, h1];
       await w.commit();
     } finally {
       // Replicache's stores free their lock on release, committed or not.
@@ -139,7 +143,8 @@ export class Persistence {
    */
   async load(core) {
     wasm.corePersistInit(core, this._groupID, 0, this._clientMaxAgeMs);
-    const heads = await readAll(this._store, [`g/${this._groupID}/h0`, `g/${this._groupID}/h1`]);
+    const heads = this._openedHeads ?? (await readAll(this._store, [`g/${this._groupID}/h0`, `g/${this._groupID}/h1`]));
+    this._openedHeads = null;
     this._heads = heads;
     // Lazily: the head and the pending mutations now, the pages when a
     // read needs them or the background loader gets to them (page-loader.js).

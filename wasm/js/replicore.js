@@ -57,6 +57,8 @@ const consoleLogSink = {
 
 // ------------------------------------------------------------- Replicache --
 
+// How long after opening the background page loader starts (page-loader.js).
+const BACKGROUND_LOAD_DELAY_MS = 50;
 const EMPTY_NOTE = '{"s":[],"e":[],"w":[],"v":[]}';
 
 export class Replicache {
@@ -180,13 +182,14 @@ export class Replicache {
     wasm.coreStart(this._core);
     if (this._persist) {
       // The pages no read asked for, in the background: after the first
-      // answers (a macrotask later), whose own pages are read first.
+      // answers, whose own pages are read first (an app's first queries
+      // come at once; a batch read meanwhile would hold them up).
       const core = this._core;
       setTimeout(() => {
         if (this._persist && this._core === core) {
           this._persist.loadRest(core).catch((e) => this._log('error', 'replicore: reading the stored state failed', e));
         }
-      }, 0);
+      }, BACKGROUND_LOAD_DELAY_MS);
       // For dropAllDatabases; after the first answer, not before it.
       registerDatabase(this._storeProvider, this.idbName).catch(() => {});
     }
@@ -638,7 +641,7 @@ export class Replicache {
 
   // The scan's answer, or (after a lazy open, when it needs pages not read
   // yet) the promise of it. A scan that goes on past a missed page would
-  // miss the next one: each retry reads four times as far ahead.
+  // miss the next one: each retry reads eight times as far ahead.
   _scan(txID, o, keysOnly = false, tries = 0) {
     const core = this._core;
     const how = (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0) | (keysOnly ? 4 : 0);
@@ -649,7 +652,7 @@ export class Replicache {
     const h = new Uint32Array(view.buffer, base, 4);
     const n = h[0], keyBytes = h[1], valueBytes = h[2], flags = h[3];
     if (flags & 2) {
-      const ahead = o.limit >= 0 && o.limit < 64 ? 0 : 256 * 1024 * 4 ** Math.min(tries, 8);
+      const ahead = o.limit >= 0 && o.limit < 64 ? 0 : 1024 * 1024 * 8 ** Math.min(tries, 6);
       return this._afterMiss(ahead, tries, () => this._scan(txID, o, keysOnly, tries + 1));
     }
     const idsAt = 16, keysAt = idsAt + 8 * n, valuesAt = keysAt + keyBytes;

@@ -415,11 +415,19 @@ class Core : public SyncHost {
       so.startExclusive = (flags & 2) != 0;
       if (limit >= 0) so.limit = size_t(limit);
       const bool keysOnly = (flags & 4) != 0;  // keys(): no value texts
+      if (!replica_->fullyLoaded()) {
+        // A lazy open: find out first, cheaply, whether the scan needs a
+        // page not read yet, rather than build an answer to throw away.
+        tx->scanEach(so, [](const std::string&, const ValuePtr&) { return true; });
+        if (missed(tx)) {
+          uint32_t header[4] = {0, 0, 0, 2};
+          return std::string(reinterpret_cast<const char*>(header), sizeof header);
+        }
+      }
       std::string keys, values;
       std::vector<double> ids;
       bool nul = false;
       bool firstValue = true;
-      std::vector<uint64_t> sent;  // ids newly marked known to JS
       // scanEach records the scan in the transaction's ReadSet like scan().
       tx->scanEach(so, [&](const std::string& key, const ValuePtr& v) {
         if (!ids.empty()) keys += '\0';
@@ -427,7 +435,6 @@ class Core : public SyncHost {
         keys += key;
         ids.push_back(double(v->id()));
         if (!keysOnly && !v->heldByHost() && jsKnown_.insert(v->id())) {
-          sent.push_back(v->id());
           values += firstValue ? '[' : ',';
           firstValue = false;
           appendJsonInteger(values, v->id());
@@ -448,13 +455,6 @@ class Core : public SyncHost {
           return true;
         });
         keys += ']';
-      }
-      if (missed(tx)) {
-        // What was gathered is a part and JS gets none of it: the values
-        // marked known above were not sent after all.
-        for (uint64_t id : sent) jsKnown_.erase(id);
-        uint32_t header[4] = {0, 0, 0, 2};
-        return std::string(reinterpret_cast<const char*>(header), sizeof header);
       }
       uint32_t header[4] = {uint32_t(ids.size()), uint32_t(keys.size()), uint32_t(values.size()), nul ? 1u : 0u};
       std::string out;
