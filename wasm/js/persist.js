@@ -85,28 +85,66 @@ export class Persistence {
     const profile = this._profileID(newProfileID);
     profile.catch(() => {});
     this._store = this._provider.create(this._storeName);
-    const w = await this._store.write();
-    let choice;
+    const names = mutatorNames.join('\u0000');
+    // Usually the group exists: found with a read, the group's heads in the
+    // same transaction, and nothing written before the first answer (the
+    // registry's note that the group was used is written after).
+    const r = await this._store.read();
+    let choice = null;
     try {
-      const registry = await w.get(REGISTRY_KEY);
-      choice = JSON.parse(
-        wasm.storeChooseGroup(typeof registry === 'string' ? registry : '', typeof registry === 'string',
-          schemaVersion, mutatorNames.join('\u0000'), newGroupID, Date.now(), this._clientMaxAgeMs),
-      );
-      if (choice.problem) this._rep._log('error', `replicore: ${choice.problem}; starting a new registry`);
-      // The group's heads in the same transaction: one store round trip
-      // less before the first answer (load() starts from them).
-      const g = choice.groupID;
-      const [, h0, h1] = await Promise.all([w.put(REGISTRY_KEY, choice.registry), w.get(`g/${g}/h0`), w.get(`g/${g}/h1`)]);
-      this._openedHeads = [h0, h1];
-      await w.commit();
+      const registry = await r.get(REGISTRY_KEY);
+      const c = this._choose(registry, schemaVersion, names, newGroupID);
+      if (!c.created && !c.problem) {
+        this._openedHeads = await Promise.all([r.get(`g/${c.groupID}/h0`), r.get(`g/${c.groupID}/h1`)]);
+        choice = c;
+      }
     } finally {
-      // Replicache's stores free their lock on release, committed or not.
-      w.release();
+      r.release();
+    }
+    if (choice) {
+      this._registryWrite = this._chooseInWrite(schemaVersion, names, newGroupID, choice.groupID).catch((e) =>
+        this._rep._log('error', `replicore: updating the store's registry failed: ${message(e)}`));
+    } else {
+      // A new group (or an unreadable registry): chosen and registered in
+      // one write, so that two tabs opening at once agree on it.
+      choice = await this._chooseInWrite(schemaVersion, names, newGroupID, null);
     }
     this._groupID = choice.groupID;
     this._expired = choice.expired;
     return {groupID: choice.groupID, profileID: await profile, created: choice.created};
+  }
+
+  _choose(registry, schemaVersion, names, newGroupID) {
+    return JSON.parse(
+      wasm.storeChooseGroup(typeof registry === 'string' ? registry : '', typeof registry === 'string',
+        schemaVersion, names, newGroupID, Date.now(), this._clientMaxAgeMs),
+    );
+  }
+
+  // Chooses the group in a write transaction and registers it as used now.
+  // With `expected` (the group found by a read), writes nothing if the
+  // registry no longer leads there (another tab changed it meanwhile).
+  async _chooseInWrite(schemaVersion, names, newGroupID, expected) {
+    const w = await this._store.write();
+    try {
+      const choice = this._choose(await w.get(REGISTRY_KEY), schemaVersion, names, newGroupID);
+      if (expected !== null && choice.groupID !== expected) return choice;
+      if (choice.problem) this._rep._log('error', `replicore: ${choice.problem}; starting a new registry`);
+      const g = choice.groupID;
+      if (expected === null) {
+        // The group's heads in the same transaction: one store round trip
+        // less before the first answer (load() starts from them).
+        const [, h0, h1] = await Promise.all([w.put(REGISTRY_KEY, choice.registry), w.get(`g/${g}/h0`), w.get(`g/${g}/h1`)]);
+        this._openedHeads = [h0, h1];
+      } else {
+        await w.put(REGISTRY_KEY, choice.registry);
+      }
+      await w.commit();
+      return choice;
+    } finally {
+      // Replicache's stores free their lock on release, committed or not.
+      w.release();
+    }
   }
 
   // The profile id is one per profile (browser profile, or process for
@@ -150,7 +188,7 @@ export class Persistence {
     // read needs them or the background loader gets to them (page-loader.js).
     let step = JSON.parse(withRecords(heads, (p, n) => wasm.coreLoadBegin(core, p, n, true)) || 'null');
     while (step && !step.done) {
-      const records = await readAll(this._store, step.keys);
+      const records = step.keys.length > 0 ? await readAll(this._store, step.keys) : [];
       step = JSON.parse(withRecords(records, (p, n) => wasm.coreLoadContinue(core, p, n)) || 'null');
     }
     if (!step) throw new Error(`loading failed: ${wasm.coreLastError(core)}`);
@@ -458,6 +496,7 @@ export class Persistence {
     this._channel = null;
     await this._refreshing;
     await this._collecting;
+    await this._registryWrite;
     await this._store?.close();
   }
 }

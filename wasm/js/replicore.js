@@ -163,14 +163,17 @@ export class Replicache {
     }
     if (this._closed) return;
     this._makeCore();
+    let pendingAtOpen = 0;
     if (persist) {
       try {
         const report = await persist.load(this._core);
+        pendingAtOpen = report.pending;
         this._persist = persist;
         this._log('debug', `replicore: opened group ${this._clientGroupID}: ${report.pending} pending mutations (pages of the confirmed state are read as needed)`);
       } catch (e) {
         this._log('error', `replicore: the stored state cannot be read (${(e && e.message) || e}); this client keeps its data in memory only`);
       }
+      // Pending mutations (this group's, from the store) show once replayed.
       if (this._persist) await this._replay();
       else {
         persist.disable();
