@@ -14,4 +14,7 @@ fi
 # bash scripts/run-demo.sh picks another).
 echo
 echo "Replichat: open the address below in two windows (Ctrl-C stops the server)"
-PACKAGE_DIR=build-wasm/package exec node node_server/src/main.js
+# DEMO_LOGIN=1: the chat's free login (anyone as anyone; never for production). Its secret is made
+# once and kept in the data folder (data/demo-secret, mode 0600), so a restart keeps open tabs
+# signed in. Settings already in the environment (DEMO_SECRET, DATA_DIR, PORT, ...) still apply.
+DEMO_LOGIN=1 PACKAGE_DIR=build-wasm/package exec node node_server/src/main.js

@@ -25,8 +25,9 @@ const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 
 const state = {user: null, token: null, room: null, rep: null, unsubscribe: null};
-// For tests and the console: the live client and helpers.
-window.replichat = {state, switchRoom, ready: null};
+// For tests and the console: the live client and helpers. `relogin`: the login shown again
+// because the server stopped accepting the token (a promise, or null).
+window.replichat = {state, switchRoom, ready: null, relogin: null};
 
 function pullIntervalFromURL() {
   const v = params.get('pullInterval');
@@ -41,6 +42,7 @@ function randomID() {
   return Array.from(bytes, (b) => b.toString(36).padStart(2, '0')).join('').slice(0, 20);
 }
 
+// The demo login (the server has it only with DEMO_LOGIN=1): {userID, token, expiresAt}.
 async function login(name) {
   const response = await fetch('/api/login', {
     method: 'POST',
@@ -52,22 +54,72 @@ async function login(name) {
   return body;
 }
 
-function askName() {
+// Shows the login dialog until a login succeeds; resolves with that session. `notice` says why
+// it is shown again.
+function askName({name = '', notice = ''} = {}) {
   return new Promise((resolve) => {
     const dialog = $('login');
     const form = $('login-form');
-    form.addEventListener('submit', async (event) => {
+    $('login-name').value = name;
+    $('login-notice').textContent = notice;
+    $('login-notice').hidden = !notice;
+    $('login-error').textContent = '';
+    let done = false;
+    // Chromium lets a repeated Escape close a modal dialog whatever 'cancel' says: without a
+    // session nothing can sync, so it comes back.
+    const onClose = () => {
+      if (!done) dialog.showModal();
+    };
+    const onSubmit = async (event) => {
       event.preventDefault();
-      const name = $('login-name').value.trim();
+      const typed = $('login-name').value.trim();
       try {
-        resolve({name, ...(await login(name))});
+        const session = {name: typed, ...(await login(typed))};
+        done = true;
+        form.removeEventListener('submit', onSubmit);
+        dialog.removeEventListener('close', onClose);
         dialog.close();
+        resolve(session);
       } catch (err) {
         $('login-error').textContent = err.message;
       }
-    });
-    dialog.showModal();
+    };
+    form.addEventListener('submit', onSubmit);
+    dialog.addEventListener('close', onClose);
+    if (!dialog.open) dialog.showModal();
   });
+}
+
+function useSession(session) {
+  state.user = session.userID;
+  state.token = session.token;
+  localStorage.setItem('replichat.user', state.user);
+  $('me').textContent = state.user;
+}
+
+// The server answered 401: the token expired, or the server no longer knows the secret it was
+// signed with. Back to the login; once signed in, the room's client is made again with the new
+// token (its poke URL carries the token too). Closing the old client stores its pending
+// mutations, and the new one (same name when the same user signs in) finds them in its store
+// and pushes them: nothing typed is lost.
+function sessionLost() {
+  window.replichat.relogin ??= (async () => {
+    const session = await askName({
+      name: state.user,
+      notice: 'Your session has ended (it expired, or the server no longer accepts it). ' +
+        'Sign in again: messages not sent yet are kept and go out once you are back.',
+    });
+    useSession(session);
+    if (params.has('user')) {
+      const url = new URL(location.href);
+      url.searchParams.set('user', state.user);
+      history.replaceState(null, '', url);
+    }
+    await switchRoom(state.room);
+  })().finally(() => {
+    window.replichat.relogin = null;
+  });
+  return window.replichat.relogin;
 }
 
 function renderMessages(entries) {
@@ -132,11 +184,17 @@ async function switchRoom(room) {
     auth: state.token,
     pushURL: `/api/push?space=${space}`,
     pullURL: `/api/pull?space=${space}`,
-    pokeURL: `${wsScheme}//${location.host}/api/poke?space=${space}`,
+    // Browsers cannot set headers on a WebSocket: the poke socket's token goes in the URL.
+    pokeURL: `${wsScheme}//${location.host}/api/poke?space=${space}&auth=${encodeURIComponent(state.token)}`,
     pullInterval: pullIntervalFromURL(),
     logLevel: 'error',
   });
   state.rep = rep;
+  // Called on a 401. null: no retry with this client; sessionLost() makes a new one.
+  rep.getAuth = () => {
+    if (rep === state.rep) sessionLost().catch((err) => console.error('signing in again failed', err));
+    return null;
+  };
   rep.onOnlineChange = showOnline;
   rep.onSync = () => showPending();
   showOnline(rep.online);
@@ -172,12 +230,10 @@ async function main() {
     $('room').append(option);
   }
 
+  // Signing in is not optional: Escape does not close the dialog.
+  $('login').addEventListener('cancel', (event) => event.preventDefault());
   const name = params.get('user') || localStorage.getItem('replichat.user');
-  const session = name ? {name, ...(await login(name))} : await askName();
-  state.user = session.userID;
-  state.token = session.token;
-  localStorage.setItem('replichat.user', state.user);
-  $('me').textContent = state.user;
+  useSession(name ? {name, ...(await login(name))} : await askName());
 
   $('room').addEventListener('change', (e) => switchRoom(e.target.value));
   $('composer').addEventListener('submit', (event) => {

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// CLI: node src/main.js. Env: PORT (8080), HOST (127.0.0.1), DATA_DIR, DATABASE_URL, AUTH_SECRET,
+// CLI: node src/main.js. Env: PORT (8080), HOST (127.0.0.1), DATA_DIR, DATABASE_URL,
+// authentication, exactly one of: AUTH_JWT_SECRET | AUTH_JWKS_URL | AUTH_JWT_PUBLIC_KEY_FILE (with
+// AUTH_JWT_AUDIENCE, AUTH_JWT_ISSUER, ...), AUTH_MODULE exporting authenticate, DEMO_LOGIN=1 (with
+// DEMO_SECRET, or a secret kept in DATA_DIR); AUTH_MODULE's authorize (see auth-config.js),
 // SCHEMA_VERSION, BODY_LIMIT, WEB_DIR, PACKAGE_DIR (default: build-wasm/package; `off` serves no
 // package), CORS_ORIGINS (comma-separated origins, or *), MUTATORS (a module whose default export
 // replaces the chat mutators), FUTURE_COOKIE (reset | clientStateNotFound),
@@ -11,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createServer, DEFAULT_PACKAGE_DIR } from './server.js';
 import { createJsonLogger } from './log.js';
+import { authOptionsFromEnv } from './auth-config.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = process.env;
@@ -51,21 +55,22 @@ const mutators = env.MUTATORS ? (await import(pathToFileURL(path.resolve(env.MUT
 
 let server;
 try {
+  const auth = await authOptionsFromEnv(env);
   server = createServer({
+    ...auth,
     corsOrigins: env.CORS_ORIGINS || undefined,
     logger,
     mutators,
     futureCookie: env.FUTURE_COOKIE || undefined,
     databaseURL: env.DATABASE_URL || undefined,
     dataDir: env.DATA_DIR ? path.resolve(env.DATA_DIR) : defaultDataDir(),
-    authSecret: env.AUTH_SECRET || undefined,
     schemaVersion: env.SCHEMA_VERSION,
     bodyLimit: env.BODY_LIMIT ? Number(env.BODY_LIMIT) : undefined,
     webDir: env.WEB_DIR ? path.resolve(env.WEB_DIR) : undefined,
     packageDir: packageDir(),
   });
 } catch (err) {
-  // Settings createServer refuses (CORS_ORIGINS, FUTURE_COOKIE) are the user's to fix.
+  // Settings refused (auth, CORS_ORIGINS, FUTURE_COOKIE) are the user's to fix.
   if (err instanceof TypeError) fail(err.message);
   throw err;
 }

@@ -3,9 +3,25 @@
 // Dead sockets are found with ws ping/pong: every `heartbeatMs` each socket that has not
 // answered the previous ping is terminated, the others are pinged again.
 import { WebSocketServer } from 'ws';
+import { AUTH_PROTOCOL_PREFIX } from './auth.js';
+
+// setTimeout's longest delay; a later expiry is waited for in steps.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Close code of a socket whose token expired (4000-4999 are the application's). */
+export const CLOSE_TOKEN_EXPIRED = 4001;
 
 export function createPokeHub({ heartbeatMs = 30_000, logger }) {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 4096,
+    // A browser that offered subprotocols fails the connection unless the server picks one.
+    // A client carrying its token as `auth.<token>` should also offer a plain one (`replicore`),
+    // which is picked so that the token is not echoed; else the offered one is.
+    handleProtocols(protocols) {
+      for (const p of protocols) if (!p.startsWith(AUTH_PROTOCOL_PREFIX)) return p;
+      return protocols.values().next().value ?? false;
+    },
+  });
   const channels = new Map(); // space -> Set<WebSocket>
   const alive = new WeakMap();
 
@@ -25,7 +41,24 @@ export function createPokeHub({ heartbeatMs = 30_000, logger }) {
   }, heartbeatMs);
   heartbeat.unref();
 
-  function subscribe(ws, space) {
+  // A socket lives no longer than the token it was opened with: at expiry it is closed, and the
+  // client's reconnect has to authenticate again (as its next push or pull would).
+  function closeAtExpiry(ws, expiresAt) {
+    let timer = null;
+    const check = () => {
+      const left = expiresAt - Date.now();
+      if (left <= 0) {
+        ws.close(CLOSE_TOKEN_EXPIRED, 'token expired');
+        return;
+      }
+      timer = setTimeout(check, Math.min(left, MAX_TIMER_MS));
+      timer.unref();
+    };
+    check();
+    ws.once('close', () => clearTimeout(timer));
+  }
+
+  function subscribe(ws, space, expiresAt) {
     let set = channels.get(space);
     if (!set) channels.set(space, (set = new Set()));
     set.add(ws);
@@ -38,12 +71,13 @@ export function createPokeHub({ heartbeatMs = 30_000, logger }) {
       set.delete(ws);
       if (set.size === 0 && channels.get(space) === set) channels.delete(space);
     });
+    if (expiresAt !== undefined) closeAtExpiry(ws, expiresAt);
   }
 
   return {
-    /** Finish an HTTP upgrade for `space`. */
-    handleUpgrade(req, socket, head, space) {
-      wss.handleUpgrade(req, socket, head, (ws) => subscribe(ws, space));
+    /** Finish an HTTP upgrade for `space`; `expiresAt` (ms since the epoch): when its token expires. */
+    handleUpgrade(req, socket, head, space, { expiresAt } = {}) {
+      wss.handleUpgrade(req, socket, head, (ws) => subscribe(ws, space, expiresAt));
     },
     /** Poke every socket of `space` on this instance; returns how many were poked. */
     poke(space) {

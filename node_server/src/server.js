@@ -1,7 +1,6 @@
 // createServer(options): the replicore push/pull/poke HTTP server.
 import http from 'node:http';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { HttpError, badRequest } from './errors.js';
 import { validatePull, validatePush } from './validate.js';
@@ -9,12 +8,15 @@ import { createSync } from './sync.js';
 import { createPokeHub } from './poke.js';
 import { serveStatic } from './static.js';
 import { createJsonLogger, errorInfo } from './log.js';
-import { createTokenVerifier, isValidUserID, mintToken } from './auth.js';
+import {
+  DEMO_TOKEN_TTL_SECONDS, createDemoVerifier, createJwtVerifier, isUsableUserID, isValidUserID, loadOrCreateDemoSecret,
+  mintToken, tokenFromAuthorization, tokenFromUpgrade,
+} from './auth.js';
 import { chatMutators } from './chat-mutators.js';
 import { createSqliteStorage } from './storage/sqlite.js';
 import { createPostgresStorage } from './storage/postgres.js';
 
-export { mintToken, createTokenVerifier } from './auth.js';
+export { mintToken, createJwtVerifier, createDemoVerifier, loadOrCreateDemoSecret } from './auth.js';
 export { chatMutators } from './chat-mutators.js';
 export { createSqliteStorage } from './storage/sqlite.js';
 export { createPostgresStorage } from './storage/postgres.js';
@@ -122,8 +124,20 @@ function sendJSON(res, status, body, extraHeaders = {}) {
  *   storage        a storage object (see storage/interface.md); otherwise built from
  *   databaseURL    -> PostgreSQL, or dataDir / sqliteFile -> SQLite (default ./data)
  *   mutators       { name: async (tx, args, ctx) => void }   (default: the chat mutators)
- *   authSecret     secret of the default token verifier (and of POST /api/login)
- *   verifyAuth     (authHeader) => userID | null (may be async); replaces the default verifier
+ * Authentication, exactly one of (see README, "Authentication and authorization"):
+ *   jwt            verify JWTs of the app's auth system: {secret | jwksURL | publicKey, issuer,
+ *                  audience, userClaim, algorithms, clockTolerance, requireExp} (auth.js)
+ *   authenticate   async (request, {token, action, space}) => userID | null; `request` is the
+ *                  http.IncomingMessage (body unread), `token` what the client sent (Authorization
+ *                  header without "Bearer ", or for the poke socket also the `auth` subprotocol or
+ *                  query parameter), `action` 'push' | 'pull' | 'poke'
+ *   demoSecret     accept demo tokens (mintToken) signed with this secret (>= 32 bytes)
+ *   demoLogin      true: also serve POST /api/login {name}, anyone as anyone (demo only); without
+ *                  demoSecret the secret is kept in dataDir (made once, mode 0600)
+ *   demoTokenTTL   seconds a demo login token is valid (default 30 days)
+ * Authorization:
+ *   authorize      async (userID, space, 'read' | 'write', {request, claims}) => true to allow
+ *                  (default: everything); checked on push (write), pull and poke (read)
  *   schemaVersion  when a string, pushes/pulls with another schemaVersion get VersionNotSupported
  *   bodyLimit      bytes (default 1 MiB)
  *   corsOrigins    origins allowed to call push/pull/login from another origin: an array or a
@@ -133,7 +147,6 @@ function sendJSON(res, status, body, extraHeaders = {}) {
  *                  package default is build-wasm/package, which must have been built)
  *   logger         { info(obj), error(obj) } (default: JSON lines on stdout/stderr)
  *   heartbeatMs    WebSocket ping interval (default 30000)
- *   enableLogin    serve POST /api/login (default: true when the default verifier is used)
  *   futureCookie   what a pull with a cookie above the space's version gets: 'reset' (default:
  *                  clear + all live entries + the current cookie) or 'clientStateNotFound'
  */
@@ -146,16 +159,7 @@ export function createServer(options = {}) {
   const packageDir = options.packageDir === undefined ? DEFAULT_PACKAGE_DIR : options.packageDir;
   const corsAllowed = parseCorsOrigins(options.corsOrigins);
 
-  let authSecret = options.authSecret;
-  let verifyAuth = options.verifyAuth;
-  if (!verifyAuth) {
-    if (!authSecret) {
-      authSecret = randomBytes(32).toString('hex');
-      logger.info({ msg: 'no AUTH_SECRET given: using a random one; tokens will not survive a restart or work across instances' });
-    }
-    verifyAuth = createTokenVerifier(authSecret);
-  }
-  const enableLogin = options.enableLogin ?? (!options.verifyAuth && !!authSecret);
+  const auth = createAuth(options, logger);
 
   const storage = options.storage ??
     (options.databaseURL
@@ -191,18 +195,16 @@ export function createServer(options = {}) {
     return space;
   }
 
-  async function authenticate(req, ctx) {
-    let userID = null;
-    try {
-      userID = await verifyAuth(req.headers.authorization ?? '');
-    } catch (err) {
-      logger.error({ msg: 'auth verifier threw', error: errorInfo(err) });
-    }
-    if (typeof userID !== 'string' || userID === '') {
-      throw new HttpError(401, { error: 'Unauthorized', message: 'missing or invalid Authorization' });
-    }
-    ctx.userID = userID;
-    return userID;
+  /**
+   * Who sent the request, and may they do `access` ('read' | 'write') in `space`: the user ID,
+   * else an HttpError (401 not authenticated, 403 not allowed, 503 keys unreachable, 500 a hook
+   * failed).
+   */
+  async function admit(req, ctx, { token, action, space, access }) {
+    const who = await auth.identify(req, { token, action, space });
+    ctx.userID = who.userID;
+    await auth.check(req, who, space, access);
+    return who;
   }
 
   function versionError(kind, version) {
@@ -212,7 +214,7 @@ export function createServer(options = {}) {
 
   async function handlePush(req, res, url, ctx) {
     const space = spaceOf(url);
-    const userID = await authenticate(req, ctx);
+    const { userID } = await admit(req, ctx, { token: tokenFromAuthorization(req.headers.authorization), action: 'push', space, access: 'write' });
     const body = validatePush(await readJSON(req, bodyLimit));
     const vErr = versionError('push', body.pushVersion) ??
       (schemaVersion !== null && body.schemaVersion !== schemaVersion ? { error: 'VersionNotSupported', versionType: 'schema' } : null);
@@ -223,7 +225,7 @@ export function createServer(options = {}) {
 
   async function handlePull(req, res, url, ctx) {
     const space = spaceOf(url);
-    const userID = await authenticate(req, ctx);
+    const { userID } = await admit(req, ctx, { token: tokenFromAuthorization(req.headers.authorization), action: 'pull', space, access: 'read' });
     const body = validatePull(await readJSON(req, bodyLimit));
     const vErr = versionError('pull', body.pullVersion) ??
       (schemaVersion !== null && body.schemaVersion !== schemaVersion ? { error: 'VersionNotSupported', versionType: 'schema' } : null);
@@ -237,7 +239,10 @@ export function createServer(options = {}) {
       throw badRequest('name must be a string of 1..64 characters without control characters or outer spaces');
     }
     ctx.userID = body.name;
-    sendJSON(res, 200, { userID: body.name, token: mintToken(body.name, authSecret) });
+    const now = Date.now();
+    const token = mintToken(body.name, auth.demoSecret, { ttlSeconds: auth.demoTokenTTL, now });
+    const expiresAt = new Date((Math.floor(now / 1000) + auth.demoTokenTTL) * 1000).toISOString();
+    sendJSON(res, 200, { userID: body.name, token, expiresAt });
   }
 
   async function handleHealth(res) {
@@ -290,7 +295,7 @@ export function createServer(options = {}) {
       if (m !== 'POST') return sendJSON(res, 405, { error: 'MethodNotAllowed', message: 'use POST' }, { Allow: 'POST' });
       if (p === '/api/push') return handlePush(req, res, url, ctx);
       if (p === '/api/pull') return handlePull(req, res, url, ctx);
-      if (!enableLogin) return sendJSON(res, 404, { error: 'NotFound', message: 'login is disabled' });
+      if (!auth.demoLogin) return sendJSON(res, 404, { error: 'NotFound', message: 'the demo login is disabled (DEMO_LOGIN=1 enables it)' });
       return handleLogin(req, res, ctx);
     }
     if (p === '/api/poke') return sendJSON(res, 426, { error: 'UpgradeRequired', message: 'open a WebSocket' }, { Upgrade: 'websocket' });
@@ -342,7 +347,9 @@ export function createServer(options = {}) {
     }
   });
 
-  httpServer.on('upgrade', (req, socket, head) => {
+  // The poke socket: authenticated and authorized (read) like a pull, before the upgrade
+  // completes, so a refused client gets a plain HTTP 401/403 and never a socket.
+  httpServer.on('upgrade', async (req, socket, head) => {
     let url;
     try {
       url = new URL(req.url, 'http://localhost');
@@ -350,15 +357,33 @@ export function createServer(options = {}) {
       url = null;
     }
     const space = url?.searchParams.get('space') ?? 'default';
+    const refuse = (status, body, extra = {}) => {
+      const text = body ? JSON.stringify(body) : '';
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+      logger.info({ msg: 'request', method: 'GET', path: url?.pathname ?? req.url.split('?')[0], status, upgrade: true, ...extra });
+    };
     if (!url || url.pathname !== '/api/poke' || !SPACE_RE.test(space)) {
-      const status = url?.pathname === '/api/poke' ? '400 Bad Request' : '404 Not Found';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      logger.info({ msg: 'request', method: 'GET', path: url?.pathname ?? req.url, status: parseInt(status, 10), upgrade: true });
+      refuse(url?.pathname === '/api/poke' ? 400 : 404);
       return;
     }
     socket.on('error', () => {});
-    pokeHub.handleUpgrade(req, socket, head, space);
-    logger.info({ msg: 'request', method: 'GET', path: url.pathname, status: 101, space, upgrade: true });
+    const ctx = { userID: undefined };
+    let who;
+    try {
+      who = await admit(req, ctx, { token: tokenFromUpgrade(req, url), action: 'poke', space, access: 'read' });
+    } catch (err) {
+      const status = err instanceof HttpError ? err.status : 500;
+      // (A hook's failure is an HttpError by now, already logged.)
+      if (!(err instanceof HttpError)) logger.error({ msg: 'poke socket authentication failed', space, error: errorInfo(err) });
+      const body = err instanceof HttpError ? err.body : { error: 'InternalServerError', message: 'internal error' };
+      refuse(status, body, { space, userID: ctx.userID });
+      return;
+    }
+    // The client may have gone while the hooks ran.
+    if (socket.destroyed) return;
+    pokeHub.handleUpgrade(req, socket, head, space, { expiresAt: who.expiresAt });
+    logger.info({ msg: 'request', method: 'GET', path: url.pathname, status: 101, space, userID: who.userID, upgrade: true });
   });
 
   let initialized = null;
@@ -391,6 +416,87 @@ export function createServer(options = {}) {
         httpServer.closeAllConnections();
       });
       await storage.close();
+    },
+  };
+}
+
+/**
+ * The server's authentication (one method of options.jwt, options.authenticate, demo tokens)
+ * and authorization (options.authorize). Throws a TypeError for a setting that cannot work.
+ */
+function createAuth(options, logger) {
+  const demoLogin = options.demoLogin === true;
+  let demoSecret = options.demoSecret;
+  if (demoLogin && !demoSecret) demoSecret = loadOrCreateDemoSecret(options.dataDir ?? path.resolve('data'), { logger });
+  const methods = [
+    options.jwt && 'jwt',
+    options.authenticate && 'authenticate',
+    demoSecret && (demoLogin ? 'demoLogin' : 'demoSecret'),
+  ].filter(Boolean);
+  if (methods.length === 0) {
+    throw new TypeError('no authentication is configured: verify the JWTs of your auth system (the jwt option), ' +
+      'pass an authenticate(request) hook, or enable the demo login (demoLogin: true)');
+  }
+  if (methods.length > 1) throw new TypeError(`authenticate one way, not with ${methods.join(' and ')} at once`);
+  if (options.authenticate !== undefined && typeof options.authenticate !== 'function') throw new TypeError('authenticate must be a function');
+  if (options.authorize !== undefined && typeof options.authorize !== 'function') throw new TypeError('authorize must be a function');
+  const demoTokenTTL = options.demoTokenTTL ?? DEMO_TOKEN_TTL_SECONDS;
+  if (!Number.isSafeInteger(demoTokenTTL) || demoTokenTTL <= 0) throw new TypeError('demoTokenTTL must be a positive whole number of seconds');
+
+  let verify = null;
+  if (options.jwt) verify = createJwtVerifier(options.jwt);
+  else if (demoSecret) verify = createDemoVerifier(demoSecret);
+  const hook = options.authenticate;
+  // Rooms of the demo are public; an app that has private spaces passes its own.
+  const authorize = options.authorize ?? (() => true);
+
+  // A hook that throws something other than an HttpError is a bug or an outage of the
+  // operator's code: 500 (the client retries), not 401 (which would log the user out).
+  const hookFailed = (which, err) => {
+    if (err instanceof HttpError) return err;
+    logger.error({ msg: `${which} hook threw`, error: errorInfo(err) });
+    return new HttpError(500, { error: 'InternalServerError', message: `${which} failed` });
+  };
+  const unauthorized = (reason) => new HttpError(401, {
+    error: 'Unauthorized', message: `not authenticated${reason ? `: ${reason}` : ''}`,
+  });
+
+  return {
+    demoLogin,
+    demoSecret,
+    demoTokenTTL,
+    /** {userID, claims?} of the request, or throws 401 (or 503 / 500). */
+    async identify(req, info) {
+      if (verify) {
+        const r = await verify(info.token);
+        if (!r.userID) throw unauthorized(r.reason);
+        return r;
+      }
+      let id;
+      try {
+        id = await hook(req, info);
+      } catch (err) {
+        throw hookFailed('authenticate', err);
+      }
+      if (id === null || id === undefined || id === false || id === '') throw unauthorized(info.token ? 'the token is not accepted' : 'no token');
+      if (!isUsableUserID(id)) {
+        logger.error({ msg: 'authenticate returned something that is not a usable user ID (a string of 1..256 characters without control characters)', type: typeof id });
+        throw new HttpError(500, { error: 'InternalServerError', message: 'authenticate failed' });
+      }
+      return { userID: id };
+    },
+    /** Throws 403 unless authorize() answers true for this user, space and access. */
+    async check(req, who, space, access) {
+      let ok;
+      try {
+        ok = await authorize(who.userID, space, access, { request: req, claims: who.claims });
+      } catch (err) {
+        throw hookFailed('authorize', err);
+      }
+      // Only a plain `true` allows: a hook that forgets to return denies.
+      if (ok !== true) {
+        throw new HttpError(403, { error: 'Forbidden', message: `${who.userID} may not ${access} space ${space}` });
+      }
     },
   };
 }

@@ -7,8 +7,9 @@ import WebSocket from 'ws';
 import { createServer, mintToken, createMemoryLogger, createSqliteStorage, createPostgresStorage } from '../src/server.js';
 import { startPostgres } from './pg-harness.js';
 
-export const SECRET = 'test-secret';
-export const token = (user) => mintToken(user, SECRET);
+// The demo secret of every test server (at least 32 bytes, or the server refuses it).
+export const SECRET = 'replicore-test-secret-0123456789abcdef';
+export const token = (user, options) => mintToken(user, SECRET, options);
 export const STORAGES = (process.env.REPLICORE_TEST_STORAGES ?? 'sqlite,postgres').split(',');
 
 /**
@@ -56,7 +57,7 @@ export async function startServer(storage, options = {}) {
   const logger = options.logger ?? createMemoryLogger();
   const server = createServer({
     storage: await storage,
-    authSecret: SECRET,
+    demoSecret: SECRET,
     logger,
     webDir: null,
     packageDir: null,
@@ -106,9 +107,16 @@ export function mut(clientID, id, name, args, timestamp = 1) {
   return { clientID, id, name, args, timestamp };
 }
 
-/** Open a poke socket and collect its messages. */
-export async function openPokeSocket(base, space, opts = {}) {
-  const url = `${base.replace(/^http/, 'ws')}/api/poke${space === undefined ? '' : `?space=${encodeURIComponent(space)}`}`;
+/**
+ * Open a poke socket and collect its messages. `auth`: the token sent in the `auth` query
+ * parameter (default: a demo token of user `watcher`; null sends none); the rest goes to ws.
+ */
+export async function openPokeSocket(base, space, { auth = token('watcher'), ...opts } = {}) {
+  const query = new URLSearchParams();
+  if (space !== undefined) query.set('space', space);
+  if (auth !== null) query.set('auth', auth);
+  const qs = query.toString();
+  const url = `${base.replace(/^http/, 'ws')}/api/poke${qs ? `?${qs}` : ''}`;
   const ws = new WebSocket(url, opts);
   const messages = [];
   const waiters = [];

@@ -10,7 +10,7 @@ import net from 'node:net';
 import http from 'node:http';
 import zlib from 'node:zlib';
 import WebSocket from 'ws';
-import { backend, startServer, token, uid, pushBody, pullBody, mut, openPokeSocket, sleep } from './helpers.js';
+import { backend, startServer, token, uid, pushBody, pullBody, mut, openPokeSocket, sleep, SECRET } from './helpers.js';
 import { createServer, createJsonLogger, silentLogger, parseCorsOrigins } from '../src/server.js';
 import { resolveStatic, acceptedCodings, staticStats } from '../src/static.js';
 
@@ -158,7 +158,7 @@ describe('http', { timeout: 60_000 }, () => {
   });
 
   it('healthz reports 503 when the database is gone', async () => {
-    const s2 = createServer({ storage: b.newStorage(), authSecret: 'x', logger: silentLogger, webDir: null, packageDir: null });
+    const s2 = createServer({ storage: b.newStorage(), demoSecret: SECRET, logger: silentLogger, webDir: null, packageDir: null });
     await s2.listen(0);
     await s2.storage.close();
     const res = await fetch(`http://127.0.0.1:${s2.port}/healthz`);
@@ -330,7 +330,7 @@ describe('CORS', { timeout: 60_000 }, () => {
   let b, server, open, closed;
   before(async () => {
     b = await backend('sqlite');
-    server = await startServer(b.newStorage(), { corsOrigins: `${ORIGIN}/, https://app.example.com` });
+    server = await startServer(b.newStorage(), { corsOrigins: `${ORIGIN}/, https://app.example.com`, demoLogin: true });
     open = await startServer(b.newStorage(), { corsOrigins: '*' });
     closed = await startServer(b.newStorage());
   });
@@ -423,7 +423,7 @@ describe('CORS', { timeout: 60_000 }, () => {
 
   it('refuses a setting that is not a list of origins', () => {
     for (const bad of ['localhost:5173', 'http://localhost:5173/app', 'not a url']) {
-      assert.throws(() => createServer({ storage: {}, corsOrigins: bad, authSecret: 'x', logger: silentLogger }), TypeError, bad);
+      assert.throws(() => createServer({ storage: {}, corsOrigins: bad, demoSecret: SECRET, logger: silentLogger }), TypeError, bad);
     }
     assert.equal(parseCorsOrigins('HTTP://LOCALHOST:80')('http://localhost'), true);
     assert.equal(parseCorsOrigins(['https://a.example', ' https://b.example '])('https://b.example'), true);

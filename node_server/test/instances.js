@@ -11,7 +11,7 @@ const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/
 export function spawnInstance(env) {
   const child = spawn(process.execPath, [MAIN], {
     // PACKAGE_DIR=off: these instances serve the API only, so they need no wasm build.
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', AUTH_SECRET: SECRET, PACKAGE_DIR: 'off', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DEMO_SECRET: SECRET, PACKAGE_DIR: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const errors = [];

@@ -60,7 +60,8 @@ export class ServerProcess {
         DATA_DIR: this.dataDir,
         PACKAGE_DIR: path.join(repoRoot, 'build-wasm/package'),
         WEB_DIR: path.join(repoRoot, 'web'),
-        AUTH_SECRET: 'e2e-secret',
+        // The demo's login, its secret kept in dataDir across restarts (as run-demo.sh does).
+        DEMO_LOGIN: '1',
         DATABASE_URL: '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,7 +15,8 @@ import {createServer, mintToken} from '../../node_server/src/server.js';
 import {silentLogger} from '../../node_server/src/log.js';
 import {mutators} from '../../web/mutators.js';
 
-const SECRET = 'interop-secret';
+// Demo tokens (mintToken) signed with this; at least 32 bytes, or the server refuses it.
+const SECRET = 'replicore-interop-secret-0123456789';
 const space = `interop-${Math.random().toString(36).slice(2, 8)}`;
 let server;
 let base;
@@ -23,7 +24,7 @@ let dataDir;
 
 before(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-interop-'));
-  server = createServer({dataDir, authSecret: SECRET, logger: silentLogger, webDir: null, packageDir: null});
+  server = createServer({dataDir, demoSecret: SECRET, logger: silentLogger, webDir: null, packageDir: null});
   await server.listen(0, '127.0.0.1');
   base = `http://127.0.0.1:${server.port}`;
 });
@@ -66,14 +67,14 @@ async function serverState() {
 test('a replicore client and a Replicache client converge through node_server', {timeout: 60000}, async () => {
   const alice = new Replicore({
     name: 'interop-alice', ...urls(), mutators, auth: mintToken('alice', SECRET), pullInterval: null, logLevel: 'error',
-    pokeURL: `ws://127.0.0.1:${server.port}/api/poke?space=${space}`,
+    pokeURL: `ws://127.0.0.1:${server.port}/api/poke?space=${space}&auth=${mintToken('alice', SECRET)}`,
   });
   const bob = new Replicache({
     name: 'interop-bob', ...urls(), mutators, auth: mintToken('bob', SECRET), pullInterval: null, logLevel: 'error',
     licenseKey: TEST_LICENSE_KEY, kvStore: 'mem',
   });
   // Replicache has no poke option: its guide pulls on each poke message.
-  const bobSocket = new WebSocket(`ws://127.0.0.1:${server.port}/api/poke?space=${space}`);
+  const bobSocket = new WebSocket(`ws://127.0.0.1:${server.port}/api/poke?space=${space}&auth=${mintToken('bob', SECRET)}`);
   bobSocket.on('message', () => bob.pull());
   await new Promise((resolve, reject) => {
     bobSocket.once('open', resolve);

@@ -30,7 +30,7 @@ after(async () => {
 /** Open the demo against a server whose /replicore/ is `packageDir`; returns what the page shows. */
 async function openWith(packageDir) {
   const server = createServer({
-    dataDir: path.join(tmp, 'data'), authSecret: 'load-error', logger: silentLogger,
+    dataDir: path.join(tmp, 'data'), demoLogin: true, logger: silentLogger,
     webDir: path.join(repoRoot, 'web'), packageDir,
   });
   await server.listen(0, '127.0.0.1');
