@@ -163,11 +163,9 @@ export class Replicache {
     }
     if (this._closed) return;
     this._makeCore();
-    let pendingAtOpen = 0;
     if (persist) {
       try {
         const report = await persist.load(this._core);
-        pendingAtOpen = report.pending;
         this._persist = persist;
         this._log('debug', `replicore: opened group ${this._clientGroupID}: ${report.pending} pending mutations (pages of the confirmed state are read as needed)`);
       } catch (e) {
