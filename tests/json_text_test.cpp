@@ -51,6 +51,20 @@ TEST(JsonText, BytesThatAreNotUtf8BecomeReplacementCharacters) {
   EXPECT_EQ(Str("a\x80" "b"), "\"a\xef\xbf\xbd" "b\"");
 }
 
+TEST(JsonText, ZeroAppendsWithoutLookingAtWhatIsAlreadyThere) {
+  // Zero used to peek at out.back() (undefined on an empty string) and drop
+  // a '-' that belonged to the text before it.
+  std::string out = "range:-";
+  appendJsonNumber(out, 0);
+  EXPECT_EQ(out, "range:-0");
+  out = "x-";
+  appendJsonNumber(out, -0.0);
+  EXPECT_EQ(out, "x-0");
+  out.clear();
+  appendJsonNumber(out, -0.0);
+  EXPECT_EQ(out, "0");
+}
+
 TEST(JsonText, NumbersPrintAsJavaScriptPrintsThem) {
   EXPECT_EQ(Num(0), "0");
   EXPECT_EQ(Num(-0.0), "0");

@@ -114,14 +114,15 @@ void appendJsonNumber(std::string& out, double d) {
     out += "null";
     return;
   }
+  // Zero first: -0 prints as 0, as in JavaScript, and nothing already in
+  // `out` (which may be empty, or end in an unrelated '-') is looked at.
+  if (d == 0) {
+    out += '0';
+    return;
+  }
   if (d < 0) {
     out += '-';
     d = -d;
-  }
-  if (d == 0) {  // -0 prints as 0, as in JavaScript
-    if (out.back() == '-') out.pop_back();
-    out += '0';
-    return;
   }
   if (std::floor(d) == d && d <= 9007199254740992.0) {
     appendJsonInteger(out, static_cast<uint64_t>(d));
