@@ -55,7 +55,10 @@ class SchedulerTest : public ::testing::Test {
     cb.onSync = [this](bool s) { syncs.push_back(s); };
     cb.onClientStateNotFound = [this] { ++notFound; };
     cb.onUpdateNeeded = [this](const std::string& t) { updates.push_back(t); };
-    cb.onError = [this](const std::string& which, const std::string& m) { errors.push_back(which + ": " + m); };
+    cb.onError = [this](const std::string& which, const std::string& m, bool repeated) {
+      errors.push_back(which + ": " + m);
+      if (repeated) ++repeats;
+    };
   }
   void make() { s = std::make_unique<SyncScheduler>(opts, cb, &host, &clock, &net); }
   void addMutation() {
@@ -74,6 +77,7 @@ class SchedulerTest : public ::testing::Test {
   std::unique_ptr<SyncScheduler> s;
   std::vector<bool> online, syncs;
   int notFound = 0;
+  int repeats = 0;
   std::vector<std::string> updates, errors;
 };
 
@@ -502,24 +506,133 @@ TEST_F(SchedulerTest, AuthRefreshGivesUpAfterEightRetries) {
   EXPECT_EQ(net.open("/pull").size(), 1u);
 }
 
-TEST_F(SchedulerTest, AuthRefresherThatGivesNothingStops) {
+TEST_F(SchedulerTest, AuthRefresherThatGivesNothingBacksOffAndSetAuthCutsTheWait) {
+  // As Replicache: a 401 with no new auth is retried with backoff, and
+  // auth set by the app afterwards goes out at once.
   int asked = 0;
   cb.getAuth = [&](std::function<void(std::optional<std::string>)> a) {
     ++asked;
     a(std::nullopt);
   };
+  opts.minDelayMs = 1000;
   make();
   addMutation();
   clock.advance(10);
   net.respondOpen("/push", 401);
-  clock.advance(10000);
   EXPECT_EQ(asked, 1);
-  EXPECT_EQ(pushes(), 1u);
   EXPECT_FALSE(s->syncing());
-  // A new mutation tries again.
+  clock.advance(999);
+  EXPECT_EQ(pushes(), 1u);
+  clock.advance(1);
+  ASSERT_EQ(pushes(), 2u);  // the retry
+  net.respondOpen("/push", 401);
+  EXPECT_EQ(asked, 2);
+  clock.advance(500);  // waiting 2000 ms now
+  EXPECT_EQ(pushes(), 2u);
+  s->setAuth("good");
+  ASSERT_EQ(pushes(), 3u);  // at once
+  EXPECT_EQ(net.last().header("Authorization"), "good");
+  net.respondOpen("/push", 200);
+  clock.advance(100000);
+  EXPECT_EQ(pushes(), 3u);
+  // Auth changed without a 401 waiting sends nothing.
+  s->setAuth("other");
+  EXPECT_EQ(pushes(), 3u);
+}
+
+TEST_F(SchedulerTest, A401WithoutAnAuthRefresherBacksOff) {
+  opts.minDelayMs = 100;
+  make();
+  s->start();
+  clock.runDue();
+  net.respondOpen("/pull", 401);
+  clock.advance(99);
+  EXPECT_EQ(pulls(), 1u);
+  clock.advance(1);
+  ASSERT_EQ(pulls(), 2u);
+  net.respondOpen("/pull", 401);
+  s->setAuth("tok");
+  ASSERT_EQ(pulls(), 3u);
+  EXPECT_EQ(net.last().header("Authorization"), "tok");
+}
+
+TEST_F(SchedulerTest, ARepeatedFailureIsReportedAsARepeat) {
+  opts.minDelayMs = 10;
+  make();
+  s->start();
+  clock.runDue();
+  for (int i = 0; i < 3; ++i) {
+    net.respondOpen("/pull", 0);
+    clock.advance(1000);
+  }
+  EXPECT_EQ(errors.size(), 3u);
+  EXPECT_EQ(repeats, 2);  // the first is news, the next two are not
+  EXPECT_EQ(errors[0].find("network error: network error"), std::string::npos) << errors[0];
+  net.respondOpen("/pull", 200, PullOK(1));
+  s->pull();
+  net.respondOpen("/pull", 0);
+  EXPECT_EQ(repeats, 2);  // news again after a success
+}
+
+TEST_F(SchedulerTest, PushesLongQueuesInOrderedBatchesUnderTheLimit) {
+  opts.maxPushBytes = 1000;
+  make();
+  for (int i = 0; i < 12; ++i) {
+    uint64_t id = host.pending.size() + 1;
+    host.pending.push_back({"cid", id, "m", Value::make(Json{{"text", std::string(200, 'a' + i)}}), 0});
+  }
+  s->push();
+  std::vector<uint64_t> sent;
+  for (int round = 0; round < 20 && !net.open("/push").empty(); ++round) {
+    const auto& req = net.at(net.open("/push")[0]);
+    EXPECT_LE(req.request.body.size(), opts.maxPushBytes);
+    Json body = req.json();
+    EXPECT_GE(body["mutations"].size(), 1u);
+    for (const Json& m : body["mutations"]) sent.push_back(m["id"].get<uint64_t>());
+    net.respondOpen("/push", 200);
+  }
+  // Each mutation once, in order, in several pushes.
+  std::vector<uint64_t> expected;
+  for (uint64_t id = 1; id <= 12; ++id) expected.push_back(id);
+  EXPECT_EQ(sent, expected);
+  EXPECT_GT(pushes(), 3u);
+  EXPECT_FALSE(s->syncing());
+  // A new round (a new mutation) starts from the oldest pending again: the
+  // server skips what it has, and nothing is lost if it had lost it.
   addMutation();
   clock.advance(10);
-  EXPECT_EQ(pushes(), 2u);
+  ASSERT_EQ(net.open("/push").size(), 1u);
+  EXPECT_EQ(net.at(net.open("/push")[0]).json()["mutations"][0]["id"], 1);
+}
+
+TEST_F(SchedulerTest, AFailedBatchIsRetriedFromTheOldestPending) {
+  opts.maxPushBytes = 600;
+  opts.minDelayMs = 10;
+  make();
+  for (int i = 0; i < 6; ++i) {
+    uint64_t id = host.pending.size() + 1;
+    host.pending.push_back({"cid", id, "m", Value::make(Json(std::string(200, 'x'))), 0});
+  }
+  s->push();
+  Json first = net.at(net.open("/push")[0]).json();
+  net.respondOpen("/push", 200);
+  ASSERT_EQ(net.open("/push").size(), 1u);
+  EXPECT_GT(net.at(net.open("/push")[0]).json()["mutations"][0]["id"].get<uint64_t>(), 1u);
+  net.respondOpen("/push", 500);
+  clock.advance(100);
+  ASSERT_EQ(net.open("/push").size(), 1u);
+  EXPECT_EQ(net.at(net.open("/push")[0]).json()["mutations"], first["mutations"]);
+}
+
+TEST_F(SchedulerTest, AMutationNoPushCanCarryIsNamed) {
+  opts.maxPushBytes = 500;
+  make();
+  Mutation small{"cid", 1, "m", Value::make(Json("ok")), 0};
+  Mutation big{"cid", 1, "big", Value::make(Json(std::string(600, 'x'))), 0};
+  EXPECT_EQ(s->unpushableReason(small), "");
+  std::string why = s->unpushableReason(big);
+  EXPECT_NE(why.find("big"), std::string::npos) << why;
+  EXPECT_NE(why.find("500"), std::string::npos) << why;
 }
 
 TEST_F(SchedulerTest, OnlineStatus) {
@@ -597,7 +710,7 @@ TEST_F(SchedulerTest, CoalescedRequestsDoNotFlickerOnSync) {
 
 TEST_F(SchedulerTest, OnPullFinishedReportsEachAttempt) {
   std::vector<std::string> finished;
-  cb.onPullFinished = [&](const std::string& e) { finished.push_back(e); };
+  cb.onPullFinished = [&](const std::string& e, bool) { finished.push_back(e); };
   make();
   s->start();
   clock.runDue();
@@ -612,6 +725,57 @@ TEST_F(SchedulerTest, OnPullFinishedReportsEachAttempt) {
   clock.advance(10);
   net.respondOpen("/push", 200);
   EXPECT_EQ(finished.size(), 2u);  // pushes are not pulls
+}
+
+TEST_F(SchedulerTest, EveryPullAskedForIsAnsweredEvenWhenNoneFollows) {
+  // A pull() during another pull waits for the follow-up; when the first
+  // one ends syncing (ClientStateNotFound) or cannot be retried
+  // (VersionNotSupported), the report says no pull follows, so the host
+  // answers every waiter instead of leaving one hanging.
+  for (const char* error : {"ClientStateNotFound", "VersionNotSupported"}) {
+    std::vector<std::pair<std::string, bool>> finished;
+    cb.onPullFinished = [&](const std::string& e, bool follows) { finished.push_back({e, follows}); };
+    size_t before = pulls();
+    make();
+    s->start();
+    clock.runDue();
+    s->pull();  // asked for during the first
+    net.respondOpen("/pull", 200, Json{{"error", error}}.dump());
+    clock.advance(100000);
+    ASSERT_EQ(finished.size(), 1u) << error;
+    EXPECT_FALSE(finished[0].second) << error;
+    EXPECT_EQ(pulls(), before + 1) << error;
+    s.reset();
+  }
+}
+
+TEST_F(SchedulerTest, APullAskedForDuringAnotherIsAnsweredByTheFollowUp) {
+  std::vector<bool> follows;
+  cb.onPullFinished = [&](const std::string&, bool f) { follows.push_back(f); };
+  make();
+  s->start();
+  clock.runDue();
+  s->pull();
+  net.respondOpen("/pull", 200, PullOK(1));
+  EXPECT_EQ(follows, (std::vector<bool>{true}));
+  ASSERT_EQ(net.open("/pull").size(), 1u);
+  net.respondOpen("/pull", 200, PullOK(2));
+  EXPECT_EQ(follows, (std::vector<bool>{true, false}));
+}
+
+TEST_F(SchedulerTest, APullOutWhenAPushFindsNoClientStateIsAnsweredOnce) {
+  std::vector<bool> follows;
+  cb.onPullFinished = [&](const std::string&, bool f) { follows.push_back(f); };
+  make();
+  s->start();
+  clock.runDue();
+  addMutation();
+  clock.advance(10);
+  net.respondOpen("/push", 200, R"({"error":"ClientStateNotFound"})");
+  EXPECT_EQ(follows, (std::vector<bool>{false}));
+  net.respondOpen("/pull", 200, PullOK(1));  // arrives after the stop: ignored
+  EXPECT_EQ(follows, (std::vector<bool>{false}));
+  EXPECT_TRUE(host.applied.empty());
 }
 
 TEST_F(SchedulerTest, SettersApplyFromTheNextRequest) {

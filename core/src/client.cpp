@@ -1,5 +1,7 @@
 #include "replicore/client.h"
 
+#include <cstdint>
+
 namespace replicore {
 
 Client::Client(ReplicaOptions replicaOptions, SchedulerOptions schedulerOptions,
@@ -14,7 +16,18 @@ Client::Client(ReplicaOptions replicaOptions, SchedulerOptions schedulerOptions,
 Client::~Client() { scheduler_.reset(); }
 
 Json Client::mutate(const std::string& name, Json args) {
-  Json result = replica_.mutate(name, std::move(args), clock_->nowMs());
+  // A mutation no push could carry would block the queue behind it for
+  // good: refuse it before it runs. The widest id makes the check safe.
+  double now = clock_->nowMs();
+  Mutation probe;
+  probe.clientID = replica_.options().clientID;
+  probe.id = UINT64_MAX;
+  probe.name = name;
+  probe.args = Value::make(args);
+  probe.timestamp = now;
+  std::string unpushable = scheduler_->unpushableReason(probe);
+  if (!unpushable.empty()) throw MutationError(unpushable);
+  Json result = replica_.mutate(name, std::move(args), now);
   scheduler_->mutationAdded();
   return result;
 }

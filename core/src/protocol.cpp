@@ -1,5 +1,7 @@
 #include "replicore/protocol.h"
 
+#include <cstdint>
+
 #include "json_scanner.h"
 #include "replicore/json_text.h"
 
@@ -141,31 +143,50 @@ void appendRequestTail(std::string& out, const RequestIdentity& who, const char*
 
 }  // namespace
 
+namespace {
+void appendPushMutation(std::string& out, const Mutation& m) {
+  out += "{\"args\":";
+  out += m.args ? m.args->text() : std::string("null");
+  out += ",\"clientID\":";
+  appendJsonString(out, m.clientID);
+  out += ",\"id\":";
+  appendJsonInteger(out, m.id);
+  out += ",\"name\":";
+  appendJsonString(out, m.name);
+  out += ",\"timestamp\":";
+  appendJsonNumber(out, m.timestamp);
+  out += '}';
+}
+}  // namespace
+
 // Written by hand so that each mutation's args go out as the text the host
 // gave (a host's args are never parsed and printed again). Keys in
 // alphabetical order, as the server's own tests print them.
 std::string buildPushBody(const RequestIdentity& who, const std::vector<Mutation>& mutations) {
+  return buildPushBodyWithin(who, mutations, SIZE_MAX, nullptr);
+}
+
+std::string buildPushBodyWithin(const RequestIdentity& who, const std::vector<Mutation>& mutations,
+                                size_t maxBytes, size_t* taken) {
+  std::string tail;
+  tail += "],";
+  appendRequestTail(tail, who, "pushVersion");
   std::string out = "{\"clientGroupID\":";
   appendJsonString(out, who.clientGroupID);
   out += ",\"mutations\":[";
-  bool first = true;
+  size_t count = 0;
   for (const Mutation& m : mutations) {
-    if (!first) out += ',';
-    first = false;
-    out += "{\"args\":";
-    out += m.args ? m.args->text() : std::string("null");
-    out += ",\"clientID\":";
-    appendJsonString(out, m.clientID);
-    out += ",\"id\":";
-    appendJsonInteger(out, m.id);
-    out += ",\"name\":";
-    appendJsonString(out, m.name);
-    out += ",\"timestamp\":";
-    appendJsonNumber(out, m.timestamp);
-    out += '}';
+    size_t before = out.size();
+    if (count > 0) out += ',';
+    appendPushMutation(out, m);
+    if (count > 0 && out.size() + tail.size() > maxBytes) {
+      out.resize(before);
+      break;
+    }
+    ++count;
   }
-  out += "],";
-  appendRequestTail(out, who, "pushVersion");
+  out += tail;
+  if (taken) *taken = count;
   return out;
 }
 

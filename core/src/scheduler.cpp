@@ -123,7 +123,34 @@ void SyncScheduler::updateSyncing() {
 }
 
 void SyncScheduler::reportError(bool isPush, const std::string& message) {
-  if (callbacks_.onError) callbacks_.onError(isPush ? "push" : "pull", message);
+  Loop& loop = isPush ? push_ : pull_;
+  bool repeated = message == loop.lastError;
+  loop.lastError = message;
+  if (callbacks_.onError) callbacks_.onError(isPush ? "push" : "pull", message, repeated);
+}
+
+void SyncScheduler::reportPullFinished(const std::string& error, bool pullFollows) {
+  if (callbacks_.onPullFinished) callbacks_.onPullFinished(error, pullFollows);
+}
+
+void SyncScheduler::setAuth(std::string auth) {
+  options_.auth = std::move(auth);
+  // A request that failed with 401 waits for its backoff: the new auth may
+  // be what it waited for, so it goes now.
+  for (bool isPush : {true, false}) {
+    Loop& loop = isPush ? push_ : pull_;
+    if (!loop.timer || !loop.waitingAfter401 || closed_ || stopped_) continue;
+    cancel(loop.timer);
+    loop.waitingAfter401 = false;
+    start(isPush);
+  }
+}
+
+std::string SyncScheduler::unpushableReason(const Mutation& m) {
+  size_t bytes = buildPushBody(host_->identity(), {m}).size();
+  if (bytes <= options_.maxPushBytes) return "";
+  return "mutation " + m.name + " is " + std::to_string(bytes) + " bytes as a push, more than the " +
+         std::to_string(options_.maxPushBytes) + " bytes a push may carry (maxPushBytes; the server's body limit)";
 }
 
 void SyncScheduler::send(bool isPush, std::string body, std::function<void(HttpResponse)> done) {
@@ -146,13 +173,29 @@ void SyncScheduler::startPush() {
     return;
   }
   std::vector<Mutation> mutations = host_->mutationsToPush();
-  if (mutations.empty()) return;
+  // Earlier batches of this round are on the server already.
+  if (!roundPushed_.empty()) {
+    mutations.erase(std::remove_if(mutations.begin(), mutations.end(),
+                                   [&](const Mutation& m) {
+                                     auto it = roundPushed_.find(m.clientID);
+                                     return it != roundPushed_.end() && m.id <= it->second;
+                                   }),
+                    mutations.end());
+  }
+  if (mutations.empty()) {
+    roundPushed_.clear();
+    return;
+  }
+  size_t taken = 0;
+  std::string body = buildPushBodyWithin(host_->identity(), mutations, options_.maxPushBytes, &taken);
+  batchLeftSome_ = taken < mutations.size();
+  batchInFlight_.clear();
+  for (size_t i = 0; i < taken; ++i) batchInFlight_[mutations[i].clientID] = mutations[i].id;
   push_.inFlight = true;
   push_.again = false;
   push_.lastStartMs = clock_->nowMs();
   updateSyncing();
-  send(true, buildPushBody(host_->identity(), mutations),
-       guarded([this](HttpResponse response) { onPushResponse(std::move(response)); }));
+  send(true, std::move(body), guarded([this](HttpResponse response) { onPushResponse(std::move(response)); }));
 }
 
 void SyncScheduler::startPull() {
@@ -184,15 +227,15 @@ bool SyncScheduler::handleAuth(Loop& loop, bool isPush, int status) {
   ++loop.authRetries;
   // Still in flight while the refresher answers, so nothing else starts.
   callbacks_.getAuth(guarded([this, &loop, isPush](std::optional<std::string> auth) {
-    loop.inFlight = false;
+    if (stopped_) return;
     if (!auth) {
+      // Backs off and asks again on the next 401; setAuth() cuts the wait.
       loop.authRetries = 0;
-      loop.again = false;
-      reportError(isPush, "HTTP 401 and getAuth gave no new auth: not retrying");
-      if (!isPush && callbacks_.onPullFinished) callbacks_.onPullFinished("HTTP 401 and no new auth");
-      updateSyncing();
+      finish(loop, isPush, false, "HTTP 401 and getAuth gave no new auth");
+      loop.waitingAfter401 = true;
       return;
     }
+    loop.inFlight = false;
     options_.auth = *auth;
     start(isPush);
     updateSyncing();
@@ -202,12 +245,25 @@ bool SyncScheduler::handleAuth(Loop& loop, bool isPush, int status) {
 
 void SyncScheduler::finish(Loop& loop, bool isPush, bool success, const std::string& error) {
   loop.inFlight = false;
+  loop.waitingAfter401 = false;
+  if (isPush) {
+    if (success && batchLeftSome_) {
+      // The next batch goes at once, after the ones the server has now.
+      for (const auto& [clientID, id] : batchInFlight_) roundPushed_[clientID] = id;
+      loop.again = true;
+    } else {
+      roundPushed_.clear();
+    }
+    batchInFlight_.clear();
+    batchLeftSome_ = false;
+  }
   if (success) {
     loop.delayMs = options_.minDelayMs;
     loop.authRetries = 0;
+    loop.lastError.clear();
     bool again = loop.again;
     loop.again = false;
-    if (!isPush && callbacks_.onPullFinished) callbacks_.onPullFinished("");
+    if (!isPush) reportPullFinished("", again);
     if (again) {
       start(isPush);
     }
@@ -215,7 +271,8 @@ void SyncScheduler::finish(Loop& loop, bool isPush, bool success, const std::str
     return;
   }
   reportError(isPush, error);
-  if (!isPush && callbacks_.onPullFinished) callbacks_.onPullFinished(error.empty() ? "failed" : error);
+  // A retry follows, and answers pulls asked for meanwhile.
+  if (!isPush) reportPullFinished(error.empty() ? "failed" : error, true);
   // The retry waits `delay` from the start of the failed attempt; the delay
   // doubles for the next failure.
   double wait = std::max(0.0, loop.lastStartMs + loop.delayMs - clock_->nowMs());
@@ -231,7 +288,13 @@ void SyncScheduler::finish(Loop& loop, bool isPush, bool success, const std::str
 
 namespace {
 std::string statusError(const HttpResponse& response) {
-  if (response.status == 0) return "network error: " + response.networkError;
+  if (response.status == 0) {
+    // A transport may already say so ("network error"): not twice.
+    const std::string& why = response.networkError;
+    if (why.empty()) return "network error";
+    if (why.rfind("network error", 0) == 0) return why;
+    return "network error: " + why;
+  }
   return "HTTP " + std::to_string(response.status) + ": " + response.body.substr(0, 200);
 }
 }  // namespace
@@ -244,10 +307,12 @@ bool SyncScheduler::handleFailedStatus(Loop& loop, bool isPush, const HttpRespon
   if (response.status == 200) return false;
   if (response.status == 0) setOnline(false);
   finish(loop, isPush, false, statusError(response));
+  if (response.status == 401) loop.waitingAfter401 = true;  // see setAuth
   return true;
 }
 
 void SyncScheduler::onPushResponse(HttpResponse response) {
+  if (stopped_) return;  // stopped while it was out
   if (handleFailedStatus(push_, true, response)) return;
   setOnline(true);
   PushResult result = parsePushResponse(response.body);
@@ -256,8 +321,10 @@ void SyncScheduler::onPushResponse(HttpResponse response) {
     return;
   }
   if (auto* v = std::get_if<VersionNotSupported>(&result)) {
-    // Retrying cannot help until the app updates: report and stop retrying.
+    // Retrying cannot help until the app updates: report and stop retrying
+    // (no further batch either).
     push_.again = false;
+    batchLeftSome_ = false;
     finish(push_, true, true, "");
     if (callbacks_.onUpdateNeeded) callbacks_.onUpdateNeeded(v->versionType);
     return;
@@ -266,6 +333,7 @@ void SyncScheduler::onPushResponse(HttpResponse response) {
 }
 
 void SyncScheduler::onPullResponse(HttpResponse response, Cookie requestCookie) {
+  if (stopped_) return;  // stopped while it was out (stopForGood answered it)
   if (handleFailedStatus(pull_, false, response)) return;
   if (callbacks_.pullBodyBudget) {
     size_t budget = callbacks_.pullBodyBudget();
@@ -284,11 +352,11 @@ void SyncScheduler::onPullResponse(HttpResponse response, Cookie requestCookie) 
   }
   setOnline(true);
   if (std::holds_alternative<ClientStateNotFound>(*parsed.result)) {
-    if (callbacks_.onPullFinished) callbacks_.onPullFinished("ClientStateNotFound");
-    stopForGood();
+    stopForGood();  // answers this pull and any asked for meanwhile
     return;
   }
   if (auto* v = std::get_if<VersionNotSupported>(&*parsed.result)) {
+    // No follow-up pull: retrying cannot help until the app updates.
     pull_.again = false;
     finish(pull_, false, true, "");
     if (callbacks_.onUpdateNeeded) callbacks_.onUpdateNeeded(v->versionType);
@@ -306,13 +374,19 @@ void SyncScheduler::onPullResponse(HttpResponse response, Cookie requestCookie) 
 }
 
 void SyncScheduler::stopForGood() {
+  // Pulls asked for and not answered yet will never run: answer them.
+  bool pullsOwed = pull_.inFlight || pull_.again || pull_.timer;
   stopped_ = true;
+  pull_.again = false;
+  push_.again = false;
   push_.inFlight = false;
   pull_.inFlight = false;
   cancel(push_.timer);
   cancel(pull_.timer);
   cancel(intervalTimer_);
+  roundPushed_.clear();
   updateSyncing();
+  if (pullsOwed) reportPullFinished("ClientStateNotFound", false);
   if (callbacks_.onClientStateNotFound) callbacks_.onClientStateNotFound();
 }
 

@@ -204,6 +204,7 @@ class Core : public SyncHost {
     else so.pullIntervalMs = num("pullInterval", 60000);
     so.minDelayMs = num("minDelayMs", 30);
     so.maxDelayMs = num("maxDelayMs", 60000);
+    so.maxPushBytes = size_t(num("maxPushBytes", double(so.maxPushBytes)));
 
     SchedulerCallbacks cb;
     cb.onOnlineChange = [this](bool online) { host_.call<void>("onOnlineChange", online); };
@@ -212,8 +213,10 @@ class Core : public SyncHost {
     cb.onUpdateNeeded = [this](const std::string& t) { host_.call<void>("onUpdateNeeded", t); };
     // Attempts are numbered as they are sent (notePullSent); an attempt's
     // end settles every attempt sent so far (a 401 retry is one attempt).
-    cb.onPullFinished = [this](const std::string& error) {
-      pullsSettled_ = pullsSent_;
+    // When no pull follows, the pulls asked for during this one (numbered
+    // past it by pull()) are answered too.
+    cb.onPullFinished = [this](const std::string& error, bool pullFollows) {
+      pullsSettled_ = pullFollows ? pullsSent_ : std::max(pullsSent_, pullsAsked_);
       host_.call<void>("onPullFinished", double(pullsSettled_), error);
     };
     if (flag("hasGetAuth")) {
@@ -223,8 +226,8 @@ class Core : public SyncHost {
         host_.call<void>("getAuth", token);
       };
     }
-    cb.onError = [this](const std::string& which, const std::string& message) {
-      host_.call<void>("onError", which, message);
+    cb.onError = [this](const std::string& which, const std::string& message, bool repeated) {
+      host_.call<void>("onError", which, message, repeated);
     };
     cb.pullBodyBudget = pullBodyBudget;
     sweepMin_ = size_t(num("cacheSweepAt", 4096));  // tests lower it
@@ -304,6 +307,14 @@ class Core : public SyncHost {
       // core never parses it; pushes and replays send it back as is).
       const char* p = reinterpret_cast<const char*>(ptr);
       pendingWrite_ = replica_->beginMutation(std::move(name), Value::fromText(std::string(p, len)), timestamp);
+      // Refused before the mutator runs: no push could ever carry it, and
+      // it would block every later mutation (ids are derived, so dropping
+      // the open write leaves no gap).
+      std::string unpushable = scheduler_->unpushableReason(pendingWrite_->mutation());
+      if (!unpushable.empty()) {
+        pendingWrite_.reset();
+        return fail(0.0, unpushable.c_str());
+      }
       return double(pendingWrite_->mutation().id);
     });
   }
@@ -647,9 +658,11 @@ class Core : public SyncHost {
     uint64_t before = pullsSent_;
     bool inFlight = pullsSent_ > pullsSettled_;
     scheduler_->pull();
-    if (pullsSent_ > before) return double(before + 1);
-    if (inFlight) return double(pullsSent_ + 1);
-    return 0;
+    double n = 0;
+    if (pullsSent_ > before) n = double(before + 1);
+    else if (inFlight) n = double(pullsSent_ + 1);
+    pullsAsked_ = std::max(pullsAsked_, uint64_t(n));
+    return n;
   }
   void notePullSent() { pullsSent_++; }
   bool isPullURL(const HttpRequest& r) const {
@@ -1128,6 +1141,7 @@ class Core : public SyncHost {
   bool started_ = false;
   std::string pushURL_, pullURL_;  // as given to the scheduler
   uint64_t pullsSent_ = 0, pullsSettled_ = 0;
+  uint64_t pullsAsked_ = 0;  // the highest attempt number pull() has promised
   std::string lastError_;
   std::string valueText_;
   std::string out_;  // backs the views returned by scan and takeValueText

@@ -24,7 +24,9 @@ class Client : private SyncHost {
   Replica& replica() { return replica_; }
   SyncScheduler& scheduler() { return *scheduler_; }
 
-  // Runs a mutation locally and schedules its push. Throws like Replica::mutate.
+  // Runs a mutation locally and schedules its push. Throws like
+  // Replica::mutate, and MutationError (before running it) when the
+  // mutation is too large for any push (SchedulerOptions::maxPushBytes).
   Json mutate(const std::string& name, Json args = nullptr);
 
   // Replay errors of every rebase so far, oldest first.

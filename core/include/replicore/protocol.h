@@ -91,6 +91,12 @@ struct RequestIdentity {
 };
 
 std::string buildPushBody(const RequestIdentity& who, const std::vector<Mutation>& mutations);
+// The push body of the longest prefix of `mutations` that fits in
+// `maxBytes`, and always at least the first one (a caller that must never
+// exceed the limit checks that one alone first). `*taken` (when not null)
+// is how many went in.
+std::string buildPushBodyWithin(const RequestIdentity& who, const std::vector<Mutation>& mutations,
+                                size_t maxBytes, size_t* taken);
 std::string buildPullBody(const RequestIdentity& who, const Cookie& cookie);
 
 // --- Responses ---------------------------------------------------------------

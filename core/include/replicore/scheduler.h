@@ -10,16 +10,29 @@
 //    apply) is retried `minDelayMs` after the start of the failed attempt,
 //    doubling up to `maxDelayMs`; a success resets the delay;
 //  - HTTP 401 asks the auth refresher for new auth and retries at once, up to
-//    8 times in a row; a refresher that gives nothing stops the retry;
+//    8 times in a row; with no refresher, or one that gives nothing, the
+//    request is retried with backoff like any failure, and setAuth() retries
+//    at once a request that is waiting after a 401 (as Replicache does);
+//  - a push carries at most `maxPushBytes` of body: a longer queue goes out
+//    in ordered batches, each sent once the one before it succeeded; a
+//    mutation too large for any push is refused before it is queued
+//    (unpushableReason);
+//  - a failure that repeats the last one of its loop is reported as a
+//    repeat, so a host logs once per change of state, not once per retry;
 //  - network errors (and 200 pulls whose body is not JSON) make the client
 //    offline, the next success online again;
 //  - ClientStateNotFound stops all syncing for good; VersionNotSupported
-//    reports that an update is needed and stops retrying that request.
+//    reports that an update is needed and stops retrying that request;
+//  - every pull() is answered by onPullFinished: a pull asked for during
+//    another one is answered by the follow-up attempt, or, when there will be
+//    none (stopped, VersionNotSupported, no new auth), by the last report,
+//    which then says that no pull follows.
 #ifndef REPLICORE_SCHEDULER_H_
 #define REPLICORE_SCHEDULER_H_
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +66,9 @@ struct SchedulerOptions {
   std::optional<double> pullIntervalMs = 60000;
   double minDelayMs = 30;
   double maxDelayMs = 60000;
+  // The largest push body to send (the server's body limit; node_server's
+  // default is 1 MiB). Larger queues are split into batches.
+  size_t maxPushBytes = size_t(1) << 20;
   ParseLimits limits;
 };
 
@@ -64,9 +80,14 @@ struct SchedulerCallbacks {
   // Asks for new auth after a 401; answer with nullopt to give up.
   std::function<void(std::function<void(std::optional<std::string>)> answer)> getAuth;
   // Each pull attempt's end: "" when it succeeded, else what went wrong.
-  std::function<void(const std::string& error)> onPullFinished;
-  // Every failure, for logging: "push" or "pull", and what went wrong.
-  std::function<void(const std::string& which, const std::string& message)> onError;
+  // `pullFollows` is false when no further pull is coming for the pulls
+  // asked for so far (none was asked for during this one, or it was dropped
+  // because syncing stopped or cannot go on): everyone waiting for a pull
+  // can be answered.
+  std::function<void(const std::string& error, bool pullFollows)> onPullFinished;
+  // Every failure, for logging: "push" or "pull", what went wrong, and
+  // whether it is the same failure as that loop's previous attempt.
+  std::function<void(const std::string& which, const std::string& message, bool repeated)> onError;
   // Optional: the most bytes of pull response the host can take right now.
   // A larger response fails the pull (and is retried with backoff) before
   // it is parsed, as one over SchedulerOptions::limits.maxBodyBytes does. A
@@ -102,7 +123,13 @@ class SyncScheduler {
   bool stopped() const { return stopped_; }  // ClientStateNotFound
   bool syncing() const { return push_.inFlight || pull_.inFlight; }
   const std::string& auth() const { return options_.auth; }
-  void setAuth(std::string auth) { options_.auth = std::move(auth); }
+  // New auth for the next request; a request waiting to retry after a 401
+  // goes out at once with it.
+  void setAuth(std::string auth);
+  // Why `m` could never be pushed (its push body alone is larger than
+  // maxPushBytes), or "" when it can. A host refuses such a mutation before
+  // it enters the queue, where it would block every later one.
+  std::string unpushableReason(const Mutation& m);
   // Replicache lets an app change these at any time; they apply from the
   // next request (the interval from now).
   void setPushURL(std::string url);
@@ -121,6 +148,8 @@ class SyncScheduler {
     double delayMs = 0;  // the next retry delay
     double lastStartMs = 0;
     int authRetries = 0;
+    bool waitingAfter401 = false;  // `timer` is a retry after a 401
+    std::string lastError;         // of the previous attempt ("" if it succeeded)
   };
   void demand(bool isPush);
   void start(bool isPush);
@@ -136,6 +165,7 @@ class SyncScheduler {
   void armPullInterval();
   void setOnline(bool online);
   void stopForGood();
+  void reportPullFinished(const std::string& error, bool pullFollows);
   void updateSyncing();
   void cancel(uint64_t& timer);
   void reportError(bool isPush, const std::string& message);
@@ -157,6 +187,14 @@ class SyncScheduler {
   HttpTransport* transport_;
   Loop push_;
   Loop pull_;
+  // The push batches of the current round: per client, the last mutation id
+  // the server has accepted in this round (skipped by the next batch), and
+  // of the batch in flight. A round ends when a batch leaves nothing behind
+  // it, or fails (the retry starts from the oldest pending mutation again;
+  // the server skips what it already has).
+  std::map<std::string, uint64_t> roundPushed_;
+  std::map<std::string, uint64_t> batchInFlight_;
+  bool batchLeftSome_ = false;
   uint64_t intervalTimer_ = 0;
   uint64_t requestCount_ = 0;
   bool online_ = true;
