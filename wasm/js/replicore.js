@@ -19,6 +19,8 @@ import {Mutex, ReadGate} from './locks.js';
 import {MISSED, TransactionClosedError, closedError, ReadTransactionImpl, WriteTransactionImpl} from './transactions.js';
 import {Persistence, makeIDBName, PERSIST_DELAY_MS} from './persist.js';
 import {resolveStoreProvider, registerDatabase, dropDatabase, dropAllDatabases} from './store/provider.js';
+import {makeLog, consoleLogSink} from './logging.js';
+export {consoleLogSink};
 export {loadWasm, configureWasm, makeIDBName, dropDatabase, dropAllDatabases, PERSIST_DELAY_MS, TransactionClosedError, deepEqual};
 
 // ------------------------------------------------------- string transfer --
@@ -48,14 +50,12 @@ function randomID(n) {
 
 // --------------------------------------------------------------- logging --
 
-const levels = {debug: 0, info: 1, error: 2};
-const consoleLogSink = {
-  log(level, ...args) {
-    (level === 'error' ? console.error : level === 'info' ? console.info : console.debug)(...args);
-  },
-};
 
 // ------------------------------------------------------------- Replicache --
+
+function reloadPage() {
+  if (typeof document !== 'undefined' && typeof location?.reload === 'function') location.reload();
+}
 
 // How long after opening the background page loader starts (page-loader.js).
 const BACKGROUND_LOAD_DELAY_MS = 50;
@@ -83,10 +83,17 @@ export class Replicache {
       minDelayMs: options.requestOptions?.minDelayMs ?? 30,
       maxDelayMs: options.requestOptions?.maxDelayMs ?? 60000,
     };
+    // The largest push body (the server's body limit; node_server's default
+    // BODY_LIMIT is 1 MiB): longer queues go in ordered batches, and a
+    // mutation larger than this alone is refused by mutate().
+    const maxPushBytes = options.maxPushBytes ?? 1024 * 1024;
+    if (!Number.isSafeInteger(maxPushBytes) || maxPushBytes < 1024) {
+      throw new TypeError('Replicache: maxPushBytes must be an integer of at least 1024');
+    }
+    this._maxPushBytes = maxPushBytes;
     this._puller = options.puller ?? null;
     this._pusher = options.pusher ?? null;
-    this._logLevel = levels[options.logLevel ?? 'info'] ?? 1;
-    this._logSinks = options.logSinks ?? [consoleLogSink];
+    this._log = makeLog(options.logLevel, options.logSinks ?? [consoleLogSink], {name});
     // Internal (tests): how many cached values trigger the first sweep.
     this._cacheSweepAt = options.experimentalCacheSweepAt ?? 4096;
     const maxAge = options.clientMaxAgeMs ?? 14 * 24 * 3600 * 1000;
@@ -102,8 +109,16 @@ export class Replicache {
     this.getAuth = options.getAuth ?? null;
     this.onSync = null;
     this.onOnlineChange = null;
-    this.onUpdateNeeded = (reason) => this._log('error', 'replicore: an update is needed', reason);
-    this.onClientStateNotFound = null;
+    // Replicache's defaults: a page reloads (it gets the new code, or a new
+    // client group); elsewhere (Node) it is logged, since syncing stops.
+    this.onUpdateNeeded = (reason) => {
+      this._log('error', 'replicore: an update is needed (the server does not support this client\'s version or schema)', reason);
+      reloadPage();
+    };
+    this.onClientStateNotFound = () => {
+      this._log('error', 'replicore: the server does not know this client group; syncing stopped');
+      reloadPage();
+    };
     this.onReplayError = null;
 
     this._clientID = randomID(20);
@@ -260,8 +275,10 @@ export class Replicache {
           else wasm.coreAuthAnswer(this._core, token, false, '');
         });
       },
-      onError: (which, message) => {
-        this._log('error', `replicore: ${which} failed: ${message}`);
+      // Once per change of state: while offline every retry fails the same
+      // way, and only the first says something new (the rest are debug).
+      onError: (which, message, repeated) => {
+        this._log(repeated ? 'debug' : 'error', `replicore: ${which} failed: ${message}`);
       },
       onPokeOpen: () => {
         this._log('debug', 'replicore: poke socket open');
@@ -286,21 +303,11 @@ export class Replicache {
       pullInterval: this._pullInterval,
       minDelayMs: this._requestOptions.minDelayMs,
       maxDelayMs: this._requestOptions.maxDelayMs,
+      maxPushBytes: this._maxPushBytes,
       hasGetAuth: true,
       cacheSweepAt: this._cacheSweepAt,
     };
     this._core = wasm.coreCreate(JSON.stringify(opts), host);
-  }
-
-  _log(level, ...args) {
-    if (levels[level] < this._logLevel) return;
-    for (const sink of this._logSinks) {
-      try {
-        sink.log(level, ...args);
-      } catch {
-        // a broken sink must not break sync
-      }
-    }
   }
 
   // User callbacks never run inside a call into the core.
@@ -424,6 +431,8 @@ export class Replicache {
     if (!this._opened) await this._ready;
     const w = this._writes.lock();
     if (w) await w;
+    let result;
+    let fired = null;
     try {
       if (this._closed || !this._core) throw closedError();
       const core = this._core;
@@ -444,7 +453,6 @@ export class Replicache {
       }
       if (!id) throw new Error(`mutate.${name}: ${wasm.coreLastError(core)}`);
       const tx = new WriteTransactionImpl(this, this._clientID, id, 'initial');
-      let result;
       try {
         result = await mutator(tx, frozenArgs);
       } catch (e) {
@@ -466,16 +474,22 @@ export class Replicache {
       let note;
       try {
         note = wasm.coreCommitMutation(core);
-        if (note !== '') this._applyNote(note);
+        if (note !== '') fired = this._applyNote(note);
       } finally {
         this._gate.endCommit();
       }
       if (note === '') throw new Error(`mutate.${name}: ${wasm.coreLastError(core)}`);
       this._persist?.schedule();
-      return result;
     } finally {
       this._writes.unlock();
     }
+    // As in Replicache, the subscriptions this mutation changed have run
+    // (and their onData seen the new value) when mutate resolves, so code
+    // that awaits a mutation and then reads what it subscribed to is
+    // never stale. Awaited outside the write lock: a subscription may
+    // mutate.
+    if (fired) await fired;
+    return result;
   }
 
   // A pull response is waiting in the core under `token`: replay the
@@ -581,9 +595,12 @@ export class Replicache {
     }
   }
 
+  // Applies a note of the core (values, watch diffs, subscriptions to run).
+  // Returns a promise of the runs of the subscriptions it scheduled, or
+  // null when it scheduled none.
   _applyNote(text) {
-    if (text === EMPTY_NOTE) return;
-    this._applyNoteObject(JSON.parse(text));
+    if (text === EMPTY_NOTE) return null;
+    return this._applyNoteObject(JSON.parse(text));
   }
 
   _applyNoteObject(n) {
@@ -608,10 +625,12 @@ export class Replicache {
       if (diff.length > 0) this._deliverWatch(w, Object.freeze(diff));
     }
     for (const id of n.e) cache.delete(id);
+    let runs = null;
     for (const sid of n.s) {
       const sub = this._subs.get(sid);
-      if (sub) this._scheduleSub(sub);
+      if (sub) (runs ??= []).push(this._scheduleSub(sub));
     }
+    return runs && Promise.all(runs);
   }
 
   // ---------------------------------------------------------------- reads --
@@ -795,14 +814,20 @@ export class Replicache {
     if (sub.onDone) this._defer(() => sub.onDone());
   }
 
+  // Runs `sub` (again). Returns a promise that resolves when the run that
+  // sees the current state has finished (a running subscription runs once
+  // more; the promise is that of its current run loop). Never rejects.
   _scheduleSub(sub) {
     if (sub.running) {
       sub.dirty = true;
-      return;
+      return sub.runDone;
     }
     sub.running = true;
     sub.dirty = false;
-    queueMicrotask(() => this._runSub(sub));
+    sub.runDone = new Promise((resolve) => {
+      queueMicrotask(() => this._runSub(sub).then(resolve, resolve));
+    });
+    return sub.runDone;
   }
 
   async _runSub(sub) {

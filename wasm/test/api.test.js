@@ -392,6 +392,28 @@ test('subscribe: initial onData, re-runs only when read keys change, onData only
   await rep.close();
 });
 
+test('subscribe: when mutate() resolves, the subscriptions it changed have their new data', async () => {
+  // Replicache's order: "await mutate, then assert or unsubscribe" sees the
+  // new value. Many times, since a race would pass now and then.
+  const rep = make();
+  await rep.mutate.put({key: 'n', value: 0});
+  const seen = [];
+  const unsub = rep.subscribe(async (tx) => {
+    await sleep(0); // a query that awaits something else too
+    return tx.get('n');
+  }, (v) => seen.push(v));
+  await waitFor(() => seen.length === 1, {what: 'initial data'});
+  for (let i = 1; i <= 50; i++) {
+    await rep.mutate.put({key: 'n', value: i});
+    assert.equal(seen.at(-1), i, `after mutate ${i}`);
+  }
+  // A subscription that did not read the key does not hold mutate up.
+  unsub();
+  await rep.mutate.put({key: 'n', value: 'done'});
+  assert.equal(seen.at(-1), 50);
+  await rep.close();
+});
+
 test('subscribe: isEqual, onError, onDone', async () => {
   const rep = make();
   await rep.mutate.put({key: 'n', value: 1});

@@ -1,5 +1,5 @@
 // Push/pull over real HTTP against an in-process server: wire format
-// (shared/PROTOCOL.md), rebase, errors, retries, auth, online status.
+// (docs/protocol.md), rebase, errors, retries, auth, online status.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {loadReplicore} from './helpers/package.js';
@@ -289,22 +289,55 @@ test('HTTP 401: getAuth gives new auth and the request is retried at once', asyn
   await waitFor(() => server.clients.get(rep.clientID)?.lmid === 1);
   await rep.close();
 
-  // getAuth giving null stops retrying that request.
-  let nullCalls = 0;
-  server.requests.length = 0;
-  const rep2 = make(server, {
-    auth: 'stale',
-    requestOptions: {minDelayMs: 5000, maxDelayMs: 5000},
-    getAuth: () => {
-      nullCalls++;
-      return null;
-    },
-  });
-  await waitFor(() => nullCalls === 1);
-  await sleep(50);
-  assert.equal(server.requestsTo('/api/pull').length, 1, 'no retry after getAuth gave null');
-  await rep2.close();
+  // getAuth giving null (or none, or throwing): the request is retried with
+  // backoff, and auth the app sets later goes out at once (Replicache).
+  for (const getAuth of [() => null, undefined, () => { throw new Error('no session'); }]) {
+    let authCalls = 0;
+    server.requests.length = 0;
+    const rep2 = make(server, {
+      auth: 'stale',
+      requestOptions: {minDelayMs: 1000, maxDelayMs: 60000},
+      getAuth: getAuth && (() => { authCalls++; return getAuth(); }),
+    });
+    await waitFor(() => server.requestsTo('/api/pull').length >= 2, {what: 'a retry after 401 without new auth'});
+    if (getAuth) await waitFor(() => authCalls >= 2, {what: 'asked again on the later 401'});
+    await rep2.mutate.put({key: 'late', value: 1});
+    await waitFor(() => server.requestsTo('/api/push').length === 1, {what: 'the refused push'});
+    await sleep(30);
+    // The push now waits 1000 ms and the pull 2000 ms; new auth cuts both.
+    const t0 = performance.now();
+    rep2.auth = 'good';
+    await waitFor(() => server.clients.get(rep2.clientID)?.lmid === 1, {what: 'push with the new auth'});
+    const took = performance.now() - t0;
+    assert.ok(took < 500, `pushed ${took.toFixed(0)} ms after rep.auth was set (the backoff was 1000 ms)`);
+    await rep2.close();
+  }
   await server.stop();
+});
+
+test('pull() resolves when the pull it joined ends syncing (ClientStateNotFound, VersionNotSupported)', async () => {
+  for (const error of ['ClientStateNotFound', 'VersionNotSupported']) {
+    const server = await startServer();
+    let release;
+    const gate = new Promise((r) => (release = r));
+    server.hook = async (r) => {
+      if (r.path !== '/api/pull') return null;
+      await gate;
+      return {status: 200, body: {error}};
+    };
+    const rep = make(server);
+    rep.onClientStateNotFound = () => {};
+    rep.onUpdateNeeded = () => {};
+    await waitFor(() => server.requestsTo('/api/pull').length === 1, {what: 'the start-up pull'});
+    // Called while the start-up pull is out: joins a follow-up pull that
+    // will never run.
+    const pulled = rep.pull().then(() => 'resolved');
+    release();
+    const outcome = await Promise.race([pulled, sleep(2000).then(() => 'hung')]);
+    assert.equal(outcome, 'resolved', error);
+    await rep.close();
+    await server.stop();
+  }
 });
 
 test('ClientStateNotFound stops syncing and calls onClientStateNotFound', async () => {
@@ -446,4 +479,65 @@ test('pullURL, pushURL, pullInterval and pushDelay can change after construction
   await rep.close();
   await one.stop();
   await two.stop();
+});
+
+test('a queue larger than maxPushBytes goes in ordered batches under the limit, each mutation once', async () => {
+  const server = await startServer();
+  const limit = 64 * 1024;
+  server.hook = (r) => (r.path === '/api/push' && Buffer.byteLength(r.rawBody) > limit ? {status: 413, body: {error: 'PayloadTooLarge'}} : null);
+  const rep = make(server, {maxPushBytes: limit, pushURL: ''});
+  // 40 messages of 9,000 characters (~360 KB) queued offline (no push URL).
+  const text = (i) => `${i}:`.padEnd(9000, 'x');
+  for (let i = 0; i < 40; i++) await rep.mutate.put({key: `m${String(i).padStart(2, '0')}`, value: text(i)});
+  rep.pushURL = server.pushURL;
+  await rep.push();
+  await waitFor(() => server.clients.get(rep.clientID)?.lmid === 40, {what: 'all 40 pushed'});
+  const pushes = server.requestsTo('/api/push');
+  assert.ok(pushes.length >= 6, `${pushes.length} pushes`);
+  const ids = [];
+  for (const p of pushes) {
+    assert.ok(Buffer.byteLength(p.rawBody) <= limit, `a push of ${Buffer.byteLength(p.rawBody)} bytes`);
+    for (const m of p.body.mutations) ids.push(m.id);
+  }
+  assert.deepEqual(ids, Array.from({length: 40}, (_, i) => i + 1), 'each once, in order');
+  await rep.pull();
+  assert.equal(await rep.query((tx) => tx.get('m39')), text(39));
+  assert.deepEqual(await rep.experimentalPendingMutations(), []);
+  await rep.close();
+  await server.stop();
+});
+
+test('mutate() refuses a mutation no push could carry, before it runs or enters the queue', async () => {
+  const server = await startServer();
+  let ran = 0;
+  const counted = async (tx, v) => {
+    ran++;
+    await tx.set('big', v);
+  };
+  const rep = make(server, {maxPushBytes: 4096, mutators: {...mutators, counted}});
+  await assert.rejects(rep.mutate.counted('y'.repeat(5000)), /mutate\.counted: .*4096 bytes a push may carry/);
+  assert.equal(ran, 0, 'the mutator did not run');
+  assert.equal(await rep.query((tx) => tx.has('big')), false);
+  assert.deepEqual(await rep.experimentalPendingMutations(), []);
+  // The queue goes on: the next mutation gets the next id and is pushed.
+  await rep.mutate.put({key: 'small', value: 1});
+  await waitFor(() => server.clients.get(rep.clientID)?.lmid === 1, {what: 'the next mutation pushed as id 1'});
+  assert.throws(() => make(server, {maxPushBytes: 10}), /maxPushBytes/);
+  await rep.close();
+  await server.stop();
+});
+
+test('offline, each failing retry is logged once as an error, then at debug', async () => {
+  const server = await startServer();
+  server.hook = (r) => (r.path === '/api/pull' ? {destroy: true} : null);
+  const rep = make(server, {logLevel: 'debug', requestOptions: {minDelayMs: 10, maxDelayMs: 20}});
+  await waitFor(() => server.requestsTo('/api/pull').length >= 5, {what: 'retries'});
+  const pullErrors = rep.sink.lines.filter((l) => /pull failed/.test(l.text));
+  assert.ok(pullErrors.length >= 4);
+  assert.equal(pullErrors.filter((l) => l.level === 'error').length, 1, JSON.stringify(pullErrors.slice(0, 3)));
+  assert.ok(!/network error: network error/.test(pullErrors[0].text), pullErrors[0].text);
+  // Sinks get Replicache's context argument.
+  assert.deepEqual(pullErrors[0].context, {name: rep.name});
+  await rep.close();
+  await server.stop();
 });

@@ -137,10 +137,16 @@ export interface RequestOptions {
   maxDelayMs?: number;
 }
 
-export type LogLevel = 'debug' | 'info' | 'error';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** Key/value pairs about where a message comes from (here `{name}`). */
+export type Context = {[key: string]: unknown | undefined};
+/** Replicache's (and @rocicorp/logger's) sink: the context, then the message. */
 export interface LogSink {
-  log(level: LogLevel, ...args: unknown[]): void;
+  log(level: LogLevel, context: Context | undefined, ...args: unknown[]): void;
+  flush?(): Promise<void>;
 }
+/** Writes to the console, the context first. */
+export declare const consoleLogSink: LogSink;
 
 export type UpdateNeededReason =
   | {type: 'NewClientGroup'}
@@ -168,10 +174,13 @@ export interface ReplicacheOptions<MD extends MutatorDefs> {
   pushURL?: string | undefined;
   pullURL?: string | undefined;
   /**
-   * replicore only: a WebSocket URL (`ws(s)://host/api/poke?space=...`). Every
-   * message on it is a poke (the replicore server sends
-   * `{"type":"poke","space":"<space>"}`); the client pulls on each, and after
-   * every (re)connect. It reconnects with backoff (100 ms doubling to 30 s).
+   * replicore only: a WebSocket URL. For the replicore server:
+   * `ws(s)://host/api/poke?space=<space>&auth=<token>`, with the same space as
+   * pushURL and pullURL and the token (URL-encoded) that `auth` holds: the
+   * server checks it before the socket opens. Every message on it is a poke
+   * (the replicore server sends `{"type":"poke","space":"<space>"}`); the
+   * client pulls on each, and after every (re)connect. It reconnects with
+   * backoff (100 ms doubling to 30 s).
    */
   pokeURL?: string | undefined;
   /** Sent as the Authorization header (even when empty). */
@@ -181,6 +190,13 @@ export interface ReplicacheOptions<MD extends MutatorDefs> {
   pullInterval?: number | null | undefined;
   /** Milliseconds from a mutation to its push (default 10). */
   pushDelay?: number | undefined;
+  /**
+   * replicore only: the largest push body in bytes (default 1048576, the
+   * replicore server's default `BODY_LIMIT`; at least 1024). A longer queue
+   * of pending mutations is pushed in ordered batches; a mutation whose push
+   * alone would be larger is refused by `mutate()` (it would block the queue).
+   */
+  maxPushBytes?: number | undefined;
   schemaVersion?: string | undefined;
   requestOptions?: RequestOptions | undefined;
   logLevel?: LogLevel | undefined;
@@ -292,7 +308,9 @@ export declare class Replicache<MD extends MutatorDefs = {}> {
   pusher: Pusher | null;
   onSync: ((syncing: boolean) => void) | null;
   onOnlineChange: ((online: boolean) => void) | null;
+  /** Default (as Replicache): logs, and reloads the page in a browser. */
   onUpdateNeeded: ((reason: UpdateNeededReason) => void) | null;
+  /** Default (as Replicache): logs, and reloads the page in a browser. */
   onClientStateNotFound: (() => void) | null;
   /** replicore only: a mutator threw during a rebase; its mutation stays pending. */
   onReplayError: ((error: ReplayError) => void) | null;

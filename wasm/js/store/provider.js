@@ -21,6 +21,7 @@
 import {idbStoreProvider} from './idb-store.js';
 import {memStoreProvider} from './mem-store.js';
 import {storeError} from './errors.js';
+import {makeLog, consoleLogSink} from '../logging.js';
 
 export const REGISTRY = 'replicore-dbs-v1';
 const KEY = 'dbs';
@@ -160,19 +161,7 @@ export async function registerDatabase(provider, name) {
 }
 
 function providerOf(opts = {}) {
-  const level = {debug: 0, info: 1, error: 2};
-  const min = level[opts.logLevel ?? 'info'] ?? 1;
-  const sinks = opts.logSinks ?? [{log: (l, ...a) => (l === 'error' ? console.error : console.info)(...a)}];
-  const log = (l, ...a) => {
-    if (level[l] >= min)
-      for (const s of sinks) {
-        try {
-          s.log(l, ...a);
-        } catch {
-          // a broken sink must not break dropping
-        }
-      }
-  };
+  const log = makeLog(opts.logLevel, opts.logSinks ?? [consoleLogSink], undefined);
   return resolveStoreProvider(opts.kvStore, log);
 }
 

@@ -172,8 +172,9 @@ export function memorySink() {
   const lines = [];
   return {
     lines,
-    log(level, ...args) {
-      lines.push({level, text: args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ')});
+    // Replicache's sink signature: the context comes before the message.
+    log(level, context, ...args) {
+      lines.push({level, context, text: args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ')});
     },
   };
 }
