@@ -23,14 +23,19 @@ export const DEMO_SECRET_FILE = 'demo-secret';
 /** A poke socket may carry its token as a WebSocket subprotocol `auth.<token>` (browsers cannot set headers there). */
 export const AUTH_PROTOCOL_PREFIX = 'auth.';
 
-const DEMO_NAME_RE = /^[^\u0000-\u001f\u007f]{1,64}$/u;
 // C0 and C1 controls: a NUL makes PostgreSQL fail, and none belongs in an ID.
+const DEMO_NAME_RE = /^[^\u0000-\u001f\u007f-\u009f]{1,64}$/u;
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/u;
 export const MAX_USER_ID_LENGTH = 256;
 
-/** True when `name` is acceptable as a demo user name (1..64 chars, no control chars, no outer spaces). */
+/**
+ * True when `name` is acceptable as a demo user name: 1..64 characters, no control characters, no
+ * outer spaces, and well-formed (a lone surrogate would be stored as U+FFFD, and the name's client
+ * groups would then belong to nobody who can log in). Any other Unicode is fine: the token
+ * carries the name base64url-encoded, so it is ASCII and goes in a header as is.
+ */
 export function isValidUserID(name) {
-  return typeof name === 'string' && DEMO_NAME_RE.test(name) && name.trim() === name;
+  return typeof name === 'string' && name.isWellFormed() && DEMO_NAME_RE.test(name) && name.trim() === name;
 }
 
 /**

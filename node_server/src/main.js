@@ -6,7 +6,12 @@
 // SCHEMA_VERSION, BODY_LIMIT, WEB_DIR, PACKAGE_DIR (default: build-wasm/package; `off` serves no
 // package), CORS_ORIGINS (comma-separated origins, or *), MUTATORS (a module whose default export
 // replaces the chat mutators), FUTURE_COOKIE (reset | clientStateNotFound),
-// LOG_LEVEL (info | error).
+// LOG_LEVEL (info | error), limits in milliseconds (0 turns one off; see README, "Limits and
+// timeouts"): MUTATOR_TIMEOUT_MS, HEALTH_TIMEOUT_MS, and with DATABASE_URL PG_POOL_SIZE,
+// PG_ACQUIRE_TIMEOUT_MS, PG_STATEMENT_TIMEOUT_MS, PG_IDLE_IN_TRANSACTION_TIMEOUT_MS; the HTTP
+// server's HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS; and poke
+// socket limits (counts and bytes; see README, "Limits"): MAX_POKE_SOCKETS_PER_USER,
+// MAX_POKE_SOCKETS, MAX_POKE_BUFFERED_BYTES.
 // Mistakes a user can fix (package not built, port taken, bad setting) end the process with one
 // line on stderr saying what to do, and exit code 1, rather than a stack trace.
 import fs from 'node:fs';
@@ -51,6 +56,15 @@ const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT)
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT=${env.PORT} is not a port number (0..65535; 0 picks a free one).`);
 const host = env.HOST || '127.0.0.1';
 
+/** A whole number from the environment, or undefined (the server's default) when not set. */
+function wholeFromEnv(name, what = 'a whole number of milliseconds (0 turns it off)', min = 0) {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min) fail(`${name}=${text} is not ${what}.`);
+  return n;
+}
+
 const mutators = env.MUTATORS ? (await import(pathToFileURL(path.resolve(env.MUTATORS)).href)).default : undefined;
 
 let server;
@@ -68,9 +82,21 @@ try {
     bodyLimit: env.BODY_LIMIT ? Number(env.BODY_LIMIT) : undefined,
     webDir: env.WEB_DIR ? path.resolve(env.WEB_DIR) : undefined,
     packageDir: packageDir(),
+    mutatorTimeoutMs: wholeFromEnv('MUTATOR_TIMEOUT_MS'),
+    healthTimeoutMs: wholeFromEnv('HEALTH_TIMEOUT_MS'),
+    pgPoolSize: wholeFromEnv('PG_POOL_SIZE', 'a whole number of connections (at least 1)', 1),
+    pgAcquireTimeoutMs: wholeFromEnv('PG_ACQUIRE_TIMEOUT_MS'),
+    pgStatementTimeoutMs: wholeFromEnv('PG_STATEMENT_TIMEOUT_MS'),
+    pgIdleInTransactionTimeoutMs: wholeFromEnv('PG_IDLE_IN_TRANSACTION_TIMEOUT_MS'),
+    headersTimeoutMs: wholeFromEnv('HTTP_HEADERS_TIMEOUT_MS'),
+    requestTimeoutMs: wholeFromEnv('HTTP_REQUEST_TIMEOUT_MS'),
+    keepAliveTimeoutMs: wholeFromEnv('HTTP_KEEP_ALIVE_TIMEOUT_MS'),
+    maxPokeSocketsPerUser: wholeFromEnv('MAX_POKE_SOCKETS_PER_USER', 'a whole number of sockets (at least 1)', 1),
+    maxPokeSockets: wholeFromEnv('MAX_POKE_SOCKETS', 'a whole number of sockets (at least 1)', 1),
+    maxPokeBufferedBytes: wholeFromEnv('MAX_POKE_BUFFERED_BYTES', 'a whole number of bytes'),
   });
 } catch (err) {
-  // Settings refused (auth, CORS_ORIGINS, FUTURE_COOKIE) are the user's to fix.
+  // Settings refused (auth, CORS_ORIGINS, FUTURE_COOKIE, limits) are the user's to fix.
   if (err instanceof TypeError) fail(err.message);
   throw err;
 }

@@ -4,8 +4,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpError, badRequest } from './errors.js';
 import { validatePull, validatePush } from './validate.js';
-import { createSync } from './sync.js';
-import { createPokeHub } from './poke.js';
+import { createSync, DEFAULT_MUTATOR_TIMEOUT_MS } from './sync.js';
+import {
+  createPokeHub, defaultMaxPokeSockets, DEFAULT_MAX_POKE_BUFFERED_BYTES, DEFAULT_MAX_POKE_SOCKETS_PER_USER,
+} from './poke.js';
 import { serveStatic } from './static.js';
 import { createJsonLogger, errorInfo } from './log.js';
 import {
@@ -14,7 +16,7 @@ import {
 } from './auth.js';
 import { chatMutators } from './chat-mutators.js';
 import { createSqliteStorage } from './storage/sqlite.js';
-import { createPostgresStorage } from './storage/postgres.js';
+import { createPostgresStorage, PG_DEFAULTS } from './storage/postgres.js';
 
 export { mintToken, createJwtVerifier, createDemoVerifier, loadOrCreateDemoSecret } from './auth.js';
 export { chatMutators } from './chat-mutators.js';
@@ -27,6 +29,12 @@ export const DEFAULT_WEB_DIR = path.resolve(NODE_SERVER_DIR, '../web');
 // The package as `bash scripts/build-wasm.sh` assembles it: wasm/package holds only its sources.
 export const DEFAULT_PACKAGE_DIR = path.resolve(NODE_SERVER_DIR, '../build-wasm/package');
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_HEALTH_TIMEOUT_MS = 2000;
+// Node's own defaults (60 s for headers, 300 s for a whole request) let a client that sends
+// slowly hold a connection, and its file descriptor, for minutes.
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5000;
 const SPACE_RE = /^[A-Za-z0-9_.-]{1,128}$/;
 // The endpoints a page on another origin (a dev server such as Vite) calls; the poke WebSocket
 // is not subject to CORS.
@@ -60,7 +68,43 @@ export function parseCorsOrigins(value) {
   return (origin) => allowed.has(origin);
 }
 
-/** Read the whole body, refusing (413) once it passes `limit` bytes without buffering the rest. */
+/** A timeout option: whole milliseconds, 0 turning it off (as PostgreSQL's settings do). */
+function msOption(options, name, fallback) {
+  const value = options[name] ?? fallback;
+  if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a whole number of milliseconds (0 turns it off)`);
+  return value;
+}
+
+/** A count option: a whole number, at least `min`. */
+function countOption(options, name, fallback, min = 1) {
+  const value = options[name] ?? fallback;
+  if (!Number.isSafeInteger(value) || value < min) throw new TypeError(`${name} must be a whole number of at least ${min}`);
+  return value;
+}
+
+/**
+ * The HTTP server's timeouts from createServer's options. Node checks them every
+ * connectionsCheckingInterval (30 s by default, as long as the request timeout itself): a
+ * quarter of the shortest keeps a slow client from lasting much longer than its timeout.
+ */
+function httpTimeouts(options) {
+  const headersTimeout = msOption(options, 'headersTimeoutMs', DEFAULT_HEADERS_TIMEOUT_MS);
+  const requestTimeout = msOption(options, 'requestTimeoutMs', DEFAULT_REQUEST_TIMEOUT_MS);
+  const keepAliveTimeout = msOption(options, 'keepAliveTimeoutMs', DEFAULT_KEEP_ALIVE_TIMEOUT_MS);
+  if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+    throw new TypeError(`headersTimeoutMs (${headersTimeout}) must not be longer than requestTimeoutMs (${requestTimeout})`);
+  }
+  const shortest = Math.min(...[headersTimeout, requestTimeout].filter((ms) => ms > 0), 120_000);
+  return { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval: Math.max(25, Math.floor(shortest / 4)) };
+}
+
+// Fatal: replacing invalid bytes with U+FFFD would store something other than what was sent.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Read the whole body as UTF-8 text, refusing (413) once it passes `limit` bytes without
+ * buffering the rest, and (400) bytes that are not UTF-8.
+ */
 function readBody(req, limit) {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
@@ -88,11 +132,21 @@ function readBody(req, limit) {
     req.on('end', () => {
       if (done) return;
       done = true;
-      resolve(Buffer.concat(chunks).toString('utf8'));
+      try {
+        resolve(utf8.decode(Buffer.concat(chunks)));
+      } catch {
+        reject(badRequest('body is not valid UTF-8'));
+      }
     });
     req.on('error', (err) => {
       if (done) return;
       done = true;
+      // The client went, or was dropped by requestTimeout (Node has answered 408): not a
+      // failure of ours, and nobody is left to answer.
+      if (err?.code === 'ECONNRESET') {
+        reject(new HttpError(400, { error: 'BadRequest', message: 'the connection closed before the body ended' }));
+        return;
+      }
       reject(err);
     });
   });
@@ -149,6 +203,20 @@ function sendJSON(res, status, body, extraHeaders = {}) {
  *   heartbeatMs    WebSocket ping interval (default 30000)
  *   futureCookie   what a pull with a cookie above the space's version gets: 'reset' (default:
  *                  clear + all live entries + the current cookie) or 'clientStateNotFound'
+ * Limits (milliseconds; 0 turns one off; see README, "Limits and timeouts"):
+ *   mutatorTimeoutMs  a server mutator still running after this fails its mutation (5000)
+ *   healthTimeoutMs   /healthz answers 503 when the database does not answer within this (2000)
+ *   pgPoolSize, pgAcquireTimeoutMs, pgStatementTimeoutMs, pgIdleInTransactionTimeoutMs
+ *                  with databaseURL: the pool's size (10), how long a request waits for a
+ *                  connection before its 503 (5000), PostgreSQL's statement_timeout (15000) and
+ *                  idle_in_transaction_session_timeout (30000, must exceed mutatorTimeoutMs)
+ *   headersTimeoutMs, requestTimeoutMs   a request whose headers (20000), or whole request
+ *                  body included (30000), have not arrived by then is answered 408 and closed
+ *   keepAliveTimeoutMs   an idle keep-alive connection is closed after this (5000)
+ *   maxPokeSocketsPerUser  poke sockets one user may have open (20); more: 429
+ *   maxPokeSockets   poke sockets in all (4000, or half the open-file limit if lower); more: 503
+ *   maxPokeBufferedBytes  a poke socket whose unsent data stays above this (4096 bytes) is
+ *                  not reading: it is terminated
  */
 export function createServer(options = {}) {
   const logger = options.logger ?? createJsonLogger();
@@ -158,15 +226,23 @@ export function createServer(options = {}) {
   const webDir = options.webDir === undefined ? DEFAULT_WEB_DIR : options.webDir;
   const packageDir = options.packageDir === undefined ? DEFAULT_PACKAGE_DIR : options.packageDir;
   const corsAllowed = parseCorsOrigins(options.corsOrigins);
+  const mutatorTimeoutMs = msOption(options, 'mutatorTimeoutMs', DEFAULT_MUTATOR_TIMEOUT_MS);
+  const healthTimeoutMs = msOption(options, 'healthTimeoutMs', DEFAULT_HEALTH_TIMEOUT_MS);
+  const timeouts = httpTimeouts(options);
+  const pokeLimits = {
+    maxSocketsPerUser: countOption(options, 'maxPokeSocketsPerUser', DEFAULT_MAX_POKE_SOCKETS_PER_USER),
+    maxSockets: countOption(options, 'maxPokeSockets', defaultMaxPokeSockets()),
+    maxBufferedBytes: countOption(options, 'maxPokeBufferedBytes', DEFAULT_MAX_POKE_BUFFERED_BYTES, 0),
+  };
 
   const auth = createAuth(options, logger);
 
   const storage = options.storage ??
     (options.databaseURL
-      ? createPostgresStorage({ connectionString: options.databaseURL, logger })
+      ? createPostgresStorage({ connectionString: options.databaseURL, logger, ...pgLimits(options, mutatorTimeoutMs) })
       : createSqliteStorage({ file: options.sqliteFile, dataDir: options.dataDir ?? path.resolve('data') }));
 
-  const pokeHub = createPokeHub({ heartbeatMs: options.heartbeatMs, logger });
+  const pokeHub = createPokeHub({ heartbeatMs: options.heartbeatMs, logger, ...pokeLimits });
 
   function onCommitted(space) {
     if (storage.publishPoke) {
@@ -187,7 +263,7 @@ export function createServer(options = {}) {
   if (futureCookie !== 'reset' && futureCookie !== 'clientStateNotFound') {
     throw new TypeError("futureCookie must be 'reset' or 'clientStateNotFound'");
   }
-  const sync = createSync({ storage, mutators, logger, onCommitted, futureCookie });
+  const sync = createSync({ storage, mutators, logger, onCommitted, futureCookie, mutatorTimeoutMs });
 
   function spaceOf(url) {
     const space = url.searchParams.get('space') ?? 'default';
@@ -236,7 +312,7 @@ export function createServer(options = {}) {
   async function handleLogin(req, res, ctx) {
     const body = await readJSON(req, Math.min(bodyLimit, 4096));
     if (typeof body !== 'object' || body === null || !isValidUserID(body.name)) {
-      throw badRequest('name must be a string of 1..64 characters without control characters or outer spaces');
+      throw badRequest('name must be a string of 1..64 characters without control characters, lone surrogates or outer spaces');
     }
     ctx.userID = body.name;
     const now = Date.now();
@@ -245,12 +321,22 @@ export function createServer(options = {}) {
     sendJSON(res, 200, { userID: body.name, token, expiresAt });
   }
 
+  // A database that hangs (a stuck transaction holding SQLite's writer, an exhausted pool, a
+  // server that stopped answering) is reported like one that is down.
   async function handleHealth(res) {
+    let timer;
     try {
-      await storage.check();
+      const stuck = new Promise((_, reject) => {
+        if (healthTimeoutMs > 0) {
+          timer = setTimeout(() => reject(new Error(`the database did not answer within ${healthTimeoutMs} ms`)), healthTimeoutMs);
+        }
+      });
+      await Promise.race([storage.check(), stuck]);
       sendJSON(res, 200, { ok: true, storage: storage.kind });
     } catch (err) {
       sendJSON(res, 503, { ok: false, storage: storage.kind, error: err.message });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -315,7 +401,12 @@ export function createServer(options = {}) {
     return serveStatic(req, res, webDir, rawPath.slice(1));
   }
 
-  const httpServer = http.createServer(async (req, res) => {
+  const httpServer = http.createServer({
+    headersTimeout: timeouts.headersTimeout,
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    connectionsCheckingInterval: timeouts.connectionsCheckingInterval,
+  }, async (req, res) => {
     const start = process.hrtime.bigint();
     const requestID = req.headers['x-replicache-requestid'];
     const ctx = { requestID: typeof requestID === 'string' ? requestID : undefined, userID: undefined };
@@ -368,6 +459,12 @@ export function createServer(options = {}) {
       return;
     }
     socket.on('error', () => {});
+    // Full already: no need to run the authentication hooks.
+    const full = pokeHub.refusal();
+    if (full) {
+      refuse(full.status, full.body, { space });
+      return;
+    }
     const ctx = { userID: undefined };
     let who;
     try {
@@ -382,7 +479,12 @@ export function createServer(options = {}) {
     }
     // The client may have gone while the hooks ran.
     if (socket.destroyed) return;
-    pokeHub.handleUpgrade(req, socket, head, space, { expiresAt: who.expiresAt });
+    const refused = pokeHub.refusal(who.userID);
+    if (refused) {
+      refuse(refused.status, refused.body, { space, userID: who.userID });
+      return;
+    }
+    pokeHub.handleUpgrade(req, socket, head, space, { expiresAt: who.expiresAt, userID: who.userID });
     logger.info({ msg: 'request', method: 'GET', path: url.pathname, status: 101, space, userID: who.userID, upgrade: true });
   });
 
@@ -418,6 +520,24 @@ export function createServer(options = {}) {
       await storage.close();
     },
   };
+}
+
+/** The PostgreSQL pool's limits from createServer's options (see createPostgresStorage). */
+function pgLimits(options, mutatorTimeoutMs) {
+  const limits = {
+    poolSize: countOption(options, 'pgPoolSize', PG_DEFAULTS.poolSize),
+    acquireTimeoutMs: msOption(options, 'pgAcquireTimeoutMs', PG_DEFAULTS.acquireTimeoutMs),
+    statementTimeoutMs: msOption(options, 'pgStatementTimeoutMs', PG_DEFAULTS.statementTimeoutMs),
+    idleInTransactionTimeoutMs: msOption(options, 'pgIdleInTransactionTimeoutMs', PG_DEFAULTS.idleInTransactionTimeoutMs),
+  };
+  // A mutator awaiting something keeps its transaction idle: PostgreSQL would end the session
+  // (a 503, retried for ever) before the mutator's own limit failed the mutation.
+  const idle = limits.idleInTransactionTimeoutMs;
+  if (idle > 0 && (mutatorTimeoutMs === 0 || idle <= mutatorTimeoutMs)) {
+    throw new TypeError(`pgIdleInTransactionTimeoutMs (PG_IDLE_IN_TRANSACTION_TIMEOUT_MS, ${idle}) must be longer than ` +
+      `mutatorTimeoutMs (MUTATOR_TIMEOUT_MS, ${mutatorTimeoutMs || 'off'}), or 0`);
+  }
+  return limits;
 }
 
 /**

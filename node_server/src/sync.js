@@ -3,11 +3,31 @@
 import { HttpError, StorageUnavailableError } from './errors.js';
 import { KeyedMutex } from './mutex.js';
 import { errorInfo } from './log.js';
+import { MAX_VALUE_DEPTH, jsonTextNestsDeeperThan, nestsDeeperThan, unstorableText } from './validate.js';
 
 const MAX_KEY_LENGTH = 1024;
+export const DEFAULT_MUTATOR_TIMEOUT_MS = 5000;
 
 /** Thrown inside a transaction to roll it back because the mutation was already processed. */
 class AlreadyProcessed extends Error {}
+
+/** A server mutator ran past mutatorTimeoutMs: its mutation fails like one whose mutator threw. */
+export class MutatorTimeoutError extends Error {
+  constructor(name, ms) {
+    super(`mutator ${name} did not finish within ${ms} ms`);
+    this.name = 'MutatorTimeoutError';
+  }
+}
+
+/** Settles with `TIMED_OUT` after `ms` (never when `ms` is 0); `cancel()` drops the timer. */
+const TIMED_OUT = Symbol('timed out');
+function timeout(ms) {
+  let timer;
+  const promise = new Promise((resolve) => {
+    if (ms > 0) timer = setTimeout(resolve, ms, TIMED_OUT);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
 
 function toJSONText(value, key) {
   let text;
@@ -17,12 +37,20 @@ function toJSONText(value, key) {
     throw new TypeError(`value for ${key} is not JSON: ${err.message}`);
   }
   if (text === undefined) throw new TypeError(`value for ${key} is not JSON`);
+  // Deeper, and no client of ours could pull the space any more.
+  if (jsonTextNestsDeeperThan(text, MAX_VALUE_DEPTH)) {
+    throw new TypeError(`value for ${key} nests deeper than ${MAX_VALUE_DEPTH} levels (objects and arrays), more than a client reads`);
+  }
   return text;
 }
 
+// A key the stores cannot keep as is fails the mutation here, before it reaches the database,
+// where it would fail every retry of the push (PostgreSQL refuses a NUL) or be altered.
 function checkKey(key) {
   if (typeof key !== 'string' || key === '') throw new TypeError('key must be a non-empty string');
   if (key.length > MAX_KEY_LENGTH) throw new TypeError(`key is longer than ${MAX_KEY_LENGTH} characters`);
+  const problem = unstorableText(key);
+  if (problem) throw new TypeError(`key ${JSON.stringify(key)} ${problem}`);
 }
 
 class ScanResult {
@@ -49,52 +77,74 @@ class ScanResult {
 /**
  * The transaction object a mutator sees. Writes are buffered here and reach the storage only
  * when the mutator returns normally, so a mutator that throws leaves nothing written.
+ * `close()` ends it: a mutator that timed out keeps running (JavaScript cannot stop it), and
+ * whatever it calls afterwards must neither land in this mutation nor touch a storage
+ * transaction that has moved on to other work.
  */
 function createMutatorTx(stx, space) {
   const writes = new Map(); // key -> JSON text, or null for a delete
-  const state = { storageError: null };
+  // pending: the storage calls still running, which close() lets the caller wait for.
+  const state = { storageError: null, closed: false, pending: new Set() };
   // A storage failure inside a mutator is not the mutator's fault: remember it so the caller
   // rethrows it (and the transaction is retried or the push fails) instead of skipping the mutation.
-  const guard = async (p) => {
-    try {
-      return await p;
-    } catch (err) {
-      state.storageError ??= err;
-      throw err;
-    }
+  const guard = (call) => {
+    const result = (async () => {
+      try {
+        return await call();
+      } catch (err) {
+        state.storageError ??= err;
+        throw err;
+      }
+    })();
+    const settled = result.then(() => {}, () => {});
+    state.pending.add(settled);
+    settled.then(() => state.pending.delete(settled));
+    return result;
+  };
+  const closedError = () => new Error('the mutator\'s transaction is closed (the mutator returned or ran out of time)');
+  // Refused calls reject with a rejection already marked handled: a mutator that does not await
+  // a call it made after the end must not take the process down as an unhandled rejection.
+  const whileOpen = (fn) => (...args) => {
+    if (!state.closed) return fn(...args);
+    const refused = Promise.reject(closedError());
+    refused.catch(() => {});
+    return refused;
   };
   const read = async (key) => {
     checkKey(key);
     if (writes.has(key)) return writes.get(key);
-    const e = await guard(stx.getEntry(space, key));
+    const e = await guard(() => stx.getEntry(space, key));
     return e && !e.deleted ? e.value : null;
   };
   const tx = {
-    async get(key) {
+    get: whileOpen(async (key) => {
       const text = await read(key);
       return text === null ? undefined : JSON.parse(text);
-    },
-    async has(key) {
-      return (await read(key)) !== null;
-    },
-    async set(key, value) {
+    }),
+    has: whileOpen(async (key) => (await read(key)) !== null),
+    set: whileOpen(async (key, value) => {
       checkKey(key);
       writes.set(key, toJSONText(value, key));
-    },
-    async del(key) {
+    }),
+    del: whileOpen(async (key) => {
       checkKey(key);
       const existed = (await read(key)) !== null;
+      // The read awaited: the mutator may have been closed meanwhile.
+      if (state.closed) throw closedError();
       writes.set(key, null);
       return existed;
-    },
+    }),
     scan(options = {}) {
       const prefix = options.prefix ?? '';
       const start = options.start?.key;
       const limit = options.limit ?? Infinity;
       if (typeof prefix !== 'string') throw new TypeError('scan prefix must be a string');
+      const problem = unstorableText(prefix);
+      if (problem) throw new TypeError(`scan prefix ${JSON.stringify(prefix)} ${problem}`);
       return new ScanResult(async () => {
+        if (state.closed) throw closedError();
         const merged = new Map();
-        for (const { key, value } of await guard(stx.scanEntries(space, prefix, Infinity))) merged.set(key, value);
+        for (const { key, value } of await guard(() => stx.scanEntries(space, prefix, Infinity))) merged.set(key, value);
         for (const [key, value] of writes) {
           if (!key.startsWith(prefix)) continue;
           if (value === null) merged.delete(key);
@@ -109,11 +159,50 @@ function createMutatorTx(stx, space) {
   };
   tx.put = tx.set;
   tx.delete = tx.del;
-  return { tx, writes, state };
+  return {
+    tx,
+    state,
+    close() {
+      state.closed = true;
+      return [...writes];
+    },
+  };
 }
 
-export function createSync({ storage, mutators, logger, onCommitted, futureCookie = 'reset' }) {
+export function createSync({
+  storage, mutators, logger, onCommitted, futureCookie = 'reset', mutatorTimeoutMs = DEFAULT_MUTATOR_TIMEOUT_MS,
+}) {
   const spaceLocks = new KeyedMutex();
+
+  /**
+   * Run one mutator on a fresh mutator transaction. Returns {writes} when it returned in time,
+   * {error} when it threw (anything, falsy values included) or ran past mutatorTimeoutMs.
+   * Throws the storage's error when a storage call of the mutator failed.
+   */
+  async function runMutator(mutator, stx, space, m, ctx) {
+    const { tx, state, close } = createMutatorTx(stx, space);
+    const limit = timeout(mutatorTimeoutMs);
+    const started = performance.now();
+    let outcome;
+    try {
+      const returned = await Promise.race([mutator(tx, m.args, ctx), limit.promise]);
+      // A synchronous loop cannot be pre-empted: the timer only fires once it has returned, so
+      // the time it took decides.
+      if (returned === TIMED_OUT || (mutatorTimeoutMs > 0 && performance.now() - started > mutatorTimeoutMs)) {
+        outcome = { error: new MutatorTimeoutError(m.name, mutatorTimeoutMs) };
+      }
+    } catch (err) {
+      outcome = { error: err };
+    } finally {
+      limit.cancel();
+    }
+    const writes = close();
+    // A storage call still running (the mutator timed out waiting on the database) may yet fail;
+    // the storage connection is not free before it ends anyway.
+    await Promise.allSettled(state.pending);
+    if (state.storageError) throw state.storageError;
+    return outcome ?? { writes };
+  }
 
   /** Check (and on first use record) that the group belongs to this user and space. */
   async function claimGroup(stx, clientGroupID, userID, space, { register }) {
@@ -195,10 +284,11 @@ export function createSync({ storage, mutators, logger, onCommitted, futureCooki
   }
 
   async function processMutation({ space, userID, clientGroupID, requestID, m }) {
-    let mutatorError = null;
+    // Not the thrown value itself: a mutator may throw undefined, 0, '' or null.
+    let failure = null;
     try {
       await storage.transact(async (stx) => {
-        mutatorError = null;
+        failure = null;
         // Bumping the space version first takes the space's row lock (PostgreSQL).
         const { version, client } = await stx.startMutation(space, m.clientID);
         if (client && client.clientGroupID !== clientGroupID) {
@@ -214,33 +304,30 @@ export function createSync({ storage, mutators, logger, onCommitted, futureCooki
           });
         }
         const mutator = Object.hasOwn(mutators, m.name) ? mutators[m.name] : undefined;
-        let writes = null;
+        let written = [];
         if (typeof mutator !== 'function') {
-          mutatorError = new Error(`unknown mutator ${m.name}`);
+          failure = { error: new Error(`unknown mutator ${m.name}`) };
+        } else if (nestsDeeperThan(m.args, MAX_VALUE_DEPTH)) {
+          // Bad args: the mutation fails for good (a 400 would make the client resend it forever).
+          failure = { error: new TypeError(`args of ${m.name} nest deeper than ${MAX_VALUE_DEPTH} levels (objects and arrays)`) };
         } else {
-          const mtx = createMutatorTx(stx, space);
-          const { tx, state } = mtx;
-          writes = mtx.writes;
-          try {
-            await mutator(tx, m.args, { userID, clientID: m.clientID, clientGroupID, space, mutationID: m.id, version });
-          } catch (err) {
-            if (state.storageError) throw state.storageError;
-            mutatorError = err;
-          }
+          const ctx = { userID, clientID: m.clientID, clientGroupID, space, mutationID: m.id, version };
+          const outcome = await runMutator(mutator, stx, space, m, ctx);
+          if (outcome.writes) written = outcome.writes;
+          else failure = outcome;
         }
-        // The mutator's writes (none if it threw) and the lmid, in the same transaction.
-        const written = mutatorError || !writes ? [] : [...writes];
+        // The mutator's writes (none if it failed) and the lmid, in the same transaction.
         await stx.finishMutation(space, version, written, m.clientID, clientGroupID, m.id);
       });
     } catch (err) {
       if (err instanceof AlreadyProcessed) return 'skipped';
       throw err;
     }
-    if (mutatorError) {
+    if (failure) {
       logger.error({
         msg: 'mutation failed; lastMutationID advanced with nothing else written',
         requestID, userID, space, clientID: m.clientID, mutationID: m.id, mutator: m.name,
-        error: errorInfo(mutatorError),
+        error: errorInfo(failure.error),
       });
       return 'failed';
     }

@@ -18,7 +18,11 @@ export function spawnInstance(env) {
   readline.createInterface({ input: child.stderr }).on('line', (l) => errors.push(l));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`instance did not start: ${errors.join('\n')}`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`instance exited with ${code}: ${errors.join('\n')}`)));
+    child.once('exit', (code) => {
+      // (The timer would otherwise keep the test process alive after an instance that refused to start.)
+      clearTimeout(timer);
+      reject(new Error(`instance exited with ${code}: ${errors.join('\n')}`));
+    });
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       let e;
       try {

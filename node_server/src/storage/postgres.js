@@ -7,6 +7,12 @@
 // The listening connection reconnects when lost (with backoff); onPoke listeners then get `null`
 // (= all spaces).
 //
+// Nothing waits for ever: a request that cannot get a pooled connection within acquireTimeoutMs
+// fails with StorageUnavailableError (HTTP 503, the client retries), and every pooled connection
+// is opened with statement_timeout (a statement that runs that long is cancelled, also a 503) and
+// idle_in_transaction_session_timeout (PostgreSQL ends a session left inside a transaction that
+// long, e.g. by a process that froze, so its row locks do not block the space for ever).
+//
 // The database may go away at any moment (restart, failover, pg_terminate_backend). node-postgres
 // reports that as an 'error' event on the client, and an 'error' event nobody listens to kills
 // the process, so every connection gets a listener from the moment it exists. A transaction whose
@@ -17,15 +23,27 @@ import pg from 'pg';
 import { StorageUnavailableError } from '../errors.js';
 
 export const POKE_CHANNEL = 'replicore_poke';
+export const PG_DEFAULTS = {
+  poolSize: 10,
+  acquireTimeoutMs: 5000,
+  statementTimeoutMs: 15_000,
+  // Longer than the server's mutator timeout (5 s): a mutator awaiting something leaves its
+  // transaction idle meanwhile.
+  idleInTransactionTimeoutMs: 30_000,
+};
 const RETRYABLE = new Set(['40001', '40P01']);
 // Errors that say the connection is gone or the server takes none right now, as opposed to
 // something wrong with a statement: socket errors; SQLSTATE class 08 (connection exception);
 // 57P01..57P03 (terminated by an administrator or a shutdown, crash of another backend, server
-// starting up or shutting down); 53300 (too many connections).
+// starting up or shutting down); 53300 (too many connections); 25P03 (the session ended by
+// idle_in_transaction_session_timeout).
 const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  '57P01', '57P02', '57P03', '53300',
+  '57P01', '57P02', '57P03', '53300', '25P03',
 ]);
+// query_canceled: statement_timeout, or a pg_cancel_backend from an operator. The connection
+// stays usable; the request fails with 503 so the client tries again.
+const STATEMENT_CANCELED = '57014';
 // node-postgres reports a connection lost (or already unusable) with these messages and no code.
 const CONNECTION_ERROR_MESSAGE = /Connection terminated|not queryable|timeout exceeded when trying to connect/;
 // Probe idle sockets, so a server that vanished without closing them (a failed-over host) is
@@ -186,14 +204,24 @@ function makeTx(client) {
 
 export function createPostgresStorage({
   connectionString,
-  poolSize = 10,
+  poolSize = PG_DEFAULTS.poolSize,
+  acquireTimeoutMs = PG_DEFAULTS.acquireTimeoutMs,
+  statementTimeoutMs = PG_DEFAULTS.statementTimeoutMs,
+  idleInTransactionTimeoutMs = PG_DEFAULTS.idleInTransactionTimeoutMs,
   maxRetries = 20,
   reconnectDelayMs = 1000,
   maxReconnectDelayMs = 30_000,
   logger,
 } = {}) {
   if (!connectionString) throw new Error('createPostgresStorage needs connectionString');
-  const pool = new pg.Pool({ connectionString, max: poolSize, ...KEEPALIVE });
+  // pg: connectionTimeoutMillis bounds both the wait for a free connection and the opening of a
+  // new one; the two settings go in the startup packet (0 turns each off, as in PostgreSQL).
+  const pool = new pg.Pool({
+    connectionString, max: poolSize, ...KEEPALIVE,
+    connectionTimeoutMillis: acquireTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
+  });
   // Idle connections that die are removed by the pool, which then emits 'error' here. A dying
   // connection can report several errors (the server's FATAL message, then the closed socket):
   // one line per connection is enough.
@@ -306,10 +334,15 @@ export function createPostgresStorage({
     async transact(fn) {
       for (let attempt = 0; ; attempt++) {
         let client;
+        const busy = pool.totalCount >= poolSize;
         try {
           client = await pool.connect();
         } catch (err) {
-          // Server down, restarting, or refusing connections: nothing was sent.
+          // Every connection busy for acquireTimeoutMs (slow transactions hold them), or the
+          // server down, restarting, or refusing connections: nothing was sent.
+          if (busy && /timeout exceeded/.test(String(err.message))) {
+            throw unavailable(err, `no PostgreSQL connection became free within ${acquireTimeoutMs} ms (all ${poolSize} in use)`);
+          }
           throw unavailable(err, 'cannot connect to PostgreSQL');
         }
         let broken = false; // true: close this connection instead of returning it to the pool
@@ -329,6 +362,7 @@ export function createPostgresStorage({
             broken = true;
             throw unavailable(err, 'the PostgreSQL connection was lost during a transaction (it committed entirely or not at all)');
           }
+          if (err.code === STATEMENT_CANCELED) throw unavailable(err, 'a PostgreSQL statement was cancelled (statement_timeout)');
           if (!RETRYABLE.has(err.code) || attempt >= maxRetries) throw err;
         } finally {
           client.release(broken || lostClients.has(client));

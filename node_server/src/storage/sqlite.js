@@ -1,7 +1,8 @@
 // SQLite storage (better-sqlite3, WAL). One connection per process; transactions are serialized
 // by an async mutex because the sync layer awaits between statements. SQLite has one writer at a
-// time anyway, so pushes to different spaces do wait on each other here (unlike PostgreSQL).
-// Use one server process per SQLite file.
+// time anyway, so pushes to different spaces do wait on each other here (unlike PostgreSQL): a
+// server mutator that awaits something slow holds every space for as long as it runs, which the
+// sync layer's mutator timeout bounds. Use one server process per SQLite file.
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -133,9 +134,14 @@ export function createSqliteStorage({ file, dataDir } = {}) {
     kind: 'sqlite',
     file,
     async init() {},
+    // Waits its turn behind the transactions: the one connection answers at once even while a
+    // transaction holds it, so only the queue shows a stuck writer (healthz puts a time limit on it).
     async check() {
       if (closed) throw new Error('storage closed');
-      s.ping.get();
+      await mutex.run(async () => {
+        if (closed) throw new Error('storage closed');
+        s.ping.get();
+      });
     },
     async transact(fn) {
       return mutex.run(async () => {
