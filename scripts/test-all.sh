@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds everything and runs every test suite: the core natively and as
-# WebAssembly (ctest), the npm package (node --test), the server on SQLite
-# and PostgreSQL (node --test), and the browser end-to-end tests (Chromium).
+# Builds everything and runs every test suite: the core natively, under
+# AddressSanitizer and UndefinedBehaviorSanitizer, and as WebAssembly
+# (ctest), the npm package (node --test), the server on SQLite and
+# PostgreSQL (node --test), the code samples of the docs, and the
+# browser end-to-end tests (Chromium).
 # Runs every suite even when one fails, then exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +15,11 @@ run() {
   if "$@"; then echo "=== $name: ok"; else echo "=== $name: FAILED"; failed+=("$name"); fi
 }
 run core-native bash scripts/test-native.sh
+run core-sanitizers bash scripts/test-sanitizers.sh
 run core-wasm bash scripts/test-wasm-core.sh
 run wasm bash wasm/scripts/ci.sh
 run node-server bash node_server/scripts/ci.sh
+run docs bash tests/docs/run.sh
 run e2e bash tests/e2e/run.sh
 echo
 if [ ${#failed[@]} -gt 0 ]; then

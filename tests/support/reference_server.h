@@ -1,5 +1,5 @@
 // An in-process reference server that follows the server rules of
-// shared/PROTOCOL.md, for the convergence test and the examples:
+// docs/protocol.md, for the convergence test and the examples:
 //  - per-client last mutation ids, clients belong to one client group;
 //  - every entry carries the version that last wrote it; deletes leave
 //    tombstones, so a pull can send every change since its cookie;
