@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything replicore needs on a fresh Debian 12 machine (as root,
-# or with sudo available): compilers, Emscripten, the test and benchmark
-# libraries, PostgreSQL and Chromium. Safe to run again.
+# or with sudo available): compilers (clang with libFuzzer too), Emscripten,
+# the test and benchmark libraries, PostgreSQL and Chromium. Safe to run again.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 packages=(cmake g++ make python3 git pkg-config
   nlohmann-json3-dev libgtest-dev googletest libbenchmark-dev
-  emscripten postgresql chromium brotli)
+  emscripten postgresql chromium brotli
+  clang libclang-rt-14-dev)  # clang with libFuzzer: scripts/test-fuzz.sh
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

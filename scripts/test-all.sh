@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test suite: the core natively, under
-# AddressSanitizer and UndefinedBehaviorSanitizer, and as WebAssembly
+# AddressSanitizer and UndefinedBehaviorSanitizer, fuzzed (libFuzzer, a
+# bounded time per target), and as WebAssembly
 # (ctest), the npm package (node --test), the server on SQLite and
 # PostgreSQL (node --test), the code samples of the docs, and the
 # browser end-to-end tests (Chromium).
@@ -16,6 +17,7 @@ run() {
 }
 run core-native bash scripts/test-native.sh
 run core-sanitizers bash scripts/test-sanitizers.sh
+run core-fuzz bash scripts/test-fuzz.sh
 run core-wasm bash scripts/test-wasm-core.sh
 run wasm bash wasm/scripts/ci.sh
 run node-server bash node_server/scripts/ci.sh

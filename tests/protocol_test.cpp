@@ -100,6 +100,12 @@ TEST(ProtocolCookies, Ordering) {
   EXPECT_LT(Cmp("-3", "2"), 0);
   EXPECT_LT(Cmp("1.25", "1.5"), 0);
   EXPECT_EQ(Cmp("2", "2.0"), 0);
+  // zero however spelled (found by tests/fuzz/cookie_fuzz: -0 was below 0
+  // while both equalled 0e20)
+  EXPECT_EQ(Cmp("-0", "0"), 0);
+  EXPECT_EQ(Cmp("0", "-0"), 0);
+  EXPECT_EQ(Cmp("-0", "0e20"), 0);
+  EXPECT_LT(Cmp("-1", "-0"), 0);
   // strings by code units (here: bytes)
   EXPECT_LT(Cmp("\"a\"", "\"b\""), 0);
   EXPECT_LT(Cmp("\"a\"", "\"ab\""), 0);
@@ -351,6 +357,10 @@ TEST(ProtocolJson, ParseJsonLimited) {
   EXPECT_TRUE(parseJsonLimited("[[1]]", 5, &err).has_value());
   // Strings that look like nesting are not nesting.
   EXPECT_TRUE(parseJsonLimited("\"" + std::string(1000, '[') + "\"", 5, &err).has_value());
+  // A lone surrogate escape is JSON, but no Json can hold it: refused, not
+  // returned as a "discarded" value (found by tests/fuzz/json_fuzz).
+  EXPECT_FALSE(parseJsonLimited(R"("a\ud800")", 5, &err).has_value());
+  EXPECT_NE(err.find("surrogate"), std::string::npos) << err;
 }
 
 // --- Push responses ------------------------------------------------------------------------

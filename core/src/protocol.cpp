@@ -123,6 +123,9 @@ int compareCookies(const Cookie& a, const Cookie& b) {
   if (a.number_ < b.number_) return -1;
   if (a.number_ > b.number_) return 1;
   // Large integers differ below double precision: compare them exactly.
+  // Zero is zero however spelled (-0 is 0, as in JavaScript; found by
+  // tests/fuzz/cookie_fuzz, where -0 < 0 but both equal 0e20).
+  if (a.number_ == 0) return 0;
   if (a.integer_ && b.integer_) return compareIntegerTexts(a.order_, b.order_);
   return 0;
 }
@@ -206,7 +209,15 @@ std::optional<Json> parseJsonLimited(std::string_view text, int maxDepth, std::s
     if (error) *error = why.rfind("JSON nests deeper", 0) == 0 ? why : "not valid JSON";
     return std::nullopt;
   }
-  return Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  Json parsed = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  // JSON's grammar allows a lone surrogate escape ("\ud800"), which a Json
+  // (UTF-8 strings) cannot hold: refused rather than returned as a
+  // "discarded" value that looks like one (found by tests/fuzz/json_fuzz).
+  if (parsed.is_discarded()) {
+    if (error) *error = "a string holds a lone surrogate escape, which this reader cannot keep";
+    return std::nullopt;
+  }
+  return parsed;
 }
 
 namespace {

@@ -147,7 +147,8 @@ ParsedPull parsePullResponse(std::string_view body, const ParseLimits& limits = 
 PushResult parsePushResponse(std::string_view body);
 
 // Parses JSON text with a nesting limit and no exceptions. Returns nullopt
-// with `error` set when the text is not JSON or nests deeper than allowed.
+// with `error` set when the text is not JSON, nests deeper than allowed, or
+// holds a lone surrogate escape (valid JSON that a Json cannot hold).
 std::optional<Json> parseJsonLimited(std::string_view text, int maxDepth, std::string* error);
 
 }  // namespace replicore
