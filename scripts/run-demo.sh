@@ -17,4 +17,6 @@ echo "Replichat: open the address below in two windows (Ctrl-C stops the server)
 # DEMO_LOGIN=1: the chat's free login (anyone as anyone; never for production). Its secret is made
 # once and kept in the data folder (data/demo-secret, mode 0600), so a restart keeps open tabs
 # signed in. Settings already in the environment (DEMO_SECRET, DATA_DIR, PORT, ...) still apply.
-DEMO_LOGIN=1 PACKAGE_DIR=build-wasm/package exec node node_server/src/main.js
+# LOG_FORMAT=pretty: one short line per request ("14:03:22 push   space=general  user=alice
+# 1 mutation  200  4 ms"), also when the output goes through a pipe; LOG_FORMAT=json keeps JSON.
+DEMO_LOGIN=1 PACKAGE_DIR=build-wasm/package LOG_FORMAT="${LOG_FORMAT:-pretty}" exec node node_server/src/main.js

@@ -5,36 +5,44 @@
 // DEMO_SECRET, or a secret kept in DATA_DIR); AUTH_MODULE's authorize (see auth-config.js),
 // SCHEMA_VERSION, BODY_LIMIT, WEB_DIR, PACKAGE_DIR (default: build-wasm/package; `off` serves no
 // package), CORS_ORIGINS (comma-separated origins, or *), MUTATORS (a module whose default export
-// replaces the chat mutators), FUTURE_COOKIE (reset | clientStateNotFound),
-// LOG_LEVEL (info | error), limits in milliseconds (0 turns one off; see README, "Limits and
-// timeouts"): MUTATOR_TIMEOUT_MS, HEALTH_TIMEOUT_MS, and with DATABASE_URL PG_POOL_SIZE,
-// PG_ACQUIRE_TIMEOUT_MS, PG_STATEMENT_TIMEOUT_MS, PG_IDLE_IN_TRANSACTION_TIMEOUT_MS; the HTTP
-// server's HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS; and poke
-// socket limits (counts and bytes; see README, "Limits"): MAX_POKE_SOCKETS_PER_USER,
-// MAX_POKE_SOCKETS, MAX_POKE_BUFFERED_BYTES.
+// replaces the chat mutators), FUTURE_COOKIE (reset | clientStateNotFound), LOG_LEVEL (info |
+// error), LOG_FORMAT (json | pretty; unset: pretty on a terminal, else json), limits in
+// milliseconds (0 turns one off; see README, "Limits and timeouts"): MUTATOR_TIMEOUT_MS,
+// HEALTH_TIMEOUT_MS, and with DATABASE_URL PG_POOL_SIZE, PG_ACQUIRE_TIMEOUT_MS,
+// PG_STATEMENT_TIMEOUT_MS, PG_IDLE_IN_TRANSACTION_TIMEOUT_MS; the HTTP server's
+// HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS; and poke socket
+// limits (counts and bytes; see README, "Limits"): MAX_POKE_SOCKETS_PER_USER, MAX_POKE_SOCKETS,
+// MAX_POKE_BUFFERED_BYTES.
 // Mistakes a user can fix (package not built, port taken, bad setting) end the process with one
 // line on stderr saying what to do, and exit code 1, rather than a stack trace.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { createServer, DEFAULT_PACKAGE_DIR } from './server.js';
-import { createJsonLogger } from './log.js';
+import { createJsonLogger, createPrettyLogger } from './log.js';
 import { authOptionsFromEnv } from './auth-config.js';
+import { loadMutators } from './load-mutators.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = process.env;
-const baseLogger = createJsonLogger();
+
+function fail(message) {
+  process.stderr.write(`replicore server: ${message}\n`);
+  process.exit(1);
+}
+
+// JSON lines are for log collectors, which read a pipe or a file; a person at a terminal gets
+// text. LOG_FORMAT=json keeps JSON on a terminal too.
+const LOGGERS = { json: createJsonLogger, pretty: createPrettyLogger };
+const logFormat = env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json');
+if (!Object.hasOwn(LOGGERS, logFormat)) fail(`LOG_FORMAT=${env.LOG_FORMAT} is not json or pretty.`);
+const baseLogger = LOGGERS[logFormat]();
 // LOG_LEVEL=error drops the per-request info lines (the load bench uses it).
 const logger = env.LOG_LEVEL === 'error' ? { info() {}, error: baseLogger.error } : baseLogger;
 
 function defaultDataDir() {
   // The repository's data/ folder (git-ignored) when run from a checkout, else ./data.
   return fs.existsSync(path.join(repoRoot, '.git')) ? path.join(repoRoot, 'data') : path.resolve('data');
-}
-
-function fail(message) {
-  process.stderr.write(`replicore server: ${message}\n`);
-  process.exit(1);
 }
 
 // What the page loads from /replicore/: without them it would come up "online" and do nothing.
@@ -65,10 +73,9 @@ function wholeFromEnv(name, what = 'a whole number of milliseconds (0 turns it o
   return n;
 }
 
-const mutators = env.MUTATORS ? (await import(pathToFileURL(path.resolve(env.MUTATORS)).href)).default : undefined;
-
 let server;
 try {
+  const mutators = await loadMutators(env.MUTATORS);
   const auth = await authOptionsFromEnv(env);
   server = createServer({
     ...auth,
@@ -96,7 +103,7 @@ try {
     maxPokeBufferedBytes: wholeFromEnv('MAX_POKE_BUFFERED_BYTES', 'a whole number of bytes'),
   });
 } catch (err) {
-  // Settings refused (auth, CORS_ORIGINS, FUTURE_COOKIE, limits) are the user's to fix.
+  // Settings refused (MUTATORS, auth, CORS_ORIGINS, FUTURE_COOKIE, limits) are the user's to fix.
   if (err instanceof TypeError) fail(err.message);
   throw err;
 }

@@ -290,23 +290,35 @@ export function createServer(options = {}) {
 
   async function handlePush(req, res, url, ctx) {
     const space = spaceOf(url);
+    ctx.space = space;
     const { userID } = await admit(req, ctx, { token: tokenFromAuthorization(req.headers.authorization), action: 'push', space, access: 'write' });
     const body = validatePush(await readJSON(req, bodyLimit));
+    ctx.mutations = body.mutations.length;
     const vErr = versionError('push', body.pushVersion) ??
       (schemaVersion !== null && body.schemaVersion !== schemaVersion ? { error: 'VersionNotSupported', versionType: 'schema' } : null);
-    if (vErr) return sendJSON(res, 200, vErr);
+    if (vErr) {
+      ctx.reason = `${vErr.error} (${vErr.versionType})`;
+      return sendJSON(res, 200, vErr);
+    }
     await sync.push({ space, userID, requestID: ctx.requestID, push: body });
     sendJSON(res, 200, {});
   }
 
   async function handlePull(req, res, url, ctx) {
     const space = spaceOf(url);
+    ctx.space = space;
     const { userID } = await admit(req, ctx, { token: tokenFromAuthorization(req.headers.authorization), action: 'pull', space, access: 'read' });
     const body = validatePull(await readJSON(req, bodyLimit));
     const vErr = versionError('pull', body.pullVersion) ??
       (schemaVersion !== null && body.schemaVersion !== schemaVersion ? { error: 'VersionNotSupported', versionType: 'schema' } : null);
-    if (vErr) return sendJSON(res, 200, vErr);
-    sendJSON(res, 200, await sync.pull({ space, userID, pull: body }));
+    if (vErr) {
+      ctx.reason = `${vErr.error} (${vErr.versionType})`;
+      return sendJSON(res, 200, vErr);
+    }
+    const response = await sync.pull({ space, userID, pull: body });
+    if (response.error) ctx.reason = response.error;
+    else ctx.patchOps = response.patch.length;
+    sendJSON(res, 200, response);
   }
 
   async function handleLogin(req, res, ctx) {
@@ -409,6 +421,8 @@ export function createServer(options = {}) {
   }, async (req, res) => {
     const start = process.hrtime.bigint();
     const requestID = req.headers['x-replicache-requestid'];
+    // What the request's log line says besides method, path, status and time; the handlers fill
+    // in what they learn (space, mutations, patchOps, and a reason when the answer is a refusal).
     const ctx = { requestID: typeof requestID === 'string' ? requestID : undefined, userID: undefined };
     let url;
     try {
@@ -420,6 +434,7 @@ export function createServer(options = {}) {
       logger.info({
         msg: 'request', method: req.method, path: req.url.split('?')[0], status: res.statusCode,
         ms: Number(process.hrtime.bigint() - start) / 1e6, requestID: ctx.requestID, userID: ctx.userID,
+        space: ctx.space, mutations: ctx.mutations, patchOps: ctx.patchOps, reason: ctx.reason,
       });
     });
     try {
@@ -433,6 +448,7 @@ export function createServer(options = {}) {
         return;
       }
       const body = err instanceof HttpError ? err.body : { error: 'InternalServerError', message: 'internal error' };
+      ctx.reason = body.message ?? body.error;
       // After a 413 the rest of the body is not read: close the connection instead.
       sendJSON(res, status, body, status === 413 ? { Connection: 'close' } : {});
     }
@@ -452,7 +468,10 @@ export function createServer(options = {}) {
       const text = body ? JSON.stringify(body) : '';
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\n` +
         `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
-      logger.info({ msg: 'request', method: 'GET', path: url?.pathname ?? req.url.split('?')[0], status, upgrade: true, ...extra });
+      logger.info({
+        msg: 'request', method: 'GET', path: url?.pathname ?? req.url.split('?')[0], status, upgrade: true, ...extra,
+        reason: body?.message ?? body?.error,
+      });
     };
     if (!url || url.pathname !== '/api/poke' || !SPACE_RE.test(space)) {
       refuse(url?.pathname === '/api/poke' ? 400 : 404);

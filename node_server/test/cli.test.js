@@ -2,9 +2,10 @@
 // /replicore/, refuses to start without one, and reports a taken port in one line. Its
 // authentication settings: none, a weak secret or two at once refuse to start; the demo login
 // only with DEMO_LOGIN=1, its secret kept in DATA_DIR across restarts; AUTH_MODULE; a PEM key.
+// A MUTATORS module that cannot be used is reported in one line; LOG_FORMAT=pretty logs text.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,7 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import WebSocket from 'ws';
-import { makeAPI, pullBody, pushBody, mut } from './helpers.js';
+import { makeAPI, pullBody, pushBody, mut, uid, sleep } from './helpers.js';
+import { mintToken } from '../src/auth.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.resolve(here, '../src/main.js');
@@ -20,9 +22,19 @@ const BUILT = path.resolve(here, '../../build-wasm/package');
 const PACKAGE_FILES = ['replicore.js', 'replicore_wasm.mjs', 'replicore_wasm.wasm'];
 const CLI_SECRET = 'replicore-cli-secret-0123456789abcdef';
 
+/** The URL of a `listening` line, JSON or pretty; undefined for any other line. */
+function listeningURL(line) {
+  try {
+    const entry = JSON.parse(line);
+    return entry?.msg === 'listening' ? entry.url : undefined;
+  } catch {
+    return /^\d\d:\d\d:\d\d listening on (http:\/\/\S+)/.exec(line)?.[1];
+  }
+}
+
 /**
- * Start main.js; resolves with {code, stdout, stderr} when it exits, or with {base, stop} once it
- * logs `listening` (whichever comes first).
+ * Start main.js; resolves with {code, stdout, stderr} when it exits, or with {base, stop,
+ * output()} once it logs `listening` (whichever comes first); output() is {stdout, stderr} so far.
  */
 function run(env, dataDir) {
   const childEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DEMO_SECRET: CLI_SECRET, DATA_DIR: dataDir, ...env };
@@ -36,14 +48,17 @@ function run(env, dataDir) {
       child.kill('SIGKILL');
       reject(new Error(`main.js neither listened nor exited: ${stdout}\n${stderr}`));
     }, 20_000);
+    let listening = false;
     child.stdout.on('data', (d) => {
       stdout += d;
-      const line = stdout.split('\n').map((l) => { try { return JSON.parse(l); } catch { return null; } })
-        .find((e) => e?.msg === 'listening');
-      if (!line) return;
+      // Whole lines only: a URL cut between two chunks must not be taken for the whole.
+      const url = listening ? undefined : stdout.split('\n').slice(0, -1).map(listeningURL).find(Boolean);
+      if (!url) return;
+      listening = true;
       clearTimeout(timer);
       resolve({
-        base: line.url.replace(/\/$/, ''),
+        base: url.replace(/\/$/, ''),
+        output: () => ({ stdout, stderr }),
         stop: () => new Promise((r) => {
           if (child.exitCode !== null) return r();
           child.once('exit', r);
@@ -55,6 +70,39 @@ function run(env, dataDir) {
       clearTimeout(timer);
       // Let the pipes drain before reporting.
       setImmediate(() => resolve({ code, stdout, stderr }));
+    });
+  });
+}
+
+// util-linux's script(1) runs a command on a pseudo-terminal: how main.js logs on a terminal.
+const HAS_SCRIPT = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+const shellQuote = (text) => `'${text.replace(/'/g, "'\\''")}'`;
+
+/** main.js's output on a terminal up to its `listening` line (ANSI colors kept), then stopped. */
+function outputOnTerminal(env, dataDir) {
+  const childEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DEMO_SECRET: CLI_SECRET, DATA_DIR: dataDir, ...env };
+  for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
+  const command = `${shellQuote(process.execPath)} ${shellQuote(MAIN)}`;
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`main.js did not listen on a terminal: ${output}`));
+    }, 20_000);
+    let stopping = false;
+    child.stdout.on('data', (d) => {
+      output += d;
+      if (stopping) return;
+      // (Lines end in \r\n on a terminal.) script(1) ends the command when it gets a SIGTERM
+      // itself, which takes it some 3 s.
+      if (!/listening[^\n]*\n/.test(output)) return;
+      stopping = true;
+      child.kill('SIGTERM');
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(output);
     });
   });
 }
@@ -142,6 +190,84 @@ describe('main.js', { timeout: 120_000 }, () => {
     assertOneLine(await run({ PORT: 'eighty', PACKAGE_DIR: fakePackage }, dataDir), /PORT=eighty is not a port number/);
     assertOneLine(await run({ CORS_ORIGINS: 'localhost:5173', PACKAGE_DIR: fakePackage }, dataDir),
       /CORS origin "localhost:5173" is not an origin/);
+  });
+
+  it('reports a MUTATORS module that cannot be used in one line: missing, throwing, or without mutators', async () => {
+    const withMutators = (file) => ({ PACKAGE_DIR: fakePackage, MUTATORS: file });
+    const writeModule = (name, text) => {
+      const file = path.join(tmp, name);
+      fs.writeFileSync(file, text);
+      return file;
+    };
+    const loading = 'MUTATORS=.*: the mutators module could not be loaded: ';
+    assertOneLine(await run(withMutators(path.join(tmp, 'no-such-mutators.js')), dataDir),
+      new RegExp(`${loading}there is no file .*no-such-mutators\\.js .*Point MUTATORS at the file of your server mutators`));
+    assertOneLine(await run(withMutators(tmp), dataDir), new RegExp(`${loading}.* is a folder\\. Point MUTATORS at the module file in it`));
+    assertOneLine(await run(withMutators(writeModule('throws.mjs', 'const ready = false;\nif (!ready) throw new Error("no database URL");\nexport default {};\n')), dataDir),
+      new RegExp(`${loading}it threw Error: no database URL \\(at .*throws\\.mjs:2\\)\\. Fix the module`));
+    assertOneLine(await run(withMutators(writeModule('syntax.mjs', 'export default {\n  a() {} +\n};\n')), dataDir),
+      new RegExp(`${loading}it threw SyntaxError: .*\\(node --check .*syntax\\.mjs shows where\\)`));
+    assertOneLine(await run(withMutators(writeModule('imports-missing.mjs', 'import "no-such-package-here";\nexport default {a() {}};\n')), dataDir),
+      new RegExp(`${loading}it threw Error \\[ERR_MODULE_NOT_FOUND\\]: Cannot find package 'no-such-package-here'`));
+    assertOneLine(await run(withMutators(writeModule('named.mjs', 'export function addTodo() {}\nexport function toggle() {}\n')), dataDir),
+      new RegExp(`${loading}it has no default export\\. It has named exports addTodo, toggle: .*export default \\{addTodo, toggle\\}`));
+    assertOneLine(await run(withMutators(writeModule('function.mjs', 'export default function addTodo() {}\n')), dataDir),
+      new RegExp(`${loading}its default export is a function, not an object of mutator functions`));
+    assertOneLine(await run(withMutators(writeModule('empty.mjs', 'export default {};\n')), dataDir), new RegExp(`${loading}its default export has no mutators`));
+    assertOneLine(await run(withMutators(writeModule('constant.mjs', 'export default {addTodo() {}, version: 2};\n')), dataDir),
+      new RegExp(`${loading}its default export's "version" is a number, not a function`));
+    // A CommonJS module's exports object is its default export.
+    const s = await run(withMutators(writeModule('mutators.cjs', 'module.exports = {async addTodo() {}};\n')), dataDir);
+    try {
+      assert.ok(s.base, 'started');
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('LOG_FORMAT=pretty: one line of text per request, and an error in one line', async () => {
+    const s = await run({ PACKAGE_DIR: fakePackage, LOG_FORMAT: 'pretty' }, dataDir);
+    try {
+      const api = makeAPI(s.base);
+      const auth = mintToken('ann', CLI_SECRET);
+      const g = uid('g');
+      const c = uid('c');
+      const messages = [1, 2, 3].map((id) => mut(c, id, 'createMessage', { id: `m${id}`, content: 'hello' }));
+      assert.equal((await api.push(pushBody(g, messages), { auth, space: 'pretty-room' })).status, 200);
+      assert.equal((await api.pull(pullBody(g, null), { auth, space: 'pretty-room' })).status, 200);
+      assert.equal((await api.pull(pullBody(g, null), { auth: 'not-a-token', space: 'pretty-room' })).status, 401);
+      assert.equal((await api.push(pushBody(g, [mut(c, 4, 'noSuchMutator', {})]), { auth, space: 'pretty-room' })).status, 200);
+      // A request's line is written once its answer is sent, which the client may see first.
+      const deadline = Date.now() + 5000;
+      while (s.output().stdout.split('\n').filter((l) => / (push|pull) /.test(l)).length < 4 && Date.now() < deadline) await sleep(20);
+      const { stdout, stderr } = s.output();
+      const lines = stdout.split('\n').filter((l) => l !== '');
+      assert.ok(lines.every((l) => /^\d\d:\d\d:\d\d /.test(l)), stdout);
+      assert.doesNotMatch(stdout, /^\{/m);
+      const requests = lines.filter((l) => / (push|pull) /.test(l));
+      assert.equal(requests.length, 4, stdout);
+      const ms = '\\d+(\\.\\d)? ms';
+      assert.match(requests[0], new RegExp(`^\\d\\d:\\d\\d:\\d\\d push   space=pretty-room  user=ann  3 mutations  200  ${ms}$`));
+      assert.match(requests[1], new RegExp(`^\\d\\d:\\d\\d:\\d\\d pull   space=pretty-room  user=ann  4 patch ops  200  ${ms}$`));
+      assert.match(requests[2], new RegExp(`^\\d\\d:\\d\\d:\\d\\d pull   space=pretty-room  401  ${ms}  not authenticated: `));
+      assert.match(requests[3], /push {3}space=pretty-room {2}user=ann {2}1 mutation {2}200 /);
+      // The failed mutation: one line on stderr, the error last.
+      const errors = stderr.split('\n').filter((l) => l !== '');
+      assert.equal(errors.length, 1, stderr);
+      assert.match(errors[0], new RegExp(`^\\d\\d:\\d\\d:\\d\\d error  mutation failed; .*user=ann  space=pretty-room  clientID=${c}  mutationID=4  mutator=noSuchMutator  Error: unknown mutator noSuchMutator$`));
+    } finally {
+      await s.stop();
+    }
+    assertOneLine(await run({ PACKAGE_DIR: fakePackage, LOG_FORMAT: 'xml' }, dataDir), /LOG_FORMAT=xml is not json or pretty/);
+  });
+
+  it('logs pretty lines on a terminal (colored) unless LOG_FORMAT=json', { skip: !HAS_SCRIPT && 'no script(1) to run main.js on a terminal' }, async () => {
+    const env = { PACKAGE_DIR: fakePackage, LOG_FORMAT: undefined, NO_COLOR: undefined };
+    const pretty = await outputOnTerminal(env, dataDir);
+    assert.match(pretty, /^\x1b\[2m\d\d:\d\d:\d\d\x1b\[0m listening on http:\/\/127\.0\.0\.1:\d+\/ \(sqlite\)\r?$/m);
+    assert.doesNotMatch(pretty, /"msg"/);
+    const json = await outputOnTerminal({ ...env, LOG_FORMAT: 'json' }, dataDir);
+    assert.match(json, /^\{"time":"[^"]+","level":"info","msg":"listening"/m);
   });
 
   it('CORS_ORIGINS opens push and pull to the listed origin', async () => {

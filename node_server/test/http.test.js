@@ -101,7 +101,7 @@ describe('http', { timeout: 60_000 }, () => {
     assert.equal(resolveStatic('/srv/web', 'a/b.js'), '/srv/web/a/b.js');
   });
 
-  it('logs one JSON line per request with method, path, status, ms, requestID, userID', async () => {
+  it('logs one JSON line per request with method, path, status, ms, requestID, userID, space, counts, reason', async () => {
     const lines = [];
     const stream = { write: (s) => lines.push(s) };
     const s2 = await startServer(b.newStorage(), { logger: createJsonLogger(stream, stream) });
@@ -111,9 +111,10 @@ describe('http', { timeout: 60_000 }, () => {
         auth: token('alice'), space: 'logs', headers: { 'X-Replicache-RequestID': 'c1-abc-0' },
       });
       await s2.api.pull(pullBody(g, null), { auth: 'bad', space: 'logs' });
+      await s2.api.pull(pullBody(g, null), { auth: token('alice'), space: 'logs' });
       const entries = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === 'request');
-      assert.equal(entries.length, 2);
-      const [push, pull] = entries;
+      assert.equal(entries.length, 3);
+      const [push, pull, goodPull] = entries;
       assert.equal(push.method, 'POST');
       assert.equal(push.path, '/api/push');
       assert.equal(push.status, 200);
@@ -121,8 +122,15 @@ describe('http', { timeout: 60_000 }, () => {
       assert.equal(push.requestID, 'c1-abc-0');
       assert.equal(push.userID, 'alice');
       assert.equal(typeof push.time, 'string');
+      assert.equal(push.space, 'logs');
+      assert.equal(push.mutations, 1);
+      assert.equal(push.reason, undefined);
       assert.equal(pull.status, 401);
       assert.equal(pull.userID, undefined);
+      assert.equal(pull.space, 'logs');
+      assert.match(pull.reason, /^not authenticated: /);
+      // clear, and the one message
+      assert.equal(goodPull.patchOps, 2);
       assert.ok(lines.every((l) => l.endsWith('\n') && !l.slice(0, -1).includes('\n')));
     } finally {
       await s2.close();
