@@ -137,7 +137,9 @@ function normalizeScanOptions(options) {
   let limit = -1;
   if (options.limit !== undefined) {
     if (typeof options.limit !== 'number' || !(options.limit >= 0)) throw new TypeError('scan limit must be a number >= 0');
-    limit = Math.floor(options.limit);
+    // Replicache 15 treats a limit of 0 as no limit (tested against it in
+    // test/conformance.test.js): kept, so a scan answers the same.
+    limit = Math.floor(options.limit) || -1;
   }
   return {prefix, start, exclusive, limit};
 }

@@ -189,7 +189,7 @@ test('scan: prefix, start, exclusive, limit, keys/values/entries/toArray/for awa
   assert.deepEqual(r.excl, ['a/3', 'b/1']);
   assert.deepEqual(r.prefixStart, ['a/3']);
   assert.deepEqual(r.none, []);
-  assert.deepEqual(r.limit0, []);
+  assert.deepEqual(r.limit0, r.all, 'limit 0 is no limit, as in Replicache 15');
   const iterated = await rep.query(async (tx) => {
     const out = [];
     for await (const v of tx.scan({prefix: 'a/'})) out.push(v);

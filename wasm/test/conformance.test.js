@@ -1,0 +1,372 @@
+// Differential conformance: each scenario below is written against
+// Replicache's public API only, runs once against the real Replicache
+// 15.3.0 and once against replicore (both in Node, kvStore 'mem', no
+// server: pulls and pushes go through puller/pusher functions), and the two
+// results must be equal. A scenario returns plain JSON describing what an
+// app would observe (values read, callbacks seen and when, request bodies
+// with the random ids replaced).
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {loadReplicore} from './helpers/package.js';
+import {loadReplicache} from './helpers/replicache.js';
+
+const replicore = await loadReplicore();
+const replicache = await loadReplicache();
+const LIBS = [
+  ['replicache', replicache],
+  ['replicore', replicore],
+];
+
+let n = 0;
+const quiet = {log() {}};
+
+const mutators = {
+  async put(tx, {key, value}) {
+    await tx.set(key, value);
+    return `put ${key}`;
+  },
+  async putMany(tx, entries) {
+    for (const [k, v] of entries) await tx.set(k, v);
+    return entries.length;
+  },
+  async del(tx, key) {
+    return tx.del(key);
+  },
+  async incr(tx, key) {
+    const v = (await tx.get(key)) ?? 0;
+    await tx.set(key, v + 1);
+    return v + 1;
+  },
+  async refuse(tx, key) {
+    await tx.set(key, 'never');
+    throw new Error(`refused ${key}`);
+  },
+  async describe(tx) {
+    return {reason: tx.reason, isClient: typeof tx.clientID === 'string' && tx.clientID.length > 0, mutationID: tx.mutationID};
+  },
+};
+
+function make(lib, extra = {}) {
+  return new lib.Replicache({
+    name: `conformance-${process.pid}-${n++}`,
+    licenseKey: lib.TEST_LICENSE_KEY ?? 'test',
+    kvStore: 'mem',
+    pullInterval: null,
+    logSinks: [quiet],
+    mutators,
+    ...extra,
+  });
+}
+
+// Runs `scenario(lib)` against both libraries and compares. `differences`
+// names the fields where replicore deliberately differs (each documented in
+// the package README): they are compared by the caller, not here.
+async function same(scenario, differences = []) {
+  const results = {};
+  for (const [name, lib] of LIBS) results[name] = await scenario(lib);
+  const without = (r) => Object.fromEntries(Object.entries(r).filter(([k]) => !differences.includes(k)));
+  assert.deepEqual(without(results.replicore), without(results.replicache));
+  return results;
+}
+
+test('reads: get, has, isEmpty and every form of scan', async () => {
+  await same(async (lib) => {
+    const rep = make(lib);
+    const out = {empty: await rep.query((tx) => tx.isEmpty())};
+    out.count = await rep.mutate.putMany([
+      ['a/1', 1],
+      ['a/2', {x: [1, 2]}],
+      ['a/3', 'three'],
+      ['b/1', null],
+      ['b/2', true],
+      ['c', 0],
+    ]);
+    out.reads = await rep.query(async (tx) => ({
+      get: [await tx.get('a/2'), await tx.get('nope'), await tx.get('b/1')],
+      has: [await tx.has('a/1'), await tx.has('nope'), await tx.has('b/1')],
+      isEmpty: await tx.isEmpty(),
+      all: await tx.scan().entries().toArray(),
+      prefix: await tx.scan({prefix: 'a/'}).keys().toArray(),
+      start: await tx.scan({start: {key: 'a/2'}}).keys().toArray(),
+      startExclusive: await tx.scan({start: {key: 'a/2', exclusive: true}}).keys().toArray(),
+      startBetween: await tx.scan({start: {key: 'a/25'}}).keys().toArray(),
+      limit: await tx.scan({limit: 2}).values().toArray(),
+      prefixLimit: await tx.scan({prefix: 'b/', limit: 1}).entries().toArray(),
+      prefixStart: await tx.scan({prefix: 'a/', start: {key: 'a/3'}}).keys().toArray(),
+      noMatch: await tx.scan({prefix: 'z'}).toArray(),
+      zeroLimit: await tx.scan({limit: 0}).toArray(),
+      iterated: await (async () => {
+        const seen = [];
+        for await (const v of tx.scan({prefix: 'a/'})) seen.push(v);
+        for await (const [k] of tx.scan({prefix: 'b/'}).entries()) seen.push(k);
+        return seen;
+      })(),
+    }));
+    await rep.close();
+    return out;
+  });
+});
+
+test('mutators: return values, del, a throwing mutator changes nothing, the transaction', async () => {
+  await same(async (lib) => {
+    const rep = make(lib);
+    const out = {};
+    out.put = await rep.mutate.put({key: 'k', value: 1});
+    out.delExisting = await rep.mutate.del('k');
+    out.delMissing = await rep.mutate.del('k');
+    out.incr = [await rep.mutate.incr('n'), await rep.mutate.incr('n')];
+    try {
+      await rep.mutate.refuse('r');
+      out.refused = 'resolved';
+    } catch (e) {
+      out.refused = e.message;
+    }
+    out.afterRefusal = await rep.query(async (tx) => [await tx.has('r'), await tx.scan().keys().toArray()]);
+    out.describe = await rep.mutate.describe();
+    out.pending = (await rep.experimentalPendingMutations()).map(({name, id, args}) => ({name, id, args}));
+    await rep.close();
+    return out;
+  });
+});
+
+test('subscriptions: data when mutate resolves, re-runs only for keys read, no call for equal data', async () => {
+  await same(async (lib) => {
+    const rep = make(lib);
+    const log = [];
+    const unsubA = rep.subscribe((tx) => tx.scan({prefix: 'a/'}).entries().toArray(), {
+      onData: (d) => log.push(['a', d]),
+    });
+    const unsubX = rep.subscribe((tx) => tx.get('x'), {onData: (d) => log.push(['x', d ?? null])});
+    // The first data of both, before any mutation.
+    for (let i = 0; i < 50 && log.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    log.sort((p, q) => (p[0] < q[0] ? -1 : 1));
+    const steps = [];
+    const step = async (what, f) => {
+      const before = log.length;
+      await f();
+      steps.push([what, log.slice(before)]);
+    };
+    await step('put a/1', () => rep.mutate.put({key: 'a/1', value: 1}));
+    await step('put b (read by none)', () => rep.mutate.put({key: 'b', value: 1}));
+    await step('put x', () => rep.mutate.put({key: 'x', value: 'y'}));
+    await step('put a/1 same value', () => rep.mutate.put({key: 'a/1', value: 1}));
+    await step('put a/2', () => rep.mutate.put({key: 'a/2', value: [2]}));
+    await step('del a/1', () => rep.mutate.del('a/1'));
+    unsubA();
+    await step('put a/3 after unsubscribe', () => rep.mutate.put({key: 'a/3', value: 3}));
+    unsubX();
+    await rep.close();
+    return {first: log.slice(0, 2), steps};
+  });
+});
+
+test('watch: diffs by prefix, with and without the initial values', async () => {
+  await same(async (lib) => {
+    const rep = make(lib);
+    await rep.mutate.putMany([
+      ['p/1', 1],
+      ['q', 0],
+    ]);
+    const diffs = [];
+    const initial = [];
+    const stop = rep.experimentalWatch((d) => diffs.push(d), {prefix: 'p/'});
+    const stopInitial = rep.experimentalWatch((d) => initial.push(d), {prefix: 'p/', initialValuesInFirstDiff: true});
+    await new Promise((r) => setTimeout(r, 20));
+    await rep.mutate.put({key: 'p/2', value: {a: 1}});
+    await rep.mutate.put({key: 'p/2', value: {a: 2}});
+    await rep.mutate.put({key: 'q', value: 1});
+    await rep.mutate.del('p/1');
+    await rep.mutate.putMany([
+      ['p/3', 3],
+      ['p/4', 4],
+    ]);
+    await new Promise((r) => setTimeout(r, 20));
+    stop();
+    stopInitial();
+    await rep.mutate.put({key: 'p/5', value: 5});
+    await new Promise((r) => setTimeout(r, 20));
+    await rep.close();
+    return {diffs, initial};
+  });
+});
+
+// A scripted server behind puller/pusher: pushes are recorded, pulls answer
+// what the test queued. Random ids (client, group, profile) are replaced by
+// their role so bodies compare.
+function scriptedSync(rep) {
+  const pushes = [];
+  const pulls = [];
+  const answers = [];
+  const anonymize = (body) =>
+    JSON.parse(
+      JSON.stringify(body)
+        .replaceAll(rep.clientID, '<client>')
+        .replace(/"clientGroupID":"[^"]*"/g, '"clientGroupID":"<group>"')
+        .replace(/"profileID":"[^"]*"/g, '"profileID":"<profile>"')
+        .replace(/"timestamp":[0-9.e+-]+/g, '"timestamp":"<time>"'),
+    );
+  return {
+    pushes,
+    pulls,
+    answers,
+    anonymize,
+    puller: async (body) => {
+      pulls.push(anonymize(body));
+      const response = answers.shift() ?? {cookie: body.cookie, lastMutationIDChanges: {}, patch: []};
+      return {response: JSON.parse(JSON.stringify(response).replaceAll('<client>', rep.clientID)), httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
+    },
+    pusher: async (body) => {
+      pushes.push(anonymize(body));
+      return {httpRequestInfo: {httpStatusCode: 200, errorMessage: ''}};
+    },
+  };
+}
+
+test('sync: request bodies, rebase on a pull, confirmation, patch ops', async () => {
+  await same(async (lib) => {
+    let sync;
+    const rep = make(lib, {
+      puller: (b, id) => sync.puller(b, id),
+      pusher: (b, id) => sync.pusher(b, id),
+      pushDelay: 0,
+      schemaVersion: 's1',
+    });
+    sync = scriptedSync(rep);
+    const out = {};
+    await rep.pull();
+    await rep.mutate.incr('n');
+    await rep.mutate.put({key: 'local', value: true});
+    await rep.push();
+    for (let i = 0; i < 50 && sync.pushes.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    out.firstPull = sync.pulls[0];
+    out.pushMutations = sync.pushes.flatMap((p) => p.mutations);
+    out.pushShape = Object.keys(sync.pushes[0]).sort();
+    out.pushVersion = [sync.pushes[0].pushVersion, sync.pushes[0].schemaVersion];
+    // The server has other writes and has not applied ours yet: ours rebase on top.
+    sync.answers.push({cookie: 1, lastMutationIDChanges: {}, patch: [{op: 'put', key: 'n', value: 10}, {op: 'put', key: 'server', value: 's'}]});
+    await rep.pull();
+    out.afterRebase = await rep.query((tx) => tx.scan().entries().toArray());
+    out.pendingAfterRebase = (await rep.experimentalPendingMutations()).map(({name, id}) => [name, id]);
+    out.secondPullCookie = sync.pulls.at(-1).cookie;
+    // Now the server has applied the first one (n: 11) but not the second.
+    sync.answers.push({cookie: 2, lastMutationIDChanges: {'<client>': 1}, patch: [{op: 'put', key: 'n', value: 11}]});
+    await rep.pull();
+    out.afterConfirm = await rep.query((tx) => tx.scan().entries().toArray());
+    out.pendingAfterConfirm = (await rep.experimentalPendingMutations()).map(({name, id}) => [name, id]);
+    // clear, del and an equal cookie (a no-op).
+    sync.answers.push({cookie: 3, lastMutationIDChanges: {'<client>': 2}, patch: [{op: 'clear'}, {op: 'put', key: 'a', value: 1}, {op: 'put', key: 'b', value: 2}, {op: 'del', key: 'a'}]});
+    await rep.pull();
+    out.afterClear = await rep.query((tx) => tx.scan().entries().toArray());
+    sync.answers.push({cookie: 3, lastMutationIDChanges: {}, patch: [{op: 'put', key: 'ignored', value: 1}]});
+    await rep.pull();
+    out.afterSameCookie = await rep.query((tx) => tx.scan().keys().toArray());
+    out.pending = await rep.experimentalPendingMutations();
+    await rep.close();
+    return out;
+  });
+});
+
+test('errors: a closed instance, a closed transaction, a query that throws, subscription callbacks', async () => {
+  const {replicache: theirs, replicore: ours} = await same(async (lib) => {
+    const rep = make(lib);
+    const out = {};
+    let kept;
+    await rep.query((tx) => {
+      kept = tx;
+    });
+    try {
+      await kept.get('a');
+      out.closedTx = 'resolved';
+    } catch (e) {
+      out.closedTx = e.name;
+    }
+    try {
+      await rep.query(() => {
+        throw new Error('query failed');
+      });
+    } catch (e) {
+      out.queryError = e.message;
+    }
+    const events = [];
+    const unsub = rep.subscribe(
+      async (tx) => {
+        if (await tx.has('boom')) throw new Error('body threw');
+        return (await tx.get('v')) ?? null;
+      },
+      {onData: (d) => events.push(['data', d]), onError: (e) => events.push(['error', e.message]), onDone: () => events.push(['done'])},
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    await rep.mutate.put({key: 'v', value: 1});
+    await rep.mutate.put({key: 'boom', value: 1});
+    await rep.mutate.del('boom');
+    unsub();
+    await new Promise((r) => setTimeout(r, 20));
+    out.events = events;
+    await rep.close();
+    out.closed = rep.closed;
+    for (const [what, f] of [
+      ['query', () => rep.query((tx) => tx.get('v'))],
+      ['mutate', () => rep.mutate.put({key: 'x', value: 1})],
+    ]) {
+      try {
+        await f();
+        out[what] = 'resolved';
+      } catch (e) {
+        out[what] = 'rejected';
+      }
+    }
+    return out;
+  }, ['closedTx', 'events', 'query', 'mutate']);
+  // The same error class; replicore also names it (err.name) where
+  // Replicache leaves 'Error'.
+  assert.deepEqual([theirs.closedTx, ours.closedTx], ['Error', 'TransactionClosedError']);
+  // onDone: Replicache 15.3.0 documents it as "called when the subscription
+  // is removed/done" but does not call it on unsubscribe; replicore does.
+  assert.deepEqual(ours.events, [...theirs.events, ['done']]);
+  // After close(), Replicache's query and mutate resolve (doing nothing);
+  // replicore's reject with "Replicache instance is closed".
+  assert.deepEqual([theirs.query, theirs.mutate, ours.query, ours.mutate], ['resolved', 'resolved', 'rejected', 'rejected']);
+});
+
+test('sync errors: ClientStateNotFound, VersionNotSupported, a failing puller, 401 and getAuth', async () => {
+  await same(async (lib) => {
+    const out = {};
+    const answer = (response, status = 200) => async () => ({response, httpRequestInfo: {httpStatusCode: status, errorMessage: status === 200 ? '' : 'no'}});
+    // ClientStateNotFound on pull: the callback, then no more pulls.
+    let pulls = 0;
+    const a = make(lib, {puller: async (...args) => (pulls++, answer({error: 'ClientStateNotFound'})(...args))});
+    let notFound = 0;
+    a.onClientStateNotFound = () => notFound++;
+    await a.pull();
+    await new Promise((r) => setTimeout(r, 50));
+    out.notFound = notFound;
+    await a.pull();
+    out.pullsAfterNotFound = pulls;
+    await a.close();
+    // VersionNotSupported: the reason.
+    const reasons = [];
+    const b = make(lib, {puller: answer({error: 'VersionNotSupported', versionType: 'schema'})});
+    b.onUpdateNeeded = (r) => reasons.push(r);
+    await b.pull();
+    await new Promise((r) => setTimeout(r, 50));
+    out.reasons = reasons;
+    await b.close();
+    // 401: getAuth's answer is used for the retry.
+    const auths = [];
+    const c = make(lib, {
+      auth: 'stale',
+      puller: async (body) => {
+        return answer({cookie: 1, lastMutationIDChanges: {}, patch: [{op: 'put', key: 'ok', value: 1}]}, 200)(body);
+      },
+    });
+    c.getAuth = async () => {
+      auths.push('asked');
+      return 'fresh';
+    };
+    await c.pull();
+    out.pulled = await c.query((tx) => tx.get('ok'));
+    out.auths = auths;
+    await c.close();
+    return out;
+  });
+});
