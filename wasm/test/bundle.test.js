@@ -7,7 +7,7 @@ import {execFileSync} from 'node:child_process';
 import {copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import * as esbuild from 'esbuild';
-import {installedProject} from './helpers/package.js';
+import {installedProject, wasmDir} from './helpers/package.js';
 
 const project = installedProject();
 
@@ -96,4 +96,12 @@ console.log(JSON.stringify(out));
   assert.ok(located.seen.length >= 1 && located.seen.every((f) => f === 'replicore_wasm.wasm'), JSON.stringify(located));
   const broken = run('broken');
   assert.ok(broken.error, JSON.stringify(broken));
+});
+
+test('the packed tarball carries the license: LICENSE (the repository\'s) and package.json agree', () => {
+  const installed = join(project, 'node_modules', 'replicore');
+  const license = readFileSync(join(installed, 'LICENSE'), 'utf8');
+  assert.equal(license, readFileSync(join(wasmDir, '..', 'LICENSE'), 'utf8'));
+  assert.match(license, /Apache License\s+Version 2\.0/);
+  assert.equal(JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).license, 'Apache-2.0');
 });
