@@ -21,6 +21,7 @@ run core-fuzz bash scripts/test-fuzz.sh
 run core-wasm bash scripts/test-wasm-core.sh
 run wasm bash wasm/scripts/ci.sh
 run node-server bash node_server/scripts/ci.sh
+run faults bash node_server/scripts/faults.sh
 run docs bash tests/docs/run.sh
 run e2e bash tests/e2e/run.sh
 echo

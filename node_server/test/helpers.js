@@ -154,6 +154,15 @@ export async function openPokeSocket(base, space, { auth = token('watcher'), ...
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Wait until `cond()` holds (polled every 5 ms), failing after `ms`. */
+export async function until(cond, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(5);
+  }
+}
+
 /** Apply a pull response's patch to a Map (a minimal client view). */
 export function applyPatch(map, patch) {
   for (const op of patch) {

@@ -36,7 +36,8 @@ export function spawnInstance(env) {
         resolve({
           child, base, api: makeAPI(base), errors,
           stop: () => new Promise((r) => {
-            if (child.exitCode !== null) return r();
+            // (A child killed by a signal has no exit code, only a signal code.)
+            if (child.exitCode !== null || child.signalCode !== null) return r();
             child.once('exit', r);
             child.kill('SIGTERM');
           }),

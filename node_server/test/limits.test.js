@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { STORAGES, backend, startServer, token, uid, pushBody, pullBody, mut, applyPatch } from './helpers.js';
+import { STORAGES, backend, startServer, token, uid, pushBody, pullBody, mut, applyPatch, until } from './helpers.js';
 import { spawnInstance } from './instances.js';
 import { createPostgresStorage } from '../src/server.js';
 
@@ -31,15 +31,6 @@ function within(p, ms, what) {
     p,
     new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms))),
   ]).finally(() => clearTimeout(timer));
-}
-
-/** Wait until `cond()` holds, failing after `ms`. */
-async function until(cond, ms, what) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function healthz(server) {

@@ -2,17 +2,20 @@
 // and pg_terminate_backend on backends inside transactions, while clients push continuously.
 // The server (a real `src/main.js` child process) must stay up, answer the affected requests
 // with 503, reconnect, and apply every mutation exactly once (the clients retry on 5xx like
-// Replicache does, resending their pending mutations, which the lmid check deduplicates).
+// Replicache does, resending their pending mutations, which the lmid check deduplicates), and
+// every client's own view, built from its incremental pulls, must end equal to the space.
+// Also part of the fault suite (scripts/faults.sh).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { STORAGES, token, uid, pushBody, pullBody, mut, openPokeSocket, sleep, applyPatch } from './helpers.js';
-import { startPostgres } from './pg-harness.js';
-import { spawnInstance } from './instances.js';
+import { STORAGES, token, uid, pushBody, mut, openPokeSocket, sleep } from '../helpers.js';
+import { startPostgres } from '../pg-harness.js';
+import { spawnInstance } from '../instances.js';
+import { FaultClient, newStats, assertExactlyOnceAndConverged } from '../fault-client.js';
 
-const COUNTING = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'counting-mutators.js');
+const COUNTING = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'counting-mutators.js');
 const CLIENTS = 6;
 
 /** Run `sql` on a connection of its own; the connection may die under us (restarts), so it
@@ -45,76 +48,6 @@ async function terminateInTransaction(url, ms = 5000) {
   return 0;
 }
 
-/**
- * One protocol-level client that keeps making mutations (alternating `add` and `incr`), pushes
- * all pending ones, pulls to confirm, and on a 5xx backs off (30 ms doubling to 500 ms) and
- * tries again, as Replicache does. Once `stopping()` it makes no new mutations and returns when
- * everything it made is confirmed.
- */
-async function runClient({ api, space, clientID, group, auth, stats, stopping, serverDown }) {
-  let made = 0;
-  let lmid = 0;
-  let cookie = null;
-  let delay = 30;
-  const pending = [];
-  const counts = { add: 0, incr: 0 };
-  const request = async (kind, body) => {
-    for (;;) {
-      const down = serverDown();
-      if (down) throw new Error(`server process died: ${down}`);
-      let r;
-      try {
-        r = await api[kind](body, { auth, space });
-      } catch (err) {
-        stats.networkErrors++;
-        stats.lastNetworkError = err.cause?.message ?? err.message;
-        await sleep(delay);
-        delay = Math.min(delay * 2, 500);
-        continue;
-      }
-      stats.status[r.status] = (stats.status[r.status] ?? 0) + 1;
-      if (r.status === 200 && !r.body?.error) {
-        delay = 30;
-        return r.body;
-      }
-      if (r.status >= 500) {
-        stats.failures.push(`${r.status} ${r.text}`);
-        await sleep(delay);
-        delay = Math.min(delay * 2, 500);
-        if (kind === 'push') return null; // the next round resends with one more mutation
-        continue;
-      }
-      throw new Error(`${kind} got ${r.status} ${r.text}`);
-    }
-  };
-  for (;;) {
-    if (!stopping()) {
-      made++;
-      const name = made % 2 ? 'add' : 'incr';
-      counts[name]++;
-      pending.push(mut(clientID, made, name, name === 'add' ? { key: `${clientID}-${made}` } : { by: 1 }, performance.now()));
-    } else if (pending.length === 0) {
-      break;
-    }
-    if (pending.length) {
-      const ok = await request('push', pushBody(group, pending));
-      if (ok === null) continue;
-    }
-    const p = await request('pull', pullBody(group, cookie));
-    if (cookie !== null && p.cookie < cookie) throw new Error(`${clientID}: cookie went backwards (${p.cookie} < ${cookie})`);
-    cookie = p.cookie;
-    const l = p.lastMutationIDChanges[clientID];
-    if (l !== undefined) {
-      // A lower lmid would mean the database lost a commit the server had acknowledged.
-      if (l < lmid) throw new Error(`${clientID}: lastMutationID went backwards (${l} < ${lmid})`);
-      lmid = l;
-    }
-    while (pending.length && pending[0].id <= lmid) pending.shift();
-    stats.confirmed = (stats.confirmed ?? 0) + 1;
-  }
-  return { clientID, group, auth, made, lmid, counts };
-}
-
 describe('the server rides through PostgreSQL restarts and killed backends', { timeout: 120_000, skip: !STORAGES.includes('postgres') && 'REPLICORE_TEST_STORAGES excludes postgres' }, () => {
   let pgs, inst;
   let exited = null;
@@ -135,27 +68,24 @@ describe('the server rides through PostgreSQL restarts and killed backends', { t
     await pgs?.stop();
   });
 
-  it('stays up, answers 503 while the database is away, and applies every mutation exactly once', async (t) => {
+  it('stays up, answers 503 while the database is away, applies every mutation exactly once, and the clients converge', async (t) => {
     if (pgs.external) return t.skip('DATABASE_URL is set: the harness cannot restart that server');
     const space = uid('faults');
-    const stats = { status: {}, failures: [], networkErrors: 0, confirmed: 0 };
+    const stats = newStats();
     let stop = false;
-    const clients = [];
-    for (let i = 0; i < CLIENTS; i++) {
-      clients.push(runClient({
-        api: inst.api, space, clientID: `${space}-c${i}`, group: `${space}-g${i}`, auth: token(`u${i}`),
-        stats, stopping: () => stop, serverDown: () => exited,
-      }));
-    }
-    const all = Promise.all(clients);
+    const clients = Array.from({ length: CLIENTS }, (_, i) => new FaultClient({
+      base: inst.base, space, clientID: `${space}-c${i}`, group: `${space}-g${i}`, userID: `u${i}`,
+      stats, serverGone: () => exited,
+    }));
+    const all = Promise.all(clients.map((c) => c.runLoad({ stopping: () => stop })));
     all.catch(() => {}); // awaited below; a client failing early must not be an unhandled rejection
     const faults = (async () => {
       // Let the load build up, then between faults wait until the clients got going again, so
       // every fault hits a loaded server and the server visibly recovered from the previous one.
       const progress = async (n = 30, ms = 15_000) => {
-        const start = stats.confirmed;
+        const start = stats.pulls;
         const deadline = Date.now() + ms;
-        while (stats.confirmed < start + n && Date.now() < deadline && !exited) await sleep(20);
+        while (stats.pulls < start + n && Date.now() < deadline && !exited) await sleep(20);
       };
       await progress();
       let terminated = 0;
@@ -180,7 +110,7 @@ describe('the server rides through PostgreSQL restarts and killed backends', { t
     } finally {
       stop = true;
     }
-    const results = await all;
+    await all;
 
     assert.equal(exited, null, 'the server process stayed up');
     assert.ok(terminated >= 4, `backends were terminated inside transactions (${terminated})`);
@@ -189,28 +119,14 @@ describe('the server rides through PostgreSQL restarts and killed backends', { t
     assert.deepEqual(other.slice(0, 5), [], 'every failed request got 503, not another 5xx');
     for (const f of stats.failures.slice(0, 3)) assert.match(f, /"error":"StorageUnavailable"/);
 
-    // Exactly once: every add's item, the counter, one space version per mutation, and each
-    // client's lmid equal to what it sent.
-    const probe = await inst.api.pull(pullBody(uid('probe'), null), { auth: token('probe'), space });
-    assert.equal(probe.status, 200);
-    const view = applyPatch(new Map(), probe.body.patch);
-    const made = results.reduce((s, r) => s + r.made, 0);
-    const adds = results.reduce((s, r) => s + r.counts.add, 0);
-    const incrs = results.reduce((s, r) => s + r.counts.incr, 0);
-    const expectedItems = results.flatMap((r) => Array.from({ length: r.made }, (_, j) => j + 1)
-      .filter((id) => id % 2).map((id) => `item/${r.clientID}-${id}`)).sort();
-    assert.deepEqual([...view.keys()].filter((k) => k.startsWith('item/')).sort(), expectedItems, 'every add applied, none twice');
-    assert.equal(expectedItems.length, adds);
-    assert.equal(view.get('counter'), incrs, 'no lost or doubled increments');
-    assert.equal(probe.body.cookie, made, 'one space version per mutation');
-    for (const r of results) {
-      assert.equal(r.lmid, r.made, `${r.clientID}: confirmed everything it made`);
-      const p = await inst.api.pull(pullBody(r.group, null), { auth: r.auth, space });
-      assert.equal(p.body.lastMutationIDChanges[r.clientID], r.made, `${r.clientID}: server lmid`);
-    }
+    // Exactly once (every add's item, the counter, one space version per mutation, each
+    // client's lmid at its last mutation) and every client's view equal to the space.
+    await assertExactlyOnceAndConverged(clients);
+    const made = clients.reduce((n, c) => n + c.made.length, 0);
     // Network errors are retried like 5xx; with the server up there should be none, but an HTTP
     // keep-alive race is no reason to fail, so they are only reported.
-    t.diagnostic(`${made} mutations by ${CLIENTS} clients, ${terminated} backends terminated in transactions, statuses ${JSON.stringify(stats.status)}, network errors ${stats.networkErrors}${stats.lastNetworkError ? ` (${stats.lastNetworkError})` : ''}`);
+    const networkErrors = stats.networkErrors.push + stats.networkErrors.pull;
+    t.diagnostic(`${made} mutations by ${CLIENTS} clients, ${terminated} backends terminated in transactions, statuses ${JSON.stringify(stats.status)}, network errors ${networkErrors}${stats.lastNetworkError ? ` (${stats.lastNetworkError})` : ''}`);
     const logged = {};
     for (const line of inst.errors) {
       try {
