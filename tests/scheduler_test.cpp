@@ -778,6 +778,27 @@ TEST_F(SchedulerTest, APullOutWhenAPushFindsNoClientStateIsAnsweredOnce) {
   EXPECT_TRUE(host.applied.empty());
 }
 
+TEST_F(SchedulerTest, TracesEachRequestWhenAsked) {
+  std::vector<std::string> lines;
+  cb.onTrace = [&](const std::string& l) { lines.push_back(l); };
+  opts.maxPushBytes = 650;  // two of the three mutations below (about 300 bytes each)
+  make();
+  s->start();
+  net.respondOpen("/pull", 200, PullOK(1));
+  for (int i = 0; i < 3; ++i) {
+    uint64_t id = host.pending.size() + 1;
+    host.pending.push_back({"cid", id, "m", Value::make(Json(std::string(150, 'x'))), 0});
+  }
+  s->push();
+  net.respondOpen("/push", 0);
+  ASSERT_GE(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "pull sent: from cookie null");
+  EXPECT_EQ(lines[1].rfind("pull answered: HTTP 200, ", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind("push sent: 2 mutations (cid 1..2), ", 0), 0u) << lines[2];
+  EXPECT_NE(lines[2].find("1 more to follow"), std::string::npos) << lines[2];
+  EXPECT_EQ(lines[3].rfind("push answered: no response (connection refused)", 0), 0u) << lines[3];
+}
+
 TEST_F(SchedulerTest, SettersApplyFromTheNextRequest) {
   opts.pushURL = "";
   opts.pullURL = "";

@@ -129,6 +129,10 @@ void SyncScheduler::reportError(bool isPush, const std::string& message) {
   if (callbacks_.onError) callbacks_.onError(isPush ? "push" : "pull", message, repeated);
 }
 
+void SyncScheduler::trace(bool isPush, const std::string& what) {
+  if (callbacks_.onTrace) callbacks_.onTrace(std::string(isPush ? "push " : "pull ") + what);
+}
+
 void SyncScheduler::reportPullFinished(const std::string& error, bool pullFollows) {
   if (callbacks_.onPullFinished) callbacks_.onPullFinished(error, pullFollows);
 }
@@ -144,6 +148,15 @@ void SyncScheduler::setAuth(std::string auth) {
     loop.waitingAfter401 = false;
     start(isPush);
   }
+}
+
+void SyncScheduler::traceAnswer(bool isPush, const HttpResponse& response) {
+  Loop& loop = isPush ? push_ : pull_;
+  std::string what = "answered: ";
+  what += response.status == 0 ? "no response (" + response.networkError + ")" : "HTTP " + std::to_string(response.status);
+  what += ", " + std::to_string(response.body.size()) + " bytes, after " +
+          std::to_string(static_cast<long long>(clock_->nowMs() - loop.lastStartMs)) + " ms";
+  trace(isPush, what);
 }
 
 std::string SyncScheduler::unpushableReason(const Mutation& m) {
@@ -195,6 +208,14 @@ void SyncScheduler::startPush() {
   push_.again = false;
   push_.lastStartMs = clock_->nowMs();
   updateSyncing();
+  if (callbacks_.onTrace) {
+    std::string what = "sent: " + std::to_string(taken) + " mutation" + (taken == 1 ? "" : "s") + " (" +
+                       mutations.front().clientID + " " + std::to_string(mutations.front().id);
+    if (taken > 1) what += ".." + std::to_string(mutations[taken - 1].id);
+    what += "), " + std::to_string(body.size()) + " bytes";
+    if (batchLeftSome_) what += ", a batch: " + std::to_string(mutations.size() - taken) + " more to follow";
+    trace(true, what);
+  }
   send(true, std::move(body), guarded([this](HttpResponse response) { onPushResponse(std::move(response)); }));
 }
 
@@ -210,6 +231,7 @@ void SyncScheduler::startPull() {
   updateSyncing();
   Cookie cookie = host_->confirmedCookie();
   std::string body = buildPullBody(host_->identity(), cookie);
+  if (callbacks_.onTrace) trace(false, "sent: from cookie " + cookie.text().substr(0, 100));
   send(false, std::move(body), guarded([this, cookie](HttpResponse response) {
          onPullResponse(std::move(response), cookie);
        }));
@@ -313,6 +335,7 @@ bool SyncScheduler::handleFailedStatus(Loop& loop, bool isPush, const HttpRespon
 
 void SyncScheduler::onPushResponse(HttpResponse response) {
   if (stopped_) return;  // stopped while it was out
+  if (callbacks_.onTrace) traceAnswer(true, response);
   if (handleFailedStatus(push_, true, response)) return;
   setOnline(true);
   PushResult result = parsePushResponse(response.body);
@@ -334,6 +357,7 @@ void SyncScheduler::onPushResponse(HttpResponse response) {
 
 void SyncScheduler::onPullResponse(HttpResponse response, Cookie requestCookie) {
   if (stopped_) return;  // stopped while it was out (stopForGood answered it)
+  if (callbacks_.onTrace) traceAnswer(false, response);
   if (handleFailedStatus(pull_, false, response)) return;
   if (callbacks_.pullBodyBudget) {
     size_t budget = callbacks_.pullBodyBudget();

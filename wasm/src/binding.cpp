@@ -226,6 +226,7 @@ class Core : public SyncHost {
         host_.call<void>("getAuth", token);
       };
     }
+    if (flag("trace")) cb.onTrace = [this](const std::string& line) { host_.call<void>("onTrace", line); };
     cb.onError = [this](const std::string& which, const std::string& message, bool repeated) {
       host_.call<void>("onError", which, message, repeated);
     };
@@ -237,8 +238,13 @@ class Core : public SyncHost {
 
     std::string pokeURL = str("pokeURL");
     if (!pokeURL.empty()) {
+      bool tracing = flag("trace");
       poke_ = std::make_unique<PokeSocket>(
-          pokeURL, &clock_, [this] { scheduler_->poke(); },
+          pokeURL, &clock_,
+          [this, tracing] {
+            if (tracing) host_.call<void>("onTrace", std::string("poke received"));
+            scheduler_->poke();
+          },
           [this] {
             // A poke may have been missed while disconnected.
             scheduler_->pull();

@@ -88,6 +88,10 @@ struct SchedulerCallbacks {
   // Every failure, for logging: "push" or "pull", what went wrong, and
   // whether it is the same failure as that loop's previous attempt.
   std::function<void(const std::string& which, const std::string& message, bool repeated)> onError;
+  // Optional, for debug logs: a line about each request sent and answered
+  // (what it carries, its status and how long it took). Set it only when
+  // tracing: the lines cost something to build.
+  std::function<void(const std::string& line)> onTrace;
   // Optional: the most bytes of pull response the host can take right now.
   // A larger response fails the pull (and is retried with backoff) before
   // it is parsed, as one over SchedulerOptions::limits.maxBodyBytes does. A
@@ -166,6 +170,8 @@ class SyncScheduler {
   void setOnline(bool online);
   void stopForGood();
   void reportPullFinished(const std::string& error, bool pullFollows);
+  void trace(bool isPush, const std::string& what);
+  void traceAnswer(bool isPush, const HttpResponse& response);
   void updateSyncing();
   void cancel(uint64_t& timer);
   void reportError(bool isPush, const std::string& message);
