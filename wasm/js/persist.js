@@ -209,6 +209,10 @@ export class Persistence {
    */
   loadRest(core) {
     return this.pages.loadAll(core).then(() => {
+      // The instance may have closed (and freed its core) while the last
+      // batch was read: touching the core then would stop the module for
+      // every instance of the page.
+      if (this._rep._core !== core || this._disabled) return;
       // A write that waited for the whole state (pages of a pull) can go.
       if (wasm.corePersistHasWork(core)) this.schedule();
     });

@@ -191,7 +191,7 @@ test('flush resolves once what was written is in the store; mutate does not wait
 // can be told to fail.
 function mapStore() {
   const dbs = new Map();
-  const faults = {commit: null, create: null, get: null};
+  const faults = {commit: null, create: null, get: null, hold: null};
   let writes = Promise.resolve();
   const provider = {
     faults,
@@ -208,6 +208,7 @@ function mapStore() {
         },
         async get(k) {
           if (faults.get) throw faults.get;
+          if (faults.hold) await faults.hold; // reads wait while a test holds them
           provider.gets.push(k);
           return pending?.has(k) ? pending.get(k) : data().get(k);
         },
@@ -516,6 +517,31 @@ test('lazy open: the first get reads the head and one page, the rest follows in 
   assert.equal((await b.query((tx) => tx.scan().keys().toArray())).length, 2000);
   assert.deepEqual(errors(b), []);
   await b.close();
+});
+
+test('lazy open: closing while the background reads pages leaves the module working for other instances', async () => {
+  // The background loader's last step used to ask the core for work after
+  // close() had freed it, which stopped the WebAssembly module for every
+  // instance of the page (found by the cold-start benchmark in Chromium).
+  const name = uniqueName('lazy-close');
+  const store = mapStore();
+  await storeWithPages(name, store, 2000);
+  const b = make(name, {kvStore: store});
+  assert.deepEqual(await b.query((tx) => tx.get('k00007')), {i: 7, pad: 'x'.repeat(500)});
+  let release;
+  store.faults.hold = new Promise((r) => (release = r));
+  const readsBefore = store.gets.length;
+  // The background loader starts 50 ms after opening; its first batch waits.
+  await sleep(150);
+  await b.close();
+  store.faults.hold = null;
+  release();
+  await sleep(50);
+  assert.ok(store.gets.length > readsBefore, 'the background reads ran after the close');
+  const c = make(uniqueName('after-close'), {kvStore: 'mem'});
+  await c.mutate.put({key: 'still', value: 'working'});
+  assert.equal(await c.query((tx) => tx.get('still')), 'working');
+  await c.close();
 });
 
 test('lazy open: scans, has, isEmpty and mutations made before the pages are in see the whole state', async () => {
