@@ -19,9 +19,16 @@ import {Mutex, ReadGate} from './locks.js';
 import {MISSED, TransactionClosedError, closedError, ReadTransactionImpl, WriteTransactionImpl} from './transactions.js';
 import {Persistence, makeIDBName, PERSIST_DELAY_MS} from './persist.js';
 import {resolveStoreProvider, registerDatabase, dropDatabase, dropAllDatabases} from './store/provider.js';
-import {makeLog, consoleLogSink} from './logging.js';
+import {makeLog, consoleLogSink, LOG_LEVELS} from './logging.js';
 export {consoleLogSink};
 export {loadWasm, configureWasm, makeIDBName, dropDatabase, dropAllDatabases, PERSIST_DELAY_MS, TransactionClosedError, deepEqual};
+// The rest of Replicache 15's exports, each from its module.
+import {Transport} from './transport.js';
+export {getDefaultPuller} from './transport.js';
+export {PullError, PushError, IDBNotFoundError} from './errors.js';
+export {filterAsyncIterable, mergeAsyncIterables} from './iterables.js';
+export {makeScanResult, isScanIndexOptions} from './scan-result.js';
+export {deleteAllReplicacheData, TEST_LICENSE_KEY} from './deprecated.js';
 
 // ------------------------------------------------------- string transfer --
 
@@ -91,9 +98,11 @@ export class Replicache {
       throw new TypeError('Replicache: maxPushBytes must be an integer of at least 1024');
     }
     this._maxPushBytes = maxPushBytes;
-    this._puller = options.puller ?? null;
-    this._pusher = options.pusher ?? null;
+    // rep.puller and rep.pusher: the app's or the defaults (transport.js).
+    this._transport = new Transport(this, options.puller, options.pusher);
     this._log = makeLog(options.logLevel, options.logSinks ?? [consoleLogSink], {name});
+    // logLevel 'debug': the core traces every push, pull and poke.
+    this._tracing = LOG_LEVELS[options.logLevel] === LOG_LEVELS.debug;
     // Internal (tests): how many cached values trigger the first sweep.
     this._cacheSweepAt = options.experimentalCacheSweepAt ?? 4096;
     const maxAge = options.clientMaxAgeMs ?? 14 * 24 * 3600 * 1000;
@@ -243,7 +252,8 @@ export class Replicache {
         this._defer(() => this.onSync?.(syncing));
         if (!syncing) this._wakeIdle();
       },
-      onPullFinished: (n) => {
+      onPullFinished: (n, error) => {
+        this._transport.pullFinished(error); // before the waiters (see poke)
         this._pullsSettled = n;
         const w = this._pullWaiters;
         if (w.length === 0) return;
@@ -280,6 +290,9 @@ export class Replicache {
       onError: (which, message, repeated) => {
         this._log(repeated ? 'debug' : 'error', `replicore: ${which} failed: ${message}`);
       },
+      onTrace: (line) => {
+        this._log('debug', `replicore: ${line}`);
+      },
       onPokeOpen: () => {
         this._log('debug', 'replicore: poke socket open');
       },
@@ -294,8 +307,8 @@ export class Replicache {
       schemaVersion: this._schemaVersion,
       pushURL: this._pushURL,
       pullURL: this._pullURL,
-      usePuller: !!this._puller,
-      usePusher: !!this._pusher,
+      usePuller: this._transport.pullViaJS,
+      usePusher: this._transport.pushViaJS,
       pokeURL: this._pokeURL,
       auth: this._auth,
       sessionHex: randomHex(8),
@@ -304,6 +317,7 @@ export class Replicache {
       minDelayMs: this._requestOptions.minDelayMs,
       maxDelayMs: this._requestOptions.maxDelayMs,
       maxPushBytes: this._maxPushBytes,
+      trace: this._tracing,
       hasGetAuth: true,
       cacheSweepAt: this._cacheSweepAt,
     };
@@ -378,14 +392,14 @@ export class Replicache {
   }
   set pullURL(value) {
     this._pullURL = String(value ?? '');
-    if (this._core && !this._puller) wasm.coreSetPullURL(this._core, this._pullURL);
+    if (this._core && !this._transport.pullViaJS) wasm.coreSetPullURL(this._core, this._pullURL);
   }
   get pushURL() {
     return this._pushURL;
   }
   set pushURL(value) {
     this._pushURL = String(value ?? '');
-    if (this._core && !this._pusher) wasm.coreSetPushURL(this._core, this._pushURL);
+    if (this._core && !this._transport.pushViaJS) wasm.coreSetPushURL(this._core, this._pushURL);
   }
   get pullInterval() {
     return this._pullInterval;
@@ -406,19 +420,19 @@ export class Replicache {
   get requestOptions() {
     return {...this._requestOptions};
   }
+  // The default (HTTP) puller and pusher unless the app gave its own; a new
+  // one is used from the next request (transport.js).
   get puller() {
-    return this._puller;
+    return this._transport.puller;
   }
   set puller(fn) {
-    if (!this._puller) throw new Error('replicore: a puller can only replace one given at construction');
-    this._puller = fn;
+    this._transport.puller = fn;
   }
   get pusher() {
-    return this._pusher;
+    return this._transport.pusher;
   }
   set pusher(fn) {
-    if (!this._pusher) throw new Error('replicore: a pusher can only replace one given at construction');
-    this._pusher = fn;
+    this._transport.pusher = fn;
   }
 
   // ------------------------------------------------------------ mutations --
@@ -547,7 +561,9 @@ export class Replicache {
   async _driveRebase(core) {
     try {
       let text;
+      let replayed = 0;
       while ((text = wasm.coreRebaseNext(core)) !== '') {
+        replayed++;
         const m = JSON.parse(text);
         const mutator = this._mutators[m.name];
         if (!mutator) {
@@ -580,6 +596,9 @@ export class Replicache {
         this._gate.endCommit();
       }
       this._persist?.schedule();
+      if (this._tracing) {
+        this._log('debug', `replicore: rebase: ${fin.kind}, ${fin.confirmed} mutation(s) confirmed, ${replayed} replayed, ${fin.replayErrors.length} failed`);
+      }
       for (const e of fin.replayErrors) {
         this._log('error', `replicore: mutator ${e.name} (mutation ${e.clientID}:${e.id}) threw during rebase; it stays pending: ${e.message}`);
         const cb = this.onReplayError;
@@ -969,18 +988,23 @@ export class Replicache {
     return this._sync(false);
   }
 
-  poke(_poke) {
-    return Promise.reject(new Error('replicore: poke(pullResponse) is not supported; call pull() on a poke'));
+  /**
+   * Replicache's (deprecated, experimental) poke({baseCookie, pullResponse}):
+   * applies the response as a pull's if the cookie is baseCookie, else
+   * rejects (transport.js).
+   */
+  poke(poke) {
+    return this._transport.poke(poke);
   }
 
   async _sendCustom(token, isPull, body, requestID) {
-    const fn = isPull ? this._puller : this._pusher;
     let status = 0;
     let text = '';
     let error = '';
     let values = null; // a puller's put values (see pullSkeleton)
     try {
-      const res = await fn(JSON.parse(body), requestID);
+      const request = JSON.parse(body);
+      const res = await this._transport.forRequest(isPull, request)(request, requestID);
       const info = res && res.httpRequestInfo;
       status = info && typeof info.httpStatusCode === 'number' ? info.httpStatusCode : 0;
       error = (info && info.errorMessage) || '';

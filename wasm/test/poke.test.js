@@ -115,3 +115,15 @@ test('Pusher-style sources: calling pull() on an app-level poke', async () => {
   await rep.close();
   await server.stop();
 });
+
+test("logLevel 'debug' traces each poke", async () => {
+  const server = await startServer();
+  const sink = memorySink();
+  const rep = make(server, {logLevel: 'debug', logSinks: [sink]});
+  await waitFor(() => server.sockets.size === 1, {what: 'socket open'});
+  await startupPullsDone(server);
+  server.poke();
+  await waitFor(() => sink.lines.some((l) => l.level === 'debug' && l.text === 'replicore: poke received'), {what: 'a poke traced'});
+  await rep.close();
+  await server.stop();
+});

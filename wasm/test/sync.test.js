@@ -541,3 +541,26 @@ test('offline, each failing retry is logged once as an error, then at debug', as
   await rep.close();
   await server.stop();
 });
+
+test("logLevel 'debug' traces each push, pull, poke and rebase", async () => {
+  const server = await startServer();
+  const rep = make(server, {logLevel: 'debug'});
+  await rep.pull();
+  await rep.mutate.put({key: 'a', value: 1});
+  await waitFor(() => server.clients.get(rep.clientID)?.lmid === 1, {what: 'push'});
+  await rep.pull();
+  const debug = rep.sink.lines.filter((l) => l.level === 'debug').map((l) => l.text);
+  const has = (re) => assert.ok(debug.some((t) => re.test(t)), `no debug line like ${re}:\n${debug.join('\n')}`);
+  has(/^replicore: pull sent: from cookie null$/);
+  has(/^replicore: pull answered: HTTP 200, \d+ bytes, after \d+ ms$/);
+  has(new RegExp(`^replicore: push sent: 1 mutation \\(${rep.clientID} 1\\), \\d+ bytes$`));
+  has(/^replicore: push answered: HTTP 200/);
+  has(/^replicore: rebase: applied, 1 mutation\(s\) confirmed, 0 replayed, 0 failed$/);
+  await rep.close();
+  // At the default level, none of it.
+  const quiet = make(server);
+  await quiet.pull();
+  assert.equal(quiet.sink.lines.filter((l) => l.level === 'debug').length, 0);
+  await quiet.close();
+  await server.stop();
+});

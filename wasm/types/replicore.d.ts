@@ -12,13 +12,18 @@ export type ReadonlyJSONValue =
   | readonly ReadonlyJSONValue[]
   | ReadonlyJSONObject;
 export type ReadonlyJSONObject = {readonly [key: string]: ReadonlyJSONValue | undefined};
-export type DeepReadonly<T> = T extends null | boolean | string | number | undefined
-  ? T
-  : {readonly [K in keyof T]: DeepReadonly<T[K]>};
+export type DeepReadonly<T> = T extends null | boolean | string | number | undefined ? T : DeepReadonlyObject<T>;
+export type DeepReadonlyObject<T> = {readonly [K in keyof T]: DeepReadonly<T[K]>};
 export type MaybePromise<T> = T | Promise<T>;
+export type IterableUnion<T> = AsyncIterable<T> | Iterable<T>;
 export type ClientID = string;
+/** The id of a client group: the clients of one name, schema and mutator names in a browser profile. */
 export type ClientGroupID = string;
-export type Cookie = null | string | number | (ReadonlyJSONObject & {readonly order: number | string});
+/**
+ * Orders server states: null (before the first pull), a string, a number, or
+ * an object whose `order` is a string or a number.
+ */
+export type Cookie = null | string | number | (ReadonlyJSONValue & {readonly order: number | string});
 
 export type TransactionEnvironment = 'client' | 'server';
 export type TransactionLocation = TransactionEnvironment;
@@ -41,8 +46,56 @@ export type ScanNoIndexOptions = {
   limit?: number | undefined;
   start?: {key: string; exclusive?: boolean | undefined} | undefined;
 };
-/** replicore has no secondary indexes yet: only the no-index form. */
-export type ScanOptions = ScanNoIndexOptions;
+/** The key of an index entry: [secondary key, primary key]. */
+export type IndexKey = readonly [secondary: string, primary: string];
+/** Where an index scan starts: a secondary key, or [secondary, primary]. */
+export type ScanOptionIndexedStartKey = readonly [secondary: string, primary?: string | undefined] | string;
+/**
+ * Options of a scan over an index. replicore has no secondary indexes yet:
+ * `tx.scan` takes only ScanNoIndexOptions; makeScanResult takes both.
+ */
+export type ScanIndexOptions = {
+  prefix?: string | undefined;
+  limit?: number | undefined;
+  indexName: string;
+  start?: {key: ScanOptionIndexedStartKey; exclusive?: boolean | undefined} | undefined;
+};
+export type ScanOptions = ScanIndexOptions | ScanNoIndexOptions;
+/** Index keys for index options, string keys otherwise. */
+export type KeyTypeForScanOptions<O extends ScanOptions> = O extends ScanIndexOptions ? IndexKey : string;
+/** Whether scan options are for an index scan (have an `indexName`). */
+export declare function isScanIndexOptions(options: ScanOptions): options is ScanIndexOptions;
+/**
+ * For makeScanResult: the entries in key order starting at `fromKey` (the
+ * later of the prefix and the start key).
+ */
+export type GetScanIterator = (fromKey: string) => IterableUnion<readonly [key: string, value: ReadonlyJSONValue]>;
+/** For makeScanResult with index options: the index entries in order from the given keys. */
+export type GetIndexScanIterator = (
+  indexName: string,
+  fromSecondaryKey: string,
+  fromPrimaryKey: string | undefined,
+) => IterableUnion<readonly [key: IndexKey, value: ReadonlyJSONValue]>;
+/**
+ * A ScanResult over the entries `getScanIterator` gives (called once, at
+ * once), applying the options' prefix, exclusive start and limit: for
+ * implementing `scan` over a store of your own.
+ */
+export declare function makeScanResult<Options extends ScanOptions>(
+  options: Options,
+  getScanIterator: Options extends ScanIndexOptions ? GetIndexScanIterator : GetScanIterator,
+): ScanResult<KeyTypeForScanOptions<Options>, ReadonlyJSONValue>;
+/** The items of `iter` that `predicate` accepts, as an async iterable. */
+export declare function filterAsyncIterable<V>(iter: IterableUnion<V>, predicate: (v: V) => boolean): AsyncIterable<V>;
+/**
+ * Merges two sorted iterables; `compare` orders an item of the base against
+ * one of the overlay, and on a tie (0) the overlay's item is taken.
+ */
+export declare function mergeAsyncIterables<A, B>(
+  iterableBase: IterableUnion<A>,
+  iterableOverlay: IterableUnion<B>,
+  compare: (a: A, b: B) => number,
+): AsyncIterable<A | B>;
 
 /**
  * A consistent read of the local state. Values are deeply frozen and shared
@@ -87,6 +140,14 @@ export type MakeMutators<T extends MutatorDefs> = {
 
 export type HTTPRequestInfo = {httpStatusCode: number; errorMessage: string};
 
+/** A mutation of the version 0 protocol (Replicache's recovery of old clients; replicore never sends it). */
+export type MutationV0 = {
+  readonly id: number;
+  readonly name: string;
+  readonly args: ReadonlyJSONValue;
+  readonly timestamp: number;
+};
+
 export type MutationV1 = {
   readonly id: number;
   readonly name: string;
@@ -101,6 +162,16 @@ export type PushRequestV1 = {
   clientGroupID: ClientGroupID;
   mutations: MutationV1[];
 };
+/** Version 0 push body (Replicache's recovery of old clients; replicore never sends it). */
+export type PushRequestV0 = {
+  pushVersion: 0;
+  schemaVersion: string;
+  profileID: string;
+  clientID: ClientID;
+  mutations: MutationV0[];
+};
+/** replicore sends PushRequestV1 only. */
+export type PushRequest = PushRequestV0 | PushRequestV1;
 export type PullRequestV1 = {
   pullVersion: 1;
   schemaVersion: string;
@@ -108,6 +179,17 @@ export type PullRequestV1 = {
   cookie: Cookie;
   clientGroupID: ClientGroupID;
 };
+/** Version 0 pull body (Replicache's recovery of old clients; replicore never sends it). */
+export type PullRequestV0 = {
+  pullVersion: 0;
+  schemaVersion: string;
+  profileID: string;
+  cookie: ReadonlyJSONValue;
+  clientID: ClientID;
+  lastMutationID: number;
+};
+/** replicore sends PullRequestV1 only. */
+export type PullRequest = PullRequestV1 | PullRequestV0;
 export type PatchOperation =
   | {readonly op: 'put'; readonly key: string; readonly value: ReadonlyJSONValue}
   | {readonly op: 'update'; readonly key: string; readonly merge?: ReadonlyJSONObject; readonly constrain?: string[]}
@@ -124,11 +206,52 @@ export type PullResponseOKV1 = {
   patch: PatchOperation[];
 };
 export type PullResponseV1 = PullResponseOKV1 | ClientStateNotFoundResponse | VersionNotSupportedResponse;
+export type PullResponseOKV0 = {
+  cookie?: ReadonlyJSONValue | undefined;
+  lastMutationID: number;
+  patch: PatchOperation[];
+};
+export type PullResponseV0 = PullResponseOKV0 | ClientStateNotFoundResponse | VersionNotSupportedResponse;
+export type PullResponse = PullResponseV1 | PullResponseV0;
 export type PushResponse = ClientStateNotFoundResponse | VersionNotSupportedResponse;
-export type PullerResult = {response?: PullResponseV1 | undefined; httpRequestInfo: HTTPRequestInfo};
+export type PullerResultV1 = {response?: PullResponseV1 | undefined; httpRequestInfo: HTTPRequestInfo};
+export type PullerResultV0 = {response?: PullResponseV0 | undefined; httpRequestInfo: HTTPRequestInfo};
+export type PullerResult = PullerResultV1 | PullerResultV0;
 export type PusherResult = {response?: PushResponse | undefined; httpRequestInfo: HTTPRequestInfo};
-export type Puller = (requestBody: PullRequestV1, requestID: string) => Promise<PullerResult>;
-export type Pusher = (requestBody: PushRequestV1, requestID: string) => Promise<PusherResult>;
+/**
+ * Makes the request of a pull. replicore calls it with a PullRequestV1 and
+ * expects a PullerResultV1 (the type is Replicache's, which also has version 0).
+ */
+export type Puller = (requestBody: PullRequest, requestID: string) => Promise<PullerResult>;
+/** Makes the request of a push; replicore calls it with a PushRequestV1. */
+export type Pusher = (requestBody: PushRequest, requestID: string) => Promise<PusherResult>;
+/**
+ * Replicache's default puller for `rep`: POSTs the request to `rep.pullURL`
+ * (read at each call) with `rep.auth` as the Authorization header; resolves
+ * to the parsed response on HTTP 200, else to the status and body text.
+ */
+export declare function getDefaultPuller(rep: {pullURL: string; auth: string}): Puller;
+/** What `poke()` applies: a pull response computed for the client at `baseCookie`. */
+export type Poke = {
+  baseCookie: ReadonlyJSONValue;
+  pullResponse: PullResponseV1;
+};
+/** Replicache's error for a failed pull, the cause in `causedBy` (replicore's pull() does not throw it). */
+export declare class PullError extends Error {
+  name: string;
+  causedBy?: Error | undefined;
+  constructor(causedBy?: Error);
+}
+/** Replicache's error for a failed push, the cause in `causedBy` (replicore's push() does not throw it). */
+export declare class PushError extends Error {
+  name: string;
+  causedBy?: Error | undefined;
+  constructor(causedBy?: Error);
+}
+/** The IndexedDB database was deleted under the client (by DevTools, or the browser). */
+export declare class IDBNotFoundError extends Error {
+  name: string;
+}
 
 export interface RequestOptions {
   /** First retry delay after a failed push or pull (default 30). */
@@ -141,7 +264,16 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** Key/value pairs about where a message comes from (here `{name}`). */
 export type Context = {[key: string]: unknown | undefined};
 /** Replicache's (and @rocicorp/logger's) sink: the context, then the message. */
-export interface LogSink {
+export interface LogSink<
+  Error extends unknown[] = unknown[],
+  Warn extends unknown[] = unknown[],
+  Info extends unknown[] = unknown[],
+  Debug extends unknown[] = unknown[],
+> {
+  log(level: 'error', context: Context | undefined, ...args: Error): void;
+  log(level: 'warn', context: Context | undefined, ...args: Warn): void;
+  log(level: 'info', context: Context | undefined, ...args: Info): void;
+  log(level: 'debug', context: Context | undefined, ...args: Debug): void;
   log(level: LogLevel, context: Context | undefined, ...args: unknown[]): void;
   flush?(): Promise<void>;
 }
@@ -206,6 +338,11 @@ export interface ReplicacheOptions<MD extends MutatorDefs> {
   /** Accepted and ignored, for drop-in compatibility. */
   licenseKey?: string | undefined;
   /**
+   * Accepted for drop-in compatibility and not read: replicore has no
+   * secondary indexes yet (a scan or watch with `indexName` throws).
+   */
+  readonly indexes?: IndexDefinitions | undefined;
+  /**
    * Where the client keeps its state. `'idb'` (the default where IndexedDB
    * exists): the confirmed state, its cookie and every pending mutation
    * survive a reload, a browser restart and a crash, and tabs of one app
@@ -246,7 +383,20 @@ export interface Write extends Read {
   commit(): Promise<void>;
 }
 export type KVStore = Store;
+export type KVRead = Read;
+export type KVWrite = Write;
+export type KVStoreProvider = StoreProvider;
 export type CreateKVStore = (name: string) => Store;
+export type DropKVStore = (name: string) => Promise<void>;
+
+/** Replicache's index definition (`indexes` option); replicore has no indexes yet. */
+export type IndexDefinition = {
+  readonly prefix?: string | undefined;
+  readonly jsonPointer: string;
+  readonly allowEmpty?: boolean | undefined;
+};
+export type IndexDefinitions = {readonly [name: string]: IndexDefinition};
+export type CreateIndexDefinition = IndexDefinition & {name: string};
 
 export interface DropDatabaseOptions {
   kvStore?: 'idb' | 'mem' | StoreProvider | undefined;
@@ -257,6 +407,10 @@ export interface DropDatabaseOptions {
 export declare function dropDatabase(dbName: string, opts?: DropDatabaseOptions): Promise<void>;
 /** Deletes the store of every Replicache opened in this profile. */
 export declare function dropAllDatabases(opts?: DropDatabaseOptions): Promise<{dropped: string[]; errors: unknown[]}>;
+/** @deprecated Use dropAllDatabases (the same function). */
+export declare function deleteAllReplicacheData(opts?: DropDatabaseOptions): Promise<{dropped: string[]; errors: unknown[]}>;
+/** @deprecated License keys are not checked. */
+export declare const TEST_LICENSE_KEY = 'This key only good for automated testing';
 /** The store name (IndexedDB database) of the Replicache called `name`. */
 export declare function makeIDBName(name: string, schemaVersion?: string): string;
 /** replicore only: milliseconds from a change to the start of the group commit that stores it. */
@@ -269,16 +423,47 @@ export interface SubscribeOptions<R> {
   isEqual?: ((a: R, b: R) => boolean) | undefined;
 }
 
-export type DiffOperation<Key = string> =
-  | {readonly op: 'add'; readonly key: Key; readonly newValue: ReadonlyJSONValue}
-  | {readonly op: 'del'; readonly key: Key; readonly oldValue: ReadonlyJSONValue}
-  | {readonly op: 'change'; readonly key: Key; readonly oldValue: ReadonlyJSONValue; readonly newValue: ReadonlyJSONValue};
-export type NoIndexDiff = readonly DiffOperation<string>[];
-export type WatchNoIndexOptions = {
+export type ExperimentalDiffOperationAdd<Key, Value = ReadonlyJSONValue> = {
+  readonly op: 'add';
+  readonly key: Key;
+  readonly newValue: Value;
+};
+export type ExperimentalDiffOperationDel<Key, Value = ReadonlyJSONValue> = {
+  readonly op: 'del';
+  readonly key: Key;
+  readonly oldValue: Value;
+};
+export type ExperimentalDiffOperationChange<Key, Value = ReadonlyJSONValue> = {
+  readonly op: 'change';
+  readonly key: Key;
+  readonly oldValue: Value;
+  readonly newValue: Value;
+};
+/** One change in a watch diff. */
+export type ExperimentalDiffOperation<Key> =
+  | ExperimentalDiffOperationAdd<Key>
+  | ExperimentalDiffOperationDel<Key>
+  | ExperimentalDiffOperationChange<Key>;
+export type ExperimentalNoIndexDiff = readonly ExperimentalDiffOperation<string>[];
+/** A diff of an index watch (replicore has no indexes yet). */
+export type ExperimentalIndexDiff = readonly ExperimentalDiffOperation<IndexKey>[];
+export type ExperimentalDiff = ExperimentalIndexDiff | ExperimentalNoIndexDiff;
+export type ExperimentalWatchNoIndexOptions = {
   prefix?: string | undefined;
   initialValuesInFirstDiff?: boolean | undefined;
 };
-export type WatchNoIndexCallback = (diff: NoIndexDiff) => void;
+/** Options of an index watch (replicore has no indexes yet: a watch with `indexName` throws). */
+export type ExperimentalWatchIndexOptions = ExperimentalWatchNoIndexOptions & {indexName: string};
+export type ExperimentalWatchOptions = ExperimentalWatchIndexOptions | ExperimentalWatchNoIndexOptions;
+export type ExperimentalWatchNoIndexCallback = (diff: ExperimentalNoIndexDiff) => void;
+export type ExperimentalWatchIndexCallback = (diff: ExperimentalIndexDiff) => void;
+export type ExperimentalWatchCallbackForOptions<Options extends ExperimentalWatchOptions> =
+  Options extends ExperimentalWatchIndexOptions ? ExperimentalWatchIndexCallback : ExperimentalWatchNoIndexCallback;
+// Shorter names (replicore's own).
+export type DiffOperation<Key = string> = ExperimentalDiffOperation<Key>;
+export type NoIndexDiff = ExperimentalNoIndexDiff;
+export type WatchNoIndexOptions = ExperimentalWatchNoIndexOptions;
+export type WatchNoIndexCallback = ExperimentalWatchNoIndexCallback;
 
 export declare class Replicache<MD extends MutatorDefs = {}> {
   constructor(options: ReplicacheOptions<MD>);
@@ -302,10 +487,13 @@ export declare class Replicache<MD extends MutatorDefs = {}> {
   pullInterval: number | null;
   /** Settable; a change restarts the sync loops (a pull now, a push of what is pending). */
   pushDelay: number;
-  /** Can only replace a puller given at construction. */
-  puller: Puller | null;
-  /** Can only replace a pusher given at construction. */
-  pusher: Pusher | null;
+  /**
+   * The puller in use: the app's, or the default (an HTTP POST to pullURL,
+   * as Replicache's). A new one makes the next pull.
+   */
+  puller: Puller;
+  /** The pusher in use: the app's, or the default (an HTTP POST to pushURL). A new one makes the next push. */
+  pusher: Pusher;
   onSync: ((syncing: boolean) => void) | null;
   onOnlineChange: ((online: boolean) => void) | null;
   /** Default (as Replicache): logs, and reloads the page in a browser. */
@@ -332,8 +520,13 @@ export declare class Replicache<MD extends MutatorDefs = {}> {
   pull(options?: {now?: boolean | undefined}): Promise<void>;
   /** Pushes now; resolves when no push or pull is in flight. */
   push(options?: {now?: boolean | undefined}): Promise<void>;
-  /** Not supported by replicore (rejects): call pull() on a poke instead. */
-  poke(poke: unknown): Promise<void>;
+  /**
+   * Applies `poke.pullResponse` as the answer of a pull made now, if the
+   * client's cookie is `poke.baseCookie`; rejects otherwise, or if the
+   * response cannot be applied. Deprecated and experimental in Replicache 15:
+   * calling pull() on a poke is the usual way.
+   */
+  poke(poke: Poke): Promise<void>;
   query<R>(body: (tx: ReadTransaction) => Promise<R> | R): Promise<R>;
   subscribe<R>(
     body: (tx: ReadTransaction) => Promise<R>,
@@ -362,3 +555,6 @@ export declare function configureWasm(options: WasmOptions): void;
 export declare function loadWasm(): Promise<unknown>;
 
 export declare const version: string;
+
+// Only what is exported above is public (ToPromise is not).
+export {};

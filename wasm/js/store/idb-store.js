@@ -34,6 +34,7 @@
 //   browser and cannot be taken back, so drop waits through `blocked` until it
 //   completes.
 import {storeError} from './errors.js';
+import {IDBNotFoundError} from '../errors.js';
 
 const OS = 'chunks';
 const DEL = Symbol('del');
@@ -67,9 +68,7 @@ function openDb(factory, name, reopen) {
     const req = factory.open(name, 1);
     req.onupgradeneeded = () => {
       if (!reopen) return req.result.objectStoreNames.contains(OS) || req.result.createObjectStore(OS);
-      failed = Object.assign(new Error(`database "${name}" no longer exists (deleted by another connection or by the browser)`), {
-        name: 'IDBNotFoundError',
-      });
+      failed = new IDBNotFoundError(`database "${name}" no longer exists (deleted by another connection or by the browser)`);
       req.transaction.abort();
     };
     req.onsuccess = () => (failed ? req.result.close() : resolve(req.result));
