@@ -52,7 +52,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // favicon the demo does not have). Everything else logged as an error is
 // a finding: a store that failed, a corrupt record, an exception.
 const NOISE = [
-  /^error: replicore: (push|pull) failed: network error/,
+  // Log lines start with the sink's context (name=...), as Replicache's do.
+  /^error: (name=\S+ )?replicore: (push|pull) failed: network error/,
   /^error: Failed to load resource: net::ERR_/,
   /^error: WebSocket connection to .* failed/,
   /^error: Failed to load resource: the server responded with a status of 404/,
