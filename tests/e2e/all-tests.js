@@ -18,5 +18,6 @@ const imported = ['auth', 'bundle', 'chat', 'interop', 'load-error', 'persist'].
 const here = path.dirname(fileURLToPath(import.meta.url));
 const present = fs.readdirSync(here).filter((name) => name.endsWith('.test.js')).sort();
 if (JSON.stringify(present) !== JSON.stringify(imported)) {
-  throw new Error(`all-tests.js imports ${imported.join(', ')} but the folder has ${present.join(', ')}: list every test file`);
+  throw new Error(`all-tests.js imports ${imported.join(', ')} but the folder has ${present.join(', ')}: ` +
+    'list every test file');
 }

@@ -218,7 +218,8 @@ function recordConsole() {
     }
     return String(value);
   };
-  for (const [method, type] of [['log', 'log'], ['info', 'info'], ['warn', 'warning'], ['error', 'error'], ['debug', 'debug']]) {
+  const methods = [['log', 'log'], ['info', 'info'], ['warn', 'warning'], ['error', 'error'], ['debug', 'debug']];
+  for (const [method, type] of methods) {
     const original = console[method];
     console[method] = function (...args) {
       lines.push(`${type}: ${args.map(show).join(' ')}`);
@@ -264,9 +265,13 @@ async function pollUntil(attempt, {timeout = 30000, what = 'a condition'} = {}) 
   }
 }
 
+// What the drivers say when the document a call ran in went away.
+const NAVIGATION_ERRORS = [/context was destroyed/i, /navigat/i, /Target closed/i, /no such window/i,
+  /DiscardedBrowsingContext/i, /realm/i, /Frame was detached/i, /detached/i, /unload/i];
+
 function isNavigationError(err) {
-  return /context was destroyed|navigat|Target closed|no such window|DiscardedBrowsingContext|realm|Execution context|Frame was detached|detached|unload/i
-    .test(String(err?.message ?? err));
+  const text = String(err?.message ?? err);
+  return NAVIGATION_ERRORS.some((re) => re.test(text));
 }
 
 // --------------------------------------------------------------- chromium --
@@ -327,7 +332,9 @@ class ChromiumContext {
   // The browser process: the child of this process whose command line
   // names the profile.
   browserPid() {
-    if (!this._dir) throw new Error('a fresh Chromium context shares its browser: launch one on a profileDir to kill it');
+    if (!this._dir) {
+      throw new Error('a fresh Chromium context shares its browser: launch one on a profileDir to kill it');
+    }
     const [pid] = childProcesses(process.pid, (args) => args.includes(`--user-data-dir=${this._dir}`));
     if (!pid) throw new Error('the Chromium process of this profile was not found');
     return pid;
@@ -406,13 +413,6 @@ class ChromiumPage {
 
 // ---------------------------------------------------------------- firefox --
 
-// Prefs on top of the ones puppeteer and Firefox's remote agent set for
-// automation: nothing of these tests reaches outside this machine.
-const FIREFOX_PREFS = {
-  'network.captive-portal-service.enabled': false,
-  'network.connectivity-service.enabled': false,
-};
-
 async function launchFirefox(userDataDir) {
   return puppeteer.launch({
     browser: 'firefox',
@@ -420,8 +420,8 @@ async function launchFirefox(userDataDir) {
     executablePath: '/usr/bin/firefox-esr',
     headless: true,
     userDataDir,
+    // Set per page (setViewport), as each context asks.
     defaultViewport: null,
-    extraPrefsFirefox: FIREFOX_PREFS,
   });
 }
 

@@ -1,16 +1,18 @@
-#!/usr/bin/python3
 # The WebKit browser the e2e tests drive through WebKitWebDriver: Debian's
 # WebKitGTK engine in a bare window, as MiniBrowser is, with two
 # differences the tests need. MiniBrowser under automation keeps website
 # data in memory only, so IndexedDB could not outlive a browser restart or
 # a crash; this one keeps it on disk in --profile=DIR (what a real WebKit
 # browser does). And it runs the init scripts listed in --init-scripts=FILE
-# (a JSON array of sources, re-read whenever the file changes) at the start
-# of every document, which WebDriver classic has no command for.
+# (a JSON array of sources, read again before a navigation when the file
+# changed) at the start of every document, which WebDriver classic has no
+# command for.
 #
-# WebKitWebDriver starts it (webkitgtk:browserOptions) with
-# WEBKIT_INSPECTOR_SERVER set, and then asks for windows through the
-# automation session's create-web-view signal.
+# WebKitWebDriver starts it (webkitgtk:browserOptions in browsers.js) as
+# `/usr/bin/python3 webkit-browser.py ...`: Debian's Python, which has the
+# GObject bindings (python3-gi, gir1.2-webkit2-4.1), whatever python3 comes
+# first on PATH. Then it asks for windows through the automation session's
+# create-web-view signal.
 import json
 import os
 import sys
