@@ -1,20 +1,28 @@
-// The demo's sessions across server restarts, in headless Chromium against the real server
+// The demo's sessions across server restarts, in a real browser (the engine of the run:
+// browsers.js) against the real server
 // (SQLite, DEMO_LOGIN=1 and no DEMO_SECRET, as scripts/run-demo.sh starts it): the secret the
 // server keeps in its data folder survives a restart, so open tabs keep syncing with the token
 // they have; a token the server no longer accepts brings the page back to its login, and what
 // was typed meanwhile is still there, and sent, once signed in again.
-import {after, before, test} from 'node:test';
+import {after, before} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import {ServerProcess, messages, openChat, screenshot, send, serverMessages, uniqueRoom} from './harness.js';
+import {engineName, openEngine} from './browsers.js';
+import {
+  ServerProcess, engineTest, messages, openChat, printDiagnostics, screenshot, send, serverMessages, uniqueRoom,
+} from './harness.js';
 
+const test = engineTest(engineName());
 let server;
+let engine;
 before(async () => {
   server = new ServerProcess();
   await server.start();
+  engine = await openEngine();
 });
 after(async () => {
+  await engine?.close();
   await server?.dispose();
 });
 
@@ -55,13 +63,10 @@ function answered(status, since) {
 async function withChats(specs, body) {
   const chats = [];
   try {
-    for (const spec of specs) chats.push(await openChat(server, spec));
+    for (const spec of specs) chats.push(await openChat(engine, server, spec));
     await body(...chats);
   } catch (err) {
-    for (const c of chats) {
-      if (c.consoleLines.length) console.error(`console of a window:\n  ${c.consoleLines.slice(-20).join('\n  ')}`);
-    }
-    console.error(`server log tail:\n${server.log.slice(-20).join('')}`);
+    await printDiagnostics(chats, server);
     throw err;
   } finally {
     for (const c of chats) await c.close();

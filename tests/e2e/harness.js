@@ -1,13 +1,14 @@
 // Starts the real node_server (a child process, SQLite in a temporary data
-// folder) and real headless Chromium windows driven by playwright-core.
+// folder) and opens the demo chat in the browser engine of the run
+// (browsers.js).
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import {test} from 'node:test';
 import {fileURLToPath} from 'node:url';
-import {chromium} from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../..');
@@ -88,34 +89,33 @@ export class ServerProcess {
   }
 }
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// One window of the chat in a fresh browser profile of `engine`: a
+// separate user. `origin` is the server's URL or a SyncGate's.
+export async function openChat(engine, server, {user, room, pullInterval = 'off', viewport, origin}) {
+  const context = await engine.newContext({viewport});
+  try {
+    const chat = await openChatPage(context, origin ?? server.url, {user, room, pullInterval});
+    return {
+      ...chat,
+      async close() {
+        await context.close();
+      },
+    };
+  } catch (err) {
+    await context.close();
+    throw err;
+  }
+}
 
-// One browser window with its own profile: a separate user of the chat.
-export async function openChat(server, {user, room, pullInterval = 'off', viewport}) {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: viewport ?? {width: 900, height: 700},
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const consoleLines = [];
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+// Opens the chat in `page` (by default a new page of `context`, its first
+// blank one if it still has it) through `origin` (a SyncGate's URL, or
+// the server's), and waits until the app has created its client.
+export async function openChatPage(context, origin, {user, room, pullInterval = 'off', page} = {}) {
+  page ??= await context.newPage();
   const params = new URLSearchParams({user, room, pullInterval});
-  await page.goto(`${server.url}/?${params}`);
+  await page.goto(`${origin}/?${params}`);
   await page.waitForFunction(() => window.replichat?.state?.rep, null, {timeout: 20000});
-  return {
-    context,
-    page,
-    consoleLines,
-    async close() {
-      await context.close();
-      fs.rmSync(profile, {recursive: true, force: true});
-    },
-  };
+  return {context, page, engine: context.engine};
 }
 
 export async function send(chat, text) {
@@ -125,94 +125,41 @@ export async function send(chat, text) {
 
 // The rendered messages, in order: [{from, text, pending}].
 export async function messages(chat) {
-  return chat.page.$$eval('#messages .message', (items) =>
-    items.map((el) => ({
-      from: el.querySelector('.from').textContent,
-      text: el.querySelector('.text').textContent,
-      pending: el.classList.contains('pending'),
-    })));
+  return chat.page.evaluate(() => [...document.querySelectorAll('#messages .message')].map((el) => ({
+    from: el.querySelector('.from').textContent,
+    text: el.querySelector('.text').textContent,
+    pending: el.classList.contains('pending'),
+  })));
 }
 
+// test-output/e2e/NAME-ENGINE.png
 export async function screenshot(chat, name) {
-  await chat.page.screenshot({path: path.join(outputDir, `${name}.png`)});
+  await chat.page.screenshot(path.join(outputDir, `${name}-${chat.engine}.png`));
 }
 
 export function uniqueRoom(prefix) {
   return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+// On a failure: the last console lines of each page and the server's log.
+export async function printDiagnostics(chats, server, lines = 20) {
+  for (const c of chats) {
+    const printed = await c.page.consoleLines().catch(() => []);
+    if (printed.length) console.error(`console of a page (${c.engine}):\n  ${printed.slice(-lines).join('\n  ')}`);
+  }
+  if (server) console.error(`server log tail:\n${server.log.slice(-lines).join('')}`);
+}
+
 // ------------------------------------------------------------ persistence --
 // Helpers of persist.test.js: a browser profile kept across launches, a gate
 // that takes the sync API off the network, and the server's view of a room.
 
-// A Chromium profile folder that outlives one launch, so that what a page
-// kept in IndexedDB is there when the browser starts again on it.
+// A profile folder that outlives one launch of the browser, so that what a
+// page kept in IndexedDB is there when the browser starts again on it
+// (engine.newContext({profileDir: profile.dir})).
 export class BrowserProfile {
   constructor() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-profile-'));
-  }
-
-  async launch() {
-    const context = await chromium.launchPersistentContext(this.dir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: {width: 900, height: 700},
-    });
-    await context.addInitScript(recordRenders);
-    return context;
-  }
-
-  // The browser process of a context launched on this profile (a child of
-  // this Node process whose command line names the profile).
-  browserPid() {
-    for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid !== process.pid) continue;
-        const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        if (args.includes(`--user-data-dir=${this.dir}`)) return Number(pid);
-      } catch {
-        // the process ended while we looked
-      }
-    }
-    return null;
-  }
-
-  // A process and all its descendants (the browser and its zygotes,
-  // renderers, utility processes), read from /proc.
-  static processTree(root) {
-    const children = new Map();
-    for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (!children.has(ppid)) children.set(ppid, []);
-        children.get(ppid).push(Number(pid));
-      } catch {
-        // ended while we looked
-      }
-    }
-    const tree = [];
-    const walk = (pid) => {
-      tree.push(pid);
-      for (const c of children.get(pid) ?? []) walk(c);
-    };
-    walk(root);
-    return tree;
-  }
-
-  // Which of `pids` still run (zombies do not count).
-  static alive(pids) {
-    return pids.filter((pid) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-      } catch {
-        return false;
-      }
-    });
   }
 
   dispose() {
@@ -225,7 +172,7 @@ export class BrowserProfile {
 // showed, in window.__renders (the first 50), and console-free timing
 // (performance.now(): ms since the navigation started). window.__emptyShown:
 // whether the "no messages" line was visible at any time in this document.
-function recordRenders() {
+export function recordRenders() {
   window.__renders = [];
   window.__emptyShown = false;
   document.addEventListener('DOMContentLoaded', () => {
@@ -248,19 +195,6 @@ function recordRenders() {
       pending: items.map((el) => el.classList.contains('pending')),
     });
   });
-}
-
-// Opens the chat in a page of `context` (its first blank page, or a new
-// one), through `origin` (a SyncGate's URL, or the server's).
-export async function openChatPage(context, origin, {user, room, pullInterval = 'off', page} = {}) {
-  page ??= context.pages().find((p) => p.url() === 'about:blank') ?? (await context.newPage());
-  const consoleLines = [];
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  const params = new URLSearchParams({user, room, pullInterval});
-  await page.goto(`${origin}/?${params}`);
-  await page.waitForFunction(() => window.replichat?.state?.rep, null, {timeout: 20000});
-  return {context, page, consoleLines};
 }
 
 // A reverse proxy in front of the server that can take the sync API off the
@@ -373,4 +307,10 @@ export async function serverMessages(server, room) {
     .map((op) => ({id: op.key.slice('message/'.length), ...op.value}))
     .sort((a, b) => a.order - b.order);
   return {messages, cookie: body.cookie};
+}
+
+// node:test's test() with the engine in front of the name ("firefox: a
+// message sent in one window ..."), so that a report says where it failed.
+export function engineTest(name) {
+  return (title, ...rest) => test(`${name}: ${title}`, ...rest);
 }

@@ -1,29 +1,32 @@
 // The demo page when the package cannot load (not built, or its .wasm missing): it must say so
 // on screen, not sit there claiming "online". The server runs in-process with a package folder
-// made for each case; the page is the real web/.
-import {after, before, test} from 'node:test';
+// made for each case; the page is the real web/, in a real browser (the engine of the run:
+// browsers.js).
+import {after, before} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {chromium} from 'playwright-core';
 import {createServer} from '../../node_server/src/server.js';
 import {silentLogger} from '../../node_server/src/log.js';
-import {CHROMIUM_ARGS, repoRoot} from './harness.js';
+import {engineName, openEngine} from './browsers.js';
+import {engineTest, repoRoot} from './harness.js';
 
+const test = engineTest(engineName());
 const built = path.join(repoRoot, 'build-wasm/package');
 let tmp;
+let engine;
 let context;
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-load-error-'));
-  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS,
-  });
+  engine = await openEngine();
+  context = await engine.newContext();
 });
 
 after(async () => {
   await context?.close();
+  await engine?.close();
   fs.rmSync(tmp, {recursive: true, force: true});
 });
 
