@@ -281,6 +281,116 @@ TEST(Persister, AWritePlannedAgainstOldHeadsLosesNothingForGood) {
   EXPECT_EQ(healed.state, Json::parse(R"([["from-a",1],["from-b",2]])"));
 }
 
+bool WritesAChunkOf(const StoreBatch& batch, const std::string& client) {
+  for (const auto& [key, value] : batch.ops) {
+    if (value && key.find("/m") != std::string::npos && value->find(client) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A page that unloads leaves a journal of what it had not stored, in case
+// its unload write never lands (WebKit). The next client to open takes it:
+// the mutations are stored as the old client's, each once, and pushed.
+TEST(Persister, AJournalLeftByAnUnloadingPageIsStoredOnceByTheNextOpen) {
+  TestStore store;
+  Tab a("a");
+  Open(a.persister, a.replica, store);
+  a.replica.mutate("put", Put("k1", 1), 1);
+  Write(a.persister, store);
+  uint64_t last = 7;
+  EXPECT_EQ(a.persister.journal(&last), "");  // everything stored
+  EXPECT_EQ(last, 0u);
+  a.replica.mutate("put", Put("k2", 2), 2);
+  a.replica.mutate("put", Put("k3", 3), 3);
+  std::string journal = a.persister.journal(&last);
+  ASSERT_FALSE(journal.empty());
+  EXPECT_EQ(last, 3u);
+  // A's unload write is lost: the store has a:1 only.
+  ASSERT_EQ(Reopen(store).pending.size(), 1u);
+
+  Tab b("b");
+  Open(b.persister, b.replica, store);
+  RecordProblem problem;
+  std::optional<std::vector<Mutation>> taken = b.persister.takeJournal(journal, &problem);
+  ASSERT_TRUE(taken);
+  ASSERT_EQ(taken->size(), 2u);
+  EXPECT_EQ((*taken)[0].clientID, "a");
+  EXPECT_EQ((*taken)[0].id, 2u);
+  EXPECT_TRUE(b.persister.journalsPending());
+  EXPECT_TRUE(b.persister.hasWork());
+  b.replica.replay(*taken);
+  EXPECT_EQ(b.replica.mutationsToPush().size(), 3u);
+  StoreBatch wrote = Write(b.persister, store);
+  EXPECT_TRUE(WritesAChunkOf(wrote, "a"));
+  EXPECT_FALSE(b.persister.journalsPending());
+  Seen after = Reopen(store);
+  ASSERT_EQ(after.pending.size(), 3u);
+  EXPECT_EQ(after.pending[2], (std::pair<std::string, uint64_t>{"a", 3}));
+  EXPECT_EQ(after.state, Json::parse(R"([["k1",1],["k2",2],["k3",3]])"));
+
+  // A second open takes the same journal (the first had not removed it
+  // yet): nothing is stored twice.
+  Tab c("c");
+  Open(c.persister, c.replica, store);
+  taken = c.persister.takeJournal(journal, &problem);
+  ASSERT_TRUE(taken);
+  c.replica.replay(*taken);
+  EXPECT_EQ(c.replica.pendingMutations().size(), 3u);
+  EXPECT_FALSE(WritesAChunkOf(Write(c.persister, store), "a"));
+  EXPECT_FALSE(c.persister.journalsPending());
+  EXPECT_EQ(Reopen(store).pending.size(), 3u);
+
+  // Once the server confirmed them, a journal gives nothing.
+  c.replica.applyPull(Pull(9, {{"a", 3}}, {PutOp("k1", 1), PutOp("k2", 2), PutOp("k3", 3)}), nullptr);
+  Tab d("d");
+  taken = d.persister.takeJournal(journal, &problem);  // d has not loaded: nothing is confirmed for it
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->size(), 2u);
+  taken = c.persister.takeJournal(journal, &problem);
+  ASSERT_TRUE(taken);
+  EXPECT_TRUE(taken->empty());
+  EXPECT_FALSE(c.persister.journalsPending());
+}
+
+// The page's own unload write landed after all: the journal adds nothing.
+TEST(Persister, AJournalWhoseWriteLandedAddsNothing) {
+  TestStore store;
+  Tab a("a");
+  Open(a.persister, a.replica, store);
+  a.replica.mutate("put", Put("k1", 1), 1);
+  uint64_t last = 0;
+  std::string journal = a.persister.journal(&last);
+  Write(a.persister, store);
+  Tab b("b");
+  Open(b.persister, b.replica, store);
+  RecordProblem problem;
+  std::optional<std::vector<Mutation>> taken = b.persister.takeJournal(journal, &problem);
+  ASSERT_TRUE(taken);
+  b.replica.replay(*taken);
+  EXPECT_EQ(b.replica.pendingMutations().size(), 1u);
+  EXPECT_FALSE(WritesAChunkOf(Write(b.persister, store), "a"));
+  EXPECT_EQ(Reopen(store).pending.size(), 1u);
+}
+
+TEST(Persister, ABadJournalIsRefusedWhole) {
+  Tab a("a");
+  a.replica.mutate("put", Put("k1", 1), 1);
+  a.replica.mutate("put", Put("k2", 2), 2);
+  uint64_t last = 0;
+  std::string journal = a.persister.journal(&last);
+  Tab b("b");
+  for (std::string bad : {journal.substr(0, journal.size() - 3), journal + "x", std::string("RC1 m 0 x")}) {
+    RecordProblem problem;
+    EXPECT_FALSE(b.persister.takeJournal(bad, &problem)) << bad;
+    EXPECT_NE(problem.kind, RecordError::kNone);
+  }
+  std::string flipped = journal;
+  flipped[flipped.size() - 5] ^= 1;
+  RecordProblem problem;
+  EXPECT_FALSE(b.persister.takeJournal(flipped, &problem));
+  EXPECT_FALSE(b.persister.journalsPending());
+}
+
 TEST(Persister, ABadPageFallsBackToTheOlderHeadThenDropsOnlyTheConfirmedState) {
   TestStore store;
   Tab a("a", PersistOptions{100});

@@ -268,6 +268,8 @@ bool Persister::hasWork() {
       replica_->fullyLoaded()) {
     return true;
   }
+  if (!adopted_.empty()) return true;
+  if (replica_->resetCount() != storedResets_) return true;
   const std::string& me = replica_->options().clientID;
   // An own mutation not in a chunk yet (written chunks are known).
   uint64_t stored = 0;
@@ -388,6 +390,15 @@ StoreBatch Persister::planWrite(const std::optional<std::string>& head0, const s
   uint64_t storedUpTo = own.chunks.empty() ? 0 : own.chunks.back().lastID;
   auto ownConfirmed = next.lastMutationIDs.find(me);
   if (ownConfirmed != next.lastMutationIDs.end()) storedUpTo = std::max(storedUpTo, ownConfirmed->second);
+  staged_.resets = replica_->resetCount();
+  if (staged_.resets != storedResets_) {
+    // A pull lowered this client's lmid: its queue now starts below what the
+    // chunks hold (confirmed mutations put back, perhaps with new ids), so
+    // the chunks are replaced by one holding the whole queue, in order.
+    own.chunks.clear();
+    auto mine = replica_->lastMutationIDs().find(me);
+    storedUpTo = mine == replica_->lastMutationIDs().end() ? 0 : mine->second;
+  }
   std::vector<Mutation> fresh;
   for (const Mutation& m : replica_->pendingMutations()) {
     if (m.clientID == me && m.id > storedUpTo) fresh.push_back(m);
@@ -400,6 +411,29 @@ StoreBatch Persister::planWrite(const std::optional<std::string>& head0, const s
     staged_.upTo = ref.lastID;
   } else {
     staged_.upTo = storedUpTo;
+  }
+  // Mutations journaled by other clients as their pages unloaded: written
+  // in chunks of their client, unless the store has them (that page's own
+  // write landed, or another tab took the journal first) or the server
+  // confirmed them.
+  for (const auto& [client, mutations] : adopted_) {
+    if (client == me || mutations.empty()) continue;
+    staged_.adopted[client] = mutations.back().id;
+    auto known = next.clients.find(client);
+    uint64_t stored = known == next.clients.end() || known->second.chunks.empty() ? 0 : known->second.chunks.back().lastID;
+    auto confirmed = next.lastMutationIDs.find(client);
+    if (confirmed != next.lastMutationIDs.end()) stored = std::max(stored, confirmed->second);
+    std::vector<Mutation> missing;
+    for (const Mutation& m : mutations) {
+      if (m.id > stored) missing.push_back(m);
+    }
+    if (missing.empty()) continue;
+    ClientRecord& record = next.clients[client];
+    if (record.lastActiveMs == 0) record.lastActiveMs = nowMs;
+    ChunkRef ref{next.nextNumber++, missing.front().id, missing.back().id};
+    batch.ops.push_back({chunkKey(group_, ref.number), encodeChunk(ref.number, client, missing)});
+    record.chunks.push_back(ref);
+    staged_.chunks.push_back(ref.number);
   }
   // Confirmed chunks go; so do idle clients with nothing unconfirmed.
   for (auto it = next.clients.begin(); it != next.clients.end();) {
@@ -447,6 +481,11 @@ void Persister::writeDone(bool committed) {
     settled_ = staged_.cookie;
     for (uint64_t n : staged_.chunks) knownChunks_.insert(n);
     storedUpTo_ = staged_.upTo;
+    storedResets_ = staged_.resets;
+    for (const auto& [client, upTo] : staged_.adopted) {
+      auto it = adopted_.find(client);
+      if (it != adopted_.end() && !it->second.empty() && it->second.back().id <= upTo) adopted_.erase(it);
+    }
   }
   staged_ = Staged{};
 }
@@ -459,6 +498,8 @@ void Persister::noteForeign(const Head& head, StoreBatch* batch) {
     if (client == me) continue;
     for (const ChunkRef& c : record.chunks) {
       if (knownChunks_.count(c.number)) continue;
+      // A journal's chunk this very write adds: its mutations are here.
+      if (std::find(staged_.chunks.begin(), staged_.chunks.end(), c.number) != staged_.chunks.end()) continue;
       std::string key = chunkKey(group_, c.number);
       foreignPlanned_[key] = {client, c};
       batch->foreignChunks.push_back(std::move(key));
@@ -499,6 +540,38 @@ std::vector<Mutation> Persister::takeForeign(const std::vector<std::string>& key
   for (auto& [number, mutations] : chunks) {
     for (Mutation& m : mutations) out.push_back(std::move(m));
   }
+  return out;
+}
+
+// --- Journals -----------------------------------------------------------------------------
+
+std::string Persister::journal(uint64_t* lastID) const {
+  const std::string& me = replica_->options().clientID;
+  std::vector<Mutation> unstored;
+  for (const Mutation& m : replica_->pendingMutations()) {
+    if (m.clientID == me && m.id > storedUpTo_) unstored.push_back(m);
+  }
+  if (lastID) *lastID = unstored.empty() ? 0 : unstored.back().id;
+  return unstored.empty() ? std::string() : encodeJournal(me, unstored);
+}
+
+std::optional<std::vector<Mutation>> Persister::takeJournal(std::string_view record, RecordProblem* problem) {
+  std::string client;
+  std::optional<std::vector<Mutation>> mutations = decodeJournal(record, &client, problem);
+  if (!mutations) return std::nullopt;
+  std::vector<Mutation> out;
+  if (client == replica_->options().clientID) return out;  // our own: in memory already
+  const auto& lmids = replica_->lastMutationIDs();
+  auto confirmed = lmids.find(client);
+  std::vector<Mutation>& kept = adopted_[client];
+  for (Mutation& m : *mutations) {
+    if (confirmed != lmids.end() && m.id <= confirmed->second) continue;
+    // Taken twice (two opens raced): each id once, ascending.
+    if (!kept.empty() && m.id <= kept.back().id) continue;
+    kept.push_back(m);
+    out.push_back(std::move(m));
+  }
+  if (kept.empty()) adopted_.erase(client);
   return out;
 }
 

@@ -343,6 +343,51 @@ std::optional<std::vector<Mutation>> decodeChunk(std::string_view text, const Ch
   return out;
 }
 
+// Journal payload: client firstID count (name args timestamp)*
+std::string encodeJournal(const std::string& clientID, const std::vector<Mutation>& mutations) {
+  Writer w;
+  w.bytes(clientID);
+  w.number(mutations.empty() ? 0 : mutations.front().id);
+  w.number(mutations.size());
+  for (const Mutation& m : mutations) {
+    w.bytes(m.name);
+    w.bytes(m.args->text());
+    w.real(m.timestamp);
+  }
+  return w.finish('j');
+}
+
+std::optional<std::vector<Mutation>> decodeJournal(std::string_view text, std::string* clientID,
+                                                   RecordProblem* problem) {
+  std::optional<std::string_view> payload = unframe(text, 'j', problem);
+  if (!payload) return std::nullopt;
+  std::string_view in = *payload;
+  uint64_t first = 0, count = 0;
+  auto bad = [&](const char* what) {
+    corrupt(problem, what);
+    return std::nullopt;
+  };
+  if (!readString(in, clientID) || clientID->empty()) return bad("journal client");
+  if (!readNumber(in, &first) || !readNumber(in, &count) || count > in.size()) return bad("journal count");
+  if (count > 0 && first == 0) return bad("journal first id");
+  std::vector<Mutation> out;
+  out.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    Mutation m;
+    m.clientID = *clientID;
+    m.id = first + i;
+    std::string_view args;
+    if (!readString(in, &m.name) || !readBytes(in, &args) || !readReal(in, &m.timestamp)) {
+      return bad("journal mutation");
+    }
+    // The args were JSON text when written, and the checksum held.
+    m.args = Value::fromText(std::string(args));
+    out.push_back(std::move(m));
+  }
+  if (!in.empty()) return bad("journal tail");
+  return out;
+}
+
 // Registry payload: count (id schemaVersion lastActive nNames name*)*
 std::string encodeRegistry(const std::vector<GroupEntry>& groups) {
   Writer w;

@@ -133,6 +133,23 @@ class Persister {
   // True when the replica has something the store lacks.
   bool hasWork();
 
+  // --- Journals: what an unloading page could not store --------------------------
+  // A page that unloads writes to the store without waiting, and on WebKit
+  // that write never lands. So it also leaves a journal in a synchronous
+  // store (localStorage): its own mutations above what a committed write
+  // stored. Returns the record (store_format.h, encodeJournal) and the
+  // newest id in it in *lastID, or "" when every own mutation is stored.
+  std::string journal(uint64_t* lastID) const;
+  // Merges the journal another client of the group left. Returns its
+  // mutations the group has not confirmed, to merge with
+  // Replica::beginReplay; the next writes store them in chunks of that
+  // client (unless the store has them already: the page's own write
+  // landed). nullopt with *problem set when the record is bad.
+  std::optional<std::vector<Mutation>> takeJournal(std::string_view record, RecordProblem* problem);
+  // True while mutations taken from journals are not all in the store: the
+  // host keeps the journals until then.
+  bool journalsPending() const { return !adopted_.empty(); }
+
   // --- Tabs ---------------------------------------------------------------------------
   // Chunks of other clients named by the current head that this client has
   // not merged yet (read in a read transaction after another tab wrote).
@@ -200,8 +217,14 @@ class Persister {
   std::optional<Cookie> settled_;
   // This client's mutations up to this id are in chunks.
   uint64_t storedUpTo_ = 0;
+  // The replica's resetCount() the stored chunks reflect: after a pull that
+  // lowered this client's lmid its queue was rebuilt, and its chunks are
+  // written anew, whole.
+  uint64_t storedResets_ = 0;
   // Chunks whose mutations this replica has (loaded, merged or written).
   std::set<uint64_t> knownChunks_;
+  // Mutations taken from other clients' journals, not yet in the store.
+  std::map<std::string, std::vector<Mutation>> adopted_;
   // Foreign chunks planned for reading: key -> (client, ref).
   std::map<std::string, std::pair<std::string, ChunkRef>> foreignPlanned_;
 
@@ -213,6 +236,9 @@ class Persister {
     Cookie cookie;
     std::vector<uint64_t> chunks;
     uint64_t upTo = 0;
+    uint64_t resets = 0;
+    // Journaled clients this write brings into the store: client -> up to.
+    std::map<std::string, uint64_t> adopted;
   } staged_;
 };
 

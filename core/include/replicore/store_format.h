@@ -119,6 +119,17 @@ std::string encodeChunk(uint64_t number, const std::string& clientID, const std:
 std::optional<std::vector<Mutation>> decodeChunk(std::string_view text, const ChunkRef& ref,
                                                  const std::string& clientID, RecordProblem* problem);
 
+// A journal: the mutations of one client that its page could not be sure
+// to have stored as it unloaded (WebKit drops an IndexedDB write issued
+// then), written at once to a synchronous store (localStorage) and merged
+// into the group by the next client that opens (Persister::takeJournal).
+// Ids ascend by one.
+std::string encodeJournal(const std::string& clientID, const std::vector<Mutation>& mutations);
+// The journal's client in *clientID and its mutations, or nullopt with
+// *problem set.
+std::optional<std::vector<Mutation>> decodeJournal(std::string_view text, std::string* clientID,
+                                                   RecordProblem* problem);
+
 std::string encodeRegistry(const std::vector<GroupEntry>& groups);
 std::optional<std::vector<GroupEntry>> decodeRegistry(std::string_view text, RecordProblem* problem);
 
