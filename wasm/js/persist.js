@@ -15,6 +15,7 @@
 import {wasm} from './loading.js';
 import {PageLoader} from './page-loader.js';
 import {readAll, unpackPlan, withRecords} from './records.js';
+import {journalKeys, journalPrefix, journalStorage} from './store/journal.js';
 import {REGISTRY} from './store/provider.js';
 
 /** Milliseconds from a change to the start of the write that stores it. */
@@ -198,6 +199,7 @@ export class Persistence {
       this._disabled = true;
     }
     this.pages = new PageLoader(this._rep, this._store);
+    this._takeJournals(core);
     this._listen();
     this._collecting = this.collectGroups().catch(() => {});
     return step;
@@ -280,9 +282,14 @@ export class Persistence {
       // close, a navigation): the page may go at any moment, and only what
       // is issued now reaches IndexedDB, so a write with no reads first.
       this._onHide = () => {
-        if (document.visibilityState === 'hidden') this.unloadWrite();
+        if (document.visibilityState !== 'hidden') return;
+        this._writeJournal();
+        this.unloadWrite();
       };
-      this._onPageHide = () => this.unloadWrite();
+      this._onPageHide = () => {
+        this._writeJournal();
+        this.unloadWrite();
+      };
       addEventListener('pagehide', this._onPageHide);
       document.addEventListener('visibilitychange', this._onHide);
     }
@@ -296,7 +303,9 @@ export class Persistence {
 
   /** Something changed: write it in the next group commit. */
   schedule() {
-    if (this._disabled || this._timer || this._writing) return;
+    if (this._disabled) return;
+    this._armUnload();
+    if (this._timer || this._writing) return;
     this._timer = setTimeout(() => {
       this._timer = null;
       this._run();
@@ -364,7 +373,25 @@ export class Persistence {
     this._settle();
   }
 
+  // WebKit (WebKitGTK 2.50) never commits an IndexedDB transaction issued
+  // in pagehide or visibilitychange, while one issued in beforeunload lands
+  // on a reload. So the unload write also starts there. The listener is
+  // there only while something is unwritten, because a page with a
+  // beforeunload listener may be kept out of the back/forward cache.
+  _armUnload() {
+    if (this._unloadArmed || !this._onPageHide) return;
+    this._unloadArmed = true;
+    addEventListener('beforeunload', this._onPageHide);
+  }
+
+  _disarmUnload() {
+    if (!this._unloadArmed) return;
+    this._unloadArmed = false;
+    removeEventListener('beforeunload', this._onPageHide);
+  }
+
   _settle() {
+    this._disarmUnload();
     const w = this._waiters;
     this._waiters = [];
     for (const x of w) x.resolve();
@@ -440,9 +467,90 @@ export class Persistence {
         // already ended
       }
     }
-    if (this._rep._core === core) wasm.coreWriteDone(core, true);
+    if (this._rep._core === core) {
+      wasm.coreWriteDone(core, true);
+      this._dropStoredJournals(core);
+    }
     this._channel?.postMessage(this._rep._clientID);
     if (plan.foreign.length) await this._takeForeign(core, plan.foreign);
+  }
+
+  // ----------------------------------------------------------- journals --
+  // WebKit (WebKitGTK 2.50, and Safari by the same engine) never commits an
+  // IndexedDB write a page issues while it unloads, so mutations made in
+  // the last group commit before a tab closes would be lost. localStorage
+  // writes at once, so an unloading page also leaves there a journal of its
+  // own mutations the store may lack (core/persister.h); the next instance
+  // of the group to open stores them as that client's and removes the
+  // journal. Where the unload write did land, the journal adds nothing.
+  _journalPrefix() {
+    return journalPrefix(this._storeName, this._groupID);
+  }
+
+  _localStorage() {
+    return journalStorage();
+  }
+
+  /** The page may be going: leave a journal of what is not stored yet. */
+  _writeJournal() {
+    const core = this._rep._core;
+    const storage = this._localStorage();
+    if (this._disabled || !core || !storage || !this._groupID) return;
+    const record = wasm.coreJournal(core);
+    if (!record) return;
+    try {
+      storage.setItem(this._journalPrefix() + this._rep._clientID, record);
+      this._journaled = true;
+    } catch (e) {
+      // Full or refused: the IndexedDB write is issued all the same.
+      this._rep._log('debug', `replicore: writing the unload journal failed: ${message(e)}`);
+    }
+  }
+
+  // After a committed write: journals whose mutations are now stored go.
+  _dropStoredJournals(core) {
+    const storage = this._localStorage();
+    if (!storage) return;
+    try {
+      if (this._journaled && !wasm.coreJournal(core)) {
+        storage.removeItem(this._journalPrefix() + this._rep._clientID);
+        this._journaled = false;
+      }
+      if (this._takenJournals?.length && !wasm.coreJournalsPending(core)) {
+        for (const key of this._takenJournals) storage.removeItem(key);
+        this._takenJournals = [];
+      }
+    } catch {
+      // Left for the next write or the next open; taking one twice is safe.
+    }
+  }
+
+  // At open, before the first replay: the journals other clients of the
+  // group left as their pages unloaded.
+  _takeJournals(core) {
+    const storage = this._localStorage();
+    if (!storage || this._disabled) return;
+    const prefix = this._journalPrefix();
+    this._takenJournals = [];
+    try {
+      let taken = 0;
+      for (const key of journalKeys(storage, prefix)) {
+        const record = storage.getItem(key);
+        const n = record === null ? 0 : wasm.coreTakeJournal(core, record);
+        if (n < 0) {
+          this._rep._log('error', `replicore: ${key}: ${wasm.coreLastError(core)}; removed`);
+          storage.removeItem(key);
+          continue;
+        }
+        taken += n;
+        this._takenJournals.push(key);
+      }
+      if (taken > 0) this._rep._log('debug', `replicore: took ${taken} mutations from the journals of pages that unloaded`);
+      if (wasm.coreJournalsPending(core)) this.schedule();
+      else this._dropStoredJournals(core);
+    } catch (e) {
+      this._rep._log('error', `replicore: reading unload journals failed: ${message(e)}`);
+    }
   }
 
   // --------------------------------------------------------------- tabs --
@@ -487,6 +595,7 @@ export class Persistence {
     if (this._onHide) {
       removeEventListener('pagehide', this._onPageHide);
       document.removeEventListener('visibilitychange', this._onHide);
+      this._disarmUnload();
     }
     try {
       await this.flush();

@@ -923,6 +923,26 @@ class Core : public SyncHost {
   }
   bool hasForeign() const { return !foreign_.empty(); }
 
+  // Journals (persister.h): this client's mutations the store may lack, as
+  // a record for localStorage ("" when every one is stored).
+  std::string journal() {
+    return guard(std::string(), [&] { return persister_ ? persister_->journal(nullptr) : std::string(); });
+  }
+  // Takes another client's journal: its mutations wait for the next
+  // replayBegin, as foreign ones do. Returns how many, or -1 with
+  // lastError() set (a bad record).
+  int takeJournal(std::string record) {
+    return guard(-1, [&] {
+      if (!persister_) return fail(-1, "no persister");
+      RecordProblem problem;
+      std::optional<std::vector<Mutation>> more = persister_->takeJournal(record, &problem);
+      if (!more) return fail(-1, ("journal: " + problem.message).c_str());
+      for (Mutation& m : *more) foreign_.push_back(std::move(m));
+      return int(more->size());
+    });
+  }
+  bool journalsPending() const { return persister_ && persister_->journalsPending(); }
+
   // Opens a replay of the pending mutations plus the foreign ones taken
   // (core/replica.h, beginReplay); JS drives it with rebaseNext/... like a
   // pull's rebase. {"started":true}, or {"started":false} when a write is
@@ -1303,6 +1323,9 @@ EMSCRIPTEN_BINDINGS(replicore) {
   bindCore<&Core::refreshPlan>("coreRefreshPlan");
   bindCore<&Core::takeForeign>("coreTakeForeign");
   bindCore<&Core::hasForeign>("coreHasForeign");
+  bindCore<&Core::journal>("coreJournal");
+  bindCore<&Core::takeJournal>("coreTakeJournal");
+  bindCore<&Core::journalsPending>("coreJournalsPending");
   bindCore<&Core::replayBegin>("coreReplayBegin");
 }
 

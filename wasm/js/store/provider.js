@@ -21,6 +21,7 @@
 import {idbStoreProvider} from './idb-store.js';
 import {memStoreProvider} from './mem-store.js';
 import {storeError} from './errors.js';
+import {removeJournals} from './journal.js';
 import {makeLog, consoleLogSink} from '../logging.js';
 
 export const REGISTRY = 'replicore-dbs-v1';
@@ -168,6 +169,7 @@ function providerOf(opts = {}) {
 export async function dropDatabase(name, opts) {
   const provider = providerOf(opts);
   await provider.drop(name);
+  removeJournals(name);
   await withRegistry(provider, (dbs) => {
     if (!Object.hasOwn(dbs, name)) return;
     delete dbs[name];
@@ -184,6 +186,7 @@ export async function dropAllDatabases(opts) {
   for (const name of names) {
     try {
       await provider.drop(name);
+      removeJournals(name);
       dropped.push(name);
     } catch (e) {
       errors.push(e);
