@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-20}
 source scripts/sanitize-build.sh
-targets=(pull_fuzz json_fuzz cookie_fuzz push_fuzz)
+targets=(pull_fuzz json_fuzz cookie_fuzz push_fuzz store_fuzz)
 cmake --build build-sanitize -j2 --target "${targets[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

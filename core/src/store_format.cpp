@@ -55,17 +55,7 @@ class Writer {
     out_.append(s.data(), s.size());
   }
   // The record: frame + payload.
-  std::string finish(char kind) {
-    std::string record = "RC";
-    appendJsonInteger(record, kStoreFormatVersion);
-    record += ' ';
-    record += kind;
-    record += ' ';
-    appendHex16(record, checksum(out_));
-    record += ' ';
-    record += out_;
-    return record;
-  }
+  std::string finish(char kind) { return store_detail::frame(kind, out_); }
 
  private:
   std::string out_;
@@ -90,6 +80,18 @@ bool readString(std::string_view& in, std::string* out) {
 }  // namespace
 
 namespace store_detail {
+
+std::string frame(char kind, std::string_view payload) {
+  std::string record = "RC";
+  appendJsonInteger(record, kStoreFormatVersion);
+  record += ' ';
+  record += kind;
+  record += ' ';
+  appendHex16(record, checksum(payload));
+  record += ' ';
+  record.append(payload.data(), payload.size());
+  return record;
+}
 
 bool corrupt(RecordProblem* problem, const char* what) {
   if (problem) {

@@ -16,16 +16,12 @@
 #include <vector>
 
 #include "replicore/protocol.h"
+#include "fuzz/fuzz_check.h"
 
 using namespace replicore;
 
 namespace {
-void check(bool ok, const char* what) {
-  if (!ok) {
-    fprintf(stderr, "invariant broken: %s\n", what);
-    abort();
-  }
-}
+using fuzz::check;
 int sign(int v) { return (v > 0) - (v < 0); }
 char kind(const Cookie& c) {
   char first = c.text().empty() ? ' ' : c.text()[0];

@@ -15,16 +15,12 @@
 
 #include "replicore/json_text.h"
 #include "replicore/protocol.h"
+#include "fuzz/fuzz_check.h"
 
 using namespace replicore;
 
 namespace {
-void check(bool ok, const char* what) {
-  if (!ok) {
-    fprintf(stderr, "invariant broken: %s\n", what);
-    abort();
-  }
-}
+using fuzz::check;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -15,18 +15,14 @@
 #include "replicore/protocol.h"
 #include "replicore/replica.h"
 #include "support/replica_util.h"
+#include "fuzz/fuzz_check.h"
 
 using namespace replicore;
 using namespace replicore::testing;
 
 namespace {
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    fprintf(stderr, "invariant broken: %s\n", what);
-    abort();
-  }
-}
+using fuzz::check;
 
 // The replica every input starts from: a confirmed state at cookie 5 and
 // three pending mutations of two clients.

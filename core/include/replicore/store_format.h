@@ -135,6 +135,8 @@ std::optional<std::vector<GroupEntry>> decodeRegistry(std::string_view text, Rec
 
 // --- Framing, for decodePage --------------------------------------------------
 namespace store_detail {
+// The record of `kind` holding `payload`: version, kind, checksum, payload.
+std::string frame(char kind, std::string_view payload);
 // Checks the frame of `text` (version, kind, checksum) and returns the
 // payload, or nullopt with *problem set.
 std::optional<std::string_view> unframe(std::string_view text, char kind, RecordProblem* problem);
