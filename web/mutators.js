@@ -3,16 +3,24 @@
 // The server runs its own versions (node_server/src/chat-mutators.js) inside
 // the push's transaction; their results replace these optimistic ones when a
 // pull confirms the mutation. The server assigns `order`; until then a
-// message has `order: null` and sorts after every confirmed one.
+// message has `order: null` and sorts after every confirmed one. The server
+// also decides who may edit or delete (the author only): a change it refuses
+// disappears at the next pull, and the page says so (app.js, "refusals").
+// node_server/test/chat-mutators.test.js checks that both sides agree.
+
+// The longest message the server accepts (its MAX_CONTENT_LENGTH): the page's
+// inputs take no more, so nothing typed is refused for its length.
+export const MAX_CONTENT_LENGTH = 10_000;
+
 export const mutators = {
   async createMessage(tx, {id, from, content, createdAt}) {
     await tx.set(`message/${id}`, {from, content, order: null, createdAt});
   },
-  async updateMessage(tx, {id, content}) {
+  async updateMessage(tx, {id, content, editedAt}) {
     const key = `message/${id}`;
     const old = await tx.get(key);
     if (old === undefined) return;
-    await tx.set(key, {...old, content});
+    await tx.set(key, {...old, content, ...(editedAt === undefined ? {} : {editedAt})});
   },
   async deleteMessage(tx, {id}) {
     await tx.del(`message/${id}`);

@@ -3,8 +3,10 @@
 //   ctx: { userID, clientID, space, mutationID, version }
 // A mutator that throws leaves nothing written (the server still advances the client's
 // lastMutationID, so the client is not stuck). Messages live at `message/<id>` as
-// `{from, content, order}`; `order` is assigned here from ctx.version, the space version this
-// mutation commits at, which increases per space, so every client sees the same order.
+// `{from, content, order, createdAt?, editedAt?}`; `order` is assigned here from ctx.version,
+// the space version this mutation commits at, which increases per space, so every client sees
+// the same order. The times are the client's (when it typed, which may be long before an
+// offline client pushes), validated; the demo page (web/mutators.js) sends them.
 
 export const MAX_CONTENT_LENGTH = 10_000;
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -38,6 +40,16 @@ function requireContent(args) {
   return args.content;
 }
 
+// A time from the client's clock, in ms since 1970, or undefined when not sent. A clock ahead
+// of the server's is cut to the server's time, so that no message claims to come from the
+// future (and sorts days ahead in every other window).
+function clientTime(args, name) {
+  const t = args[name];
+  if (t === undefined) return undefined;
+  if (!Number.isSafeInteger(t) || t < 0) throw new MutatorArgError(`${name} must be a time in ms since 1970`);
+  return Math.min(t, Date.now());
+}
+
 async function ownMessage(tx, id, ctx) {
   const key = `message/${id}`;
   const msg = await tx.get(key);
@@ -60,17 +72,19 @@ export const chatMutators = {
     if (args.order !== undefined && (typeof args.order !== 'number' || !Number.isFinite(args.order))) {
       throw new MutatorArgError('order must be a number');
     }
+    const createdAt = clientTime(args, 'createdAt');
     const key = `message/${id}`;
     if (await tx.has(key)) throw new Error(`message ${id} already exists`);
-    await tx.set(key, { from: ctx.userID, content, order: ctx.version });
+    await tx.set(key, { from: ctx.userID, content, order: ctx.version, ...(createdAt === undefined ? {} : { createdAt }) });
   },
 
   async updateMessage(tx, args, ctx) {
     requireObject(args);
     const id = requireID(args);
     const content = requireContent(args);
+    const editedAt = clientTime(args, 'editedAt');
     const { key, msg } = await ownMessage(tx, id, ctx);
-    await tx.set(key, { ...msg, content });
+    await tx.set(key, { ...msg, content, ...(editedAt === undefined ? {} : { editedAt }) });
   },
 
   async deleteMessage(tx, args, ctx) {
