@@ -172,3 +172,19 @@ export function applyPatch(map, patch) {
   }
   return map;
 }
+
+/** A promise a test settles by hand (`open()`), to hold a mutator as long as it needs. */
+export function gate() {
+  let open;
+  const promise = new Promise((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** `p`, or a rejection after `ms`: a request that hangs fails the test instead of stalling it. */
+export function within(p, ms, what) {
+  let timer;
+  return Promise.race([
+    p,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}

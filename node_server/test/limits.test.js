@@ -10,28 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { STORAGES, backend, startServer, token, uid, pushBody, pullBody, mut, applyPatch, until } from './helpers.js';
+import { STORAGES, backend, startServer, token, uid, pushBody, pullBody, mut, applyPatch, until, gate, within } from './helpers.js';
 import { spawnInstance } from './instances.js';
 import { createPostgresStorage } from '../src/server.js';
 
 const SLOW_MUTATORS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'slow-mutators.js');
 const alice = token('alice');
-
-/** A promise the test settles by hand, to hold mutators as long as it needs. */
-function gate() {
-  let open;
-  const promise = new Promise((resolve) => (open = resolve));
-  return { promise, open };
-}
-
-/** `p`, or a rejection after `ms`: a request that hangs fails the test instead of stalling it. */
-function within(p, ms, what) {
-  let timer;
-  return Promise.race([
-    p,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
 
 async function healthz(server) {
   const res = await fetch(`${server.base}/healthz`);

@@ -4,28 +4,12 @@
 // cannot reach the transaction any more.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { STORAGES, backend, startServer, token, uid, pushBody, pullBody, mut, applyPatch } from './helpers.js';
+import { STORAGES, backend, startServer, token, uid, pushBody, pullBody, mut, applyPatch, gate, within } from './helpers.js';
 import { StorageUnavailableError } from '../src/errors.js';
 
 const MUTATOR_TIMEOUT_MS = 150;
 // What the falsy-throw mutator throws, by name (JSON args cannot carry `undefined`).
 const FALSY = { undefined, zero: 0, empty: '', null: null };
-
-/** A promise the test settles by hand, to hold a mutator as long as it needs. */
-function gate() {
-  let open;
-  const promise = new Promise((resolve) => (open = resolve));
-  return { promise, open };
-}
-
-/** `p`, or a rejection after `ms`: a push that hangs fails the test instead of stalling it. */
-function within(p, ms, what) {
-  let timer;
-  return Promise.race([
-    p,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
 
 for (const kind of STORAGES) {
   describe(`mutator failures on ${kind}`, { timeout: 60_000 }, () => {
