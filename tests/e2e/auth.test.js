@@ -4,27 +4,19 @@
 // server keeps in its data folder survives a restart, so open tabs keep syncing with the token
 // they have; a token the server no longer accepts brings the page back to its login, and what
 // was typed meanwhile is still there, and sent, once signed in again.
-import {after, before} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import {engineName, openEngine} from './browsers.js';
+import {engineName} from './browsers.js';
 import {
-  ServerProcess, engineTest, messages, openChat, printDiagnostics, screenshot, send, serverMessages, uniqueRoom,
+  engineTest, messages, openChat, printDiagnostics, screenshot, send, serverMessages, uniqueRoom,
+  serverAndEngine,
 } from './harness.js';
 
 const test = engineTest(engineName());
 let server;
 let engine;
-before(async () => {
-  server = new ServerProcess();
-  await server.start();
-  engine = await openEngine();
-});
-after(async () => {
-  await engine?.close();
-  await server?.dispose();
-});
+serverAndEngine((s, e) => ([server, engine] = [s, e]));
 
 const secretFile = () => path.join(server.dataDir, 'demo-secret');
 

@@ -2,25 +2,17 @@
 // against the real server (SQLite). Pulls happen only on start and on pokes
 // (pullInterval off), so a message that reaches another window got there
 // through a poke.
-import {after, before} from 'node:test';
 import assert from 'node:assert/strict';
-import {engineName, openEngine} from './browsers.js';
+import {engineName} from './browsers.js';
 import {
-  ServerProcess, SyncGate, engineTest, messages, openChat, printDiagnostics, screenshot, send, uniqueRoom,
+  SyncGate, engineTest, messages, openChat, printDiagnostics, screenshot, send, uniqueRoom,
+  serverAndEngine,
 } from './harness.js';
 
 const test = engineTest(engineName());
 let server;
 let engine;
-before(async () => {
-  server = new ServerProcess();
-  await server.start();
-  engine = await openEngine();
-});
-after(async () => {
-  await engine?.close();
-  await server?.dispose();
-});
+serverAndEngine((s, e) => ([server, engine] = [s, e]));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -7,28 +7,19 @@
 //
 // E2E_SCREENSHOTS=1 also writes the README's screenshots into docs/ (in
 // Chromium only): opt-in, so that a test run never rewrites committed files.
-import {after, before} from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {MAX_CONTENT_LENGTH} from '../../node_server/src/chat-mutators.js';
-import {engineName, openEngine} from './browsers.js';
+import {engineName} from './browsers.js';
 import {
-  ServerProcess, SyncGate, engineTest, messages, openChat, printDiagnostics, repoRoot, screenshot, send,
-  serverMessages, uniqueRoom,
+  SyncGate, engineTest, messages, openChat, printDiagnostics, repoRoot, screenshot, send,
+  serverMessages, uniqueRoom, serverAndEngine,
 } from './harness.js';
 
 const test = engineTest(engineName());
 let server;
 let engine;
-before(async () => {
-  server = new ServerProcess();
-  await server.start();
-  engine = await openEngine();
-});
-after(async () => {
-  await engine?.close();
-  await server?.dispose();
-});
+serverAndEngine((s, e) => ([server, engine] = [s, e]));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const DAY = 24 * 60 * 60 * 1000;

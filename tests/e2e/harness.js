@@ -7,8 +7,9 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import {test} from 'node:test';
+import {after, before, test} from 'node:test';
 import {fileURLToPath} from 'node:url';
+import {openEngine} from './browsers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../..');
@@ -313,4 +314,24 @@ export async function serverMessages(server, room) {
 // message sent in one window ..."), so that a report says where it failed.
 export function engineTest(name) {
   return (title, ...rest) => test(`${name}: ${title}`, ...rest);
+}
+
+/**
+ * For a test file of the chat: starts the demo server (SQLite) and opens the
+ * run's engine before its tests, and stops both after them. `ready(server,
+ * engine)` hands them to the file.
+ */
+export function serverAndEngine(ready) {
+  let server;
+  let engine;
+  before(async () => {
+    server = new ServerProcess();
+    await server.start();
+    engine = await openEngine();
+    ready(server, engine);
+  });
+  after(async () => {
+    await engine?.close();
+    await server?.dispose();
+  });
 }
