@@ -82,25 +82,32 @@ export class Persistence {
    * Rejects when the store cannot be used.
    */
   async openGroup(schemaVersion, mutatorNames, newGroupID, newProfileID) {
-    // The profile's id, from another store, meanwhile.
-    const profile = this._profileID(newProfileID);
-    profile.catch(() => {});
-    this._store = this._provider.create(this._storeName);
+    if (!this._store) this.prefetch(newProfileID, false);
+    const profile = this._profile;
     const names = mutatorNames.join('\u0000');
-    // Usually the group exists: found with a read, the group's heads in the
-    // same transaction, and nothing written before the first answer (the
-    // registry's note that the group was used is written after).
-    const r = await this._store.read();
     let choice = null;
-    try {
-      const registry = await r.get(REGISTRY_KEY);
-      const c = this._choose(registry, schemaVersion, names, newGroupID);
+    if (this._registryRead) {
+      // Read while the module loaded: the heads in a second read.
+      const c = this._choose(await this._registryRead, schemaVersion, names, newGroupID);
       if (!c.created && !c.problem) {
-        this._openedHeads = await Promise.all([r.get(`g/${c.groupID}/h0`), r.get(`g/${c.groupID}/h1`)]);
+        this._openedHeads = await readAll(this._store, [`g/${c.groupID}/h0`, `g/${c.groupID}/h1`]);
         choice = c;
       }
-    } finally {
-      r.release();
+    } else {
+      // Usually the group exists: found with a read, the group's heads in
+      // the same transaction, and nothing written before the first answer
+      // (the registry's note that the group was used is written after).
+      const r = await this._store.read();
+      try {
+        const registry = await r.get(REGISTRY_KEY);
+        const c = this._choose(registry, schemaVersion, names, newGroupID);
+        if (!c.created && !c.problem) {
+          this._openedHeads = await Promise.all([r.get(`g/${c.groupID}/h0`), r.get(`g/${c.groupID}/h1`)]);
+          choice = c;
+        }
+      } finally {
+        r.release();
+      }
     }
     if (choice) {
       this._registryWrite = this._chooseInWrite(schemaVersion, names, newGroupID, choice.groupID).catch((e) =>
@@ -113,6 +120,23 @@ export class Persistence {
     this._groupID = choice.groupID;
     this._expired = choice.expired;
     return {groupID: choice.groupID, profileID: await profile, created: choice.created};
+  }
+
+  /**
+   * Starts what opening needs that the WebAssembly module does not: the
+   * profile id (from another store) and the store's connection, and with
+   * `readRegistry` the read of its registry. Called while the module may
+   * still be loading (a page's first instance), so that they overlap it;
+   * choosing the group, which is the core's rule, waits for the module.
+   */
+  prefetch(newProfileID, readRegistry) {
+    this._profile = this._profileID(newProfileID);
+    this._profile.catch(() => {});
+    this._store = this._provider.create(this._storeName);
+    if (readRegistry) {
+      this._registryRead = readAll(this._store, [REGISTRY_KEY]).then(([registry]) => registry);
+      this._registryRead.catch(() => {});
+    }
   }
 
   _choose(registry, schemaVersion, names, newGroupID) {

@@ -162,8 +162,18 @@ export class Replicache {
       },
     });
 
+    // The store's opening overlaps the module's loading where that is
+    // still under way (a page's first instance).
+    if (this._persistent) {
+      this._persistOpening = new Persistence(this, this._storeProvider, this.idbName, {clientMaxAgeMs: this._clientMaxAgeMs});
+      this._persistOpening.prefetch(this._profileID, !wasm);
+    }
     this._ready = loadWasm().then(() => this._open());
-    this._ready.catch((e) => this._log('error', 'replicore: could not load the WebAssembly module', e));
+    this._ready.catch((e) => {
+      this._log('error', 'replicore: could not load the WebAssembly module', e);
+      this._persistOpening?.close().catch(() => {});
+      this._persistOpening = null;
+    });
   }
 
   // Opens the store (if any), makes the core with the group's state, replays
@@ -171,10 +181,16 @@ export class Replicache {
   // first answer already shows the persisted state. A store that fails is
   // logged and the client runs in memory.
   async _open() {
-    if (this._closed) return;
+    if (this._closed) {
+      // Closed while the module loaded: let go of the store opened early.
+      await this._persistOpening?.close().catch(() => {});
+      this._persistOpening = null;
+      return;
+    }
     let persist = null;
     if (this._persistent) {
-      persist = new Persistence(this, this._storeProvider, this.idbName, {clientMaxAgeMs: this._clientMaxAgeMs});
+      persist = this._persistOpening;
+      this._persistOpening = null;
       try {
         const names = Object.keys(this._mutators);
         const g = await persist.openGroup(this._schemaVersion, names, this._clientGroupID, this._profileID);
