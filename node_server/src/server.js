@@ -201,8 +201,11 @@ function sendJSON(res, status, body, extraHeaders = {}) {
  *                  package default is build-wasm/package, which must have been built)
  *   logger         { info(obj), error(obj) } (default: JSON lines on stdout/stderr)
  *   heartbeatMs    WebSocket ping interval (default 30000)
- *   futureCookie   what a pull with a cookie above the space's version gets: 'reset' (default:
- *                  clear + all live entries + the current cookie) or 'clientStateNotFound'
+ *   futureCookie   what a pull with a cookie this database could not have issued (restored,
+ *                  or lost its last commits) gets: 'reset' (default: clear + all live entries +
+ *                  every lastMutationID of the group + a cookie above the client's; replicore
+ *                  clients push again what the database lost) or 'clientStateNotFound' (for
+ *                  Replicache clients, which fail every pull that lowers a lastMutationID)
  * Limits (milliseconds; 0 turns one off; see README, "Limits and timeouts"):
  *   mutatorTimeoutMs  a server mutator still running after this fails its mutation (5000)
  *   healthTimeoutMs   /healthz answers 503 when the database does not answer within this (2000)

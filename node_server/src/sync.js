@@ -7,6 +7,17 @@ import { MAX_VALUE_DEPTH, jsonTextNestsDeeperThan, nestsDeeperThan, unstorableTe
 
 const MAX_KEY_LENGTH = 1024;
 export const DEFAULT_MUTATOR_TIMEOUT_MS = 5000;
+// How far a pull's cookie may be above its space's version and still be taken as one the space
+// issued before it lost commits (answered with a reset that jumps the version past it).
+export const MAX_VERSION_JUMP = 2 ** 32;
+
+function futureError({ clientID, lastMutationID, mutationID }) {
+  return new HttpError(409, {
+    error: 'MutationFromFuture',
+    message: `mutation ${mutationID} of client ${clientID} is from the future: the server's lastMutationID is ${lastMutationID}`,
+    clientID, lastMutationID, mutationID,
+  });
+}
 
 /** Thrown inside a transaction to roll it back because the mutation was already processed. */
 class AlreadyProcessed extends Error {}
@@ -210,6 +221,7 @@ export function createSync({
     if (!group && register) {
       await stx.insertClientGroup(clientGroupID, userID, space);
       group = await stx.getClientGroup(clientGroupID);
+      if (group) group = { ...group, created: true };
     }
     if (!group) return undefined;
     if (group.userID !== userID) {
@@ -233,8 +245,8 @@ export function createSync({
     // Up front, in one transaction: claim the group, check every client belongs to it and that
     // no client's first mutation is from the future. lmids only grow, so once this passes no gap
     // can appear later in this push (a concurrent push can only make us skip).
-    const lmids = await storage.transact(async (stx) => {
-      await claimGroup(stx, clientGroupID, userID, space, { register: true });
+    const checked = await storage.transact(async (stx) => {
+      const group = await claimGroup(stx, clientGroupID, userID, space, { register: true });
       const known = new Map();
       const clients = clientIDs.length ? await stx.getClients(clientIDs) : new Map();
       for (const clientID of clientIDs) {
@@ -245,20 +257,29 @@ export function createSync({
         known.set(clientID, c ? c.lastMutationID : 0);
       }
       const seen = new Set();
+      const future = [];
       for (const m of mutations) {
         if (seen.has(m.clientID)) continue;
         seen.add(m.clientID);
         const lmid = known.get(m.clientID);
-        if (m.id > lmid + 1) {
-          throw new HttpError(409, {
-            error: 'MutationFromFuture',
-            message: `mutation ${m.id} of client ${m.clientID} is from the future: the server's lastMutationID is ${lmid}`,
-            clientID: m.clientID, lastMutationID: lmid, mutationID: m.id,
-          });
-        }
+        if (m.id > lmid + 1) future.push({ clientID: m.clientID, lastMutationID: lmid, mutationID: m.id });
       }
-      return known;
+      if (!future.length) return { lmids: known };
+      // The client has seen its mutations confirmed that this database no longer has (restored,
+      // or lost its last commits). Its row is written anew (lastMutationID as the database has
+      // it, at a new version) so that its next pull, even one diffed from a good cookie, tells
+      // it its lastMutationID went down: a replicore client then pushes the lost mutations
+      // again. Not for a group this push created: that one is refused with nothing written.
+      if (group.created) throw futureError(future[0]);
+      const version = await stx.bumpSpaceVersion(space);
+      for (const f of future) await stx.putClient(f.clientID, clientGroupID, f.lastMutationID, version);
+      return { future };
     });
+    if (checked.future) {
+      onCommitted(space);
+      throw futureError(checked.future[0]);
+    }
+    const { lmids } = checked;
 
     const result = { processed: 0, skipped: 0, failed: 0 };
     // A mutation whose connection was lost during COMMIT may have committed: poke for it too, or
@@ -334,37 +355,89 @@ export function createSync({
     return 'processed';
   }
 
+  /**
+   * How a pull's cookie relates to what this database has issued:
+   * 'first' (null), 'ok' (diff from it), 'divergent' (this database could not have issued it:
+   * its version is above the space's, or its id is not the one recorded for its version, or
+   * its version lies in the kept history yet was never issued: the database was restored or
+   * lost its last commits after the client pulled it), or 'unknown' (possibly issued, but not
+   * diffable: its version's id was pruned, or a bare-number cookie from a server before
+   * version ids, which cannot be checked).
+   */
+  function classifyCookie(cookie, info) {
+    if (cookie === null) return 'first';
+    const legacy = typeof cookie === 'number';
+    const order = legacy ? cookie : cookie.order;
+    if (order > info.version) return 'divergent';
+    if (legacy) return 'unknown';
+    // Version 0 is the empty space, the same in every timeline.
+    if (order === 0) return cookie.id === '' ? 'ok' : 'divergent';
+    if (info.cookieID !== null) return info.cookieID === cookie.id ? 'ok' : 'divergent';
+    if (info.oldest !== null && order >= info.oldest) return 'divergent';
+    return 'unknown';
+  }
+
   /** Compute a pull response for a validated pull. */
   async function pull({ space, userID, pull: req }) {
     const { clientGroupID, cookie } = req;
-    return storage.transact(async (stx) => {
+    const result = await storage.transact(async (stx) => {
       // A first pull (cookie null) may be the first request of a group: claim it.
       const group = await claimGroup(stx, clientGroupID, userID, space, { register: cookie === null });
-      if (!group) return { error: 'ClientStateNotFound' };
-      const current = await stx.getSpaceVersion(space);
-      // Replicache 15 ignores a response whose cookie is lower than its own, so for Replicache
-      // clients 'clientStateNotFound' (start over) is the only reset that takes effect.
-      if (cookie !== null && cookie > current && futureCookie === 'clientStateNotFound') {
-        return { error: 'ClientStateNotFound' };
+      if (!group) return { response: { error: 'ClientStateNotFound' } };
+      const order = cookie === null ? null : (typeof cookie === 'number' ? cookie : cookie.order);
+      const info = await stx.getCookieInfo(space, order);
+      const kind = classifyCookie(cookie, info);
+      // Replicache 15 fails every pull that lowers a lastMutationID it has, so for Replicache
+      // clients 'clientStateNotFound' (start over with a new group) is the only reset that
+      // takes effect after the database lost commits.
+      if (kind === 'divergent' && futureCookie === 'clientStateNotFound') {
+        return { response: { error: 'ClientStateNotFound' }, kind };
       }
+      let { version, id } = info;
+      if ((kind === 'divergent' || kind === 'unknown') && order >= version) {
+        // A cookie far beyond what a space could have lost is forged or corrupt, not a restore:
+        // jumping to it would drive the space's version toward 2^53, where versions stop being
+        // exact integers, for every client of the space.
+        if (order - version > MAX_VERSION_JUMP) {
+          throw new HttpError(400, { error: 'BadRequest', message: `cookie order ${order} is far above this space's version ${version}: not a cookie this server issued` });
+        }
+        // Cookies only grow: the reset's cookie must be above the client's, or the client
+        // would take it for an old answer (lower) or no news (equal order).
+        version = await stx.bumpSpaceVersion(space, order + 1);
+        id = null;
+      }
+      if (version === 0) id = '';
+      // A space written by a server before version ids has none for its current version yet.
+      else if (id === null) id = (await stx.getCookieInfo(space, version)).cookieID ?? await stx.recordVersionID(space, version);
       const patch = [];
       let clients;
-      if (cookie === null || cookie > current) {
-        // First pull, or a cookie from the future (the database was reset or restored): the
-        // client cannot be diffed, so it gets the whole state.
+      if (kind !== 'ok') {
+        // First pull, or a cookie that cannot be diffed from: the whole state, and the
+        // lastMutationID of every client of the group, so that a client whose mutations the
+        // database lost sees its lastMutationID go down and pushes them again.
         patch.push({ op: 'clear' });
         for (const { key, value } of await stx.liveEntries(space)) patch.push({ op: 'put', key, value: JSON.parse(value) });
         clients = await stx.clientsChangedSince(clientGroupID, -1);
       } else {
-        for (const { key, value, deleted } of await stx.entriesSince(space, cookie)) {
+        for (const { key, value, deleted } of await stx.entriesSince(space, order)) {
           patch.push(deleted ? { op: 'del', key } : { op: 'put', key, value: JSON.parse(value) });
         }
-        clients = await stx.clientsChangedSince(clientGroupID, cookie);
+        clients = await stx.clientsChangedSince(clientGroupID, order);
       }
       const lastMutationIDChanges = {};
       for (const c of clients) lastMutationIDChanges[c.clientID] = c.lastMutationID;
-      return { cookie: current, lastMutationIDChanges, patch };
+      return { response: { cookie: { order: version, id }, lastMutationIDChanges, patch }, kind, version };
     });
+    if (result.kind === 'divergent' || result.kind === 'unknown') {
+      logger.info?.({
+        msg: result.kind === 'divergent'
+          ? 'pull with a cookie this database did not issue (restored or lost commits?); answered with ' +
+            (result.response.error ? 'ClientStateNotFound' : 'a full reset')
+          : 'pull with a cookie that cannot be diffed from (pruned, or from an older server); answered with a full reset',
+        space, clientGroupID, cookie, version: result.version,
+      });
+    }
+    return result.response;
   }
 
   return { push, pull };

@@ -123,9 +123,14 @@ export function validatePull(body) {
   const pullVersion = checkVersionField(body, 'pullVersion');
   if (!('cookie' in body)) throw badRequest('cookie is missing (null on the first pull)');
   const { cookie } = body;
-  // This server only ever hands out numbers (the space version), so anything else is not ours.
-  if (cookie !== null && (typeof cookie !== 'number' || !Number.isSafeInteger(cookie) || cookie < 0)) {
-    throw badRequest('cookie must be null or a non-negative integer issued by this server');
+  // This server hands out {order: space version, id}; servers before version ids handed out bare
+  // versions, which are still taken (answered with a full reset). Anything else is not ours.
+  const version = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  const ours = cookie === null || version(cookie) ||
+    (typeof cookie === 'object' && !Array.isArray(cookie) && version(cookie.order) &&
+     typeof cookie.id === 'string' && cookie.id.length <= 64);
+  if (!ours) {
+    throw badRequest('cookie must be null or a cookie issued by this server ({order, id}, or a non-negative integer)');
   }
   return {
     profileID: body.profileID,

@@ -109,7 +109,7 @@ for (const kind of STORAGES) {
         assert.equal(pulled.status, 400, `${what} in a pull's clientGroupID: ${pulled.text}`);
         assert.match(pulled.body.message, /clientGroupID .*(NUL|surrogate)/);
       }
-      assert.deepEqual((await fullPull(space, uid('g'))).body, { cookie: 0, lastMutationIDChanges: {}, patch: [{ op: 'clear' }] });
+      assert.deepEqual((await fullPull(space, uid('g'))).body, { cookie: { order: 0, id: '' }, lastMutationIDChanges: {}, patch: [{ op: 'clear' }] });
       // Non-ASCII IDs that are proper text are fine.
       const g = `grüppe-😀-${uid()}`;
       const c = `klient-ж-${uid()}`;

@@ -104,7 +104,7 @@ export class FaultClient {
   async pull() {
     const r = await this.request('pull', JSON.stringify(pullBody(this.group, this.cookie)));
     if (r === null) return false;
-    if (this.cookie !== null && r.cookie < this.cookie) throw new Error(`${this.clientID}: cookie went backwards (${r.cookie} < ${this.cookie})`);
+    if (this.cookie !== null && r.cookie.order < this.cookie.order) throw new Error(`${this.clientID}: cookie went backwards (${r.cookie.order} < ${this.cookie.order})`);
     applyPatch(this.view, r.patch);
     this.cookie = r.cookie;
     const lmid = r.lastMutationIDChanges[this.clientID];
@@ -231,7 +231,7 @@ export async function assertExactlyOnceAndConverged(clients) {
   assert.deepEqual([...probe.view.keys()].sort(), [...expected.keys()].sort(), `${space}: every add applied once, nothing else written`);
   assert.deepEqual(probe.view, expected, `${space}: the space holds what applying each mutation once gives`);
   const made = clients.reduce((n, c) => n + c.made.length, 0);
-  assert.equal(probe.cookie, made, `${space}: one space version per mutation (none applied twice)`);
+  assert.equal(probe.cookie.order, made, `${space}: one space version per mutation (none applied twice)`);
   for (const c of clients) {
     assert.equal(c.lmid, c.made.length, `${c.clientID}: lastMutationID is its last mutation`);
     assert.deepEqual(c.view, probe.view, `${c.clientID} converged`);

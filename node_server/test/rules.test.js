@@ -44,7 +44,8 @@ for (const kind of STORAGES) {
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(r.body, {});
       const p = await fullPull(space, g);
-      assert.equal(typeof p.cookie, 'number');
+      assert.equal(typeof p.cookie.order, 'number');
+      assert.equal(typeof p.cookie.id, 'string');
       assert.deepEqual(p.lastMutationIDChanges, { [c]: 2 });
       assert.deepEqual(p.patch[0], { op: 'clear' });
       const view = applyPatch(new Map(), p.patch);
@@ -66,7 +67,7 @@ for (const kind of STORAGES) {
       const g2 = uid('g');
       const c2 = uid('c');
       const p2 = await fullPull(space, g2, bob);
-      assert.equal(p2.cookie, p1.cookie);
+      assert.deepEqual(p2.cookie, p1.cookie);
       assert.deepEqual(p2.lastMutationIDChanges, {}, 'lmids of other groups are not reported');
 
       await api.push(pushBody(g, [
@@ -76,12 +77,12 @@ for (const kind of STORAGES) {
       await api.push(pushBody(g2, [mut(c2, 1, 'createMessage', { id: 'c', content: 'C' })]), { auth: bob, space });
 
       const d1 = (await api.pull(pullBody(g, p1.cookie), { auth: alice, space })).body;
-      assert.ok(d1.cookie > p1.cookie);
+      assert.ok(d1.cookie.order > p1.cookie.order);
       assert.deepEqual(d1.lastMutationIDChanges, { [c]: 4 });
       assert.deepEqual(d1.patch.map((o) => [o.op, o.key]), [['del', 'message/a'], ['put', 'message/b'], ['put', 'message/c']]);
       const d2 = (await api.pull(pullBody(g2, p2.cookie), { auth: bob, space })).body;
       assert.deepEqual(d2.lastMutationIDChanges, { [c2]: 1 });
-      assert.equal(d2.cookie, d1.cookie);
+      assert.deepEqual(d2.cookie, d1.cookie);
       assert.deepEqual(d2.patch, d1.patch, 'pull result depends on cookie, not on group');
 
       // Both incremental views converge with a fresh full pull, which omits tombstones.
@@ -110,7 +111,7 @@ for (const kind of STORAGES) {
       }
       const d = (await api.pull(pullBody(g, p0.cookie), { auth: alice, space })).body;
       assert.ok(d.patch.some((o) => o.op === 'del' && o.key === 'message/x'));
-      assert.equal(d.cookie, p0.cookie + 7, 'one version per processed mutation');
+      assert.equal(d.cookie.order, p0.cookie.order + 7, 'one version per processed mutation');
     });
 
     it('mutations already processed are skipped (exactly once), and the version does not move', async () => {
@@ -123,7 +124,7 @@ for (const kind of STORAGES) {
       const again = await api.push(pushBody(g, [...muts, mut(c, 3, 'updateMessage', { id: 'once', content: '3' })]), { auth: alice, space });
       assert.equal(again.status, 200);
       const d = (await api.pull(pullBody(g, p1.cookie), { auth: alice, space })).body;
-      assert.equal(d.cookie, p1.cookie + 1, 'only mutation 3 was processed');
+      assert.equal(d.cookie.order, p1.cookie.order + 1, 'only mutation 3 was processed');
       assert.deepEqual(d.lastMutationIDChanges, { [c]: 3 });
       assert.deepEqual(d.patch, [{ op: 'put', key: 'message/once', value: { from: 'alice', content: '3', order: 1 } }]);
       // Resending everything again changes nothing.
@@ -143,7 +144,7 @@ for (const kind of STORAGES) {
       // Nothing written, not even the client group: a pull with a cookie does not know it.
       assert.deepEqual((await api.pull(pullBody(g, 0), { auth: alice, space })).body, { error: 'ClientStateNotFound' });
       const p = await fullPull(space, g);
-      assert.deepEqual(p, { cookie: 0, lastMutationIDChanges: {}, patch: [{ op: 'clear' }] });
+      assert.deepEqual(p, { cookie: { order: 0, id: '' }, lastMutationIDChanges: {}, patch: [{ op: 'clear' }] });
 
       // Known client: lmid 1, then a push starting at 3 -> 409, lmid stays 1.
       await api.push(pushBody(g, [mut(c, 1, 'createMessage', { id: 'ok', content: 'ok' })]), { auth: alice, space });
@@ -188,7 +189,7 @@ for (const kind of STORAGES) {
       assert.equal(r.status, 200, r.text);
       const d = (await api.pull(pullBody(g, before.cookie), { auth: alice, space })).body;
       assert.deepEqual(d.lastMutationIDChanges, { [c]: 9 });
-      assert.deepEqual(d.patch, [{ op: 'put', key: 'message/good', value: { from: 'alice', content: 'fine', order: before.cookie + 9 } }]);
+      assert.deepEqual(d.patch, [{ op: 'put', key: 'message/good', value: { from: 'alice', content: 'fine', order: before.cookie.order + 9 } }]);
       const view = applyPatch(applyPatch(new Map(), before.patch), d.patch);
       assert.equal(view.get('message/bobs').content, 'bob wrote this');
       const errors = server.logger.entries.filter((e) => e.level === 'error' && e.clientID === c);
@@ -214,7 +215,7 @@ for (const kind of STORAGES) {
       assert.equal(r2.status, 403);
       assert.match(r2.body.message, /another client group/);
       const after = await fullPull(space, g);
-      assert.equal(after.cookie, p.cookie, 'nothing written');
+      assert.deepEqual(after.cookie, p.cookie, 'nothing written');
       assert.deepEqual((await api.pull(pullBody(g2, 0), { auth: alice, space })).body, { error: 'ClientStateNotFound' });
     });
 
@@ -247,26 +248,104 @@ for (const kind of STORAGES) {
       assert.deepEqual(r.body, { error: 'ClientStateNotFound' });
     });
 
-    it('a cookie from the future gets a full reset patch and the current cookie', async () => {
+    it('a cookie from the future gets a full reset, every lmid of the group, and a cookie above it', async () => {
       const space = uid('s');
       const g = uid('g');
       const c = uid('c');
       await api.push(pushBody(g, [mut(c, 1, 'createMessage', { id: 'r', content: 'r' }), mut(c, 2, 'deleteMessage', { id: 'r' }), mut(c, 3, 'createMessage', { id: 's', content: 's' })]), { auth: alice, space });
       const p = await fullPull(space, g);
-      const r = (await api.pull(pullBody(g, p.cookie + 100), { auth: alice, space })).body;
-      assert.deepEqual(r, { cookie: p.cookie, lastMutationIDChanges: { [c]: 3 }, patch: p.patch });
+      const future = { order: p.cookie.order + 100, id: 'not-issued' };
+      const r = (await api.pull(pullBody(g, future), { auth: alice, space })).body;
+      assert.deepEqual(r.lastMutationIDChanges, { [c]: 3 });
+      assert.deepEqual(r.patch, p.patch);
       assert.deepEqual(r.patch.map((o) => o.op), ['clear', 'put']);
+      assert.equal(r.cookie.order, future.order + 1, 'cookies only grow: the space moved past the client\'s');
+      // The new cookie is a good one: diffs from it, and later writes continue above it.
+      assert.deepEqual((await api.pull(pullBody(g, r.cookie), { auth: alice, space })).body, { cookie: r.cookie, lastMutationIDChanges: {}, patch: [] });
+      await api.push(pushBody(g, [mut(c, 4, 'createMessage', { id: 't', content: 't' })]), { auth: alice, space });
+      const d = (await api.pull(pullBody(g, r.cookie), { auth: alice, space })).body;
+      assert.equal(d.cookie.order, r.cookie.order + 1);
+      assert.deepEqual(d.patch.map((o) => o.key), ['message/t']);
     });
 
-    it('futureCookie: clientStateNotFound makes a future cookie start the client over', async () => {
+    it('a cookie absurdly far above the space\'s version is refused and leaves the version alone', async () => {
+      const space = uid('s');
+      const g = uid('g');
+      const c = uid('c');
+      await api.push(pushBody(g, [mut(c, 1, 'createMessage', { id: 'f', content: 'f' })]), { auth: alice, space });
+      const p = await fullPull(space, g);
+      for (const order of [p.cookie.order + 2 ** 32 + 1, Number.MAX_SAFE_INTEGER]) {
+        const r = await api.pull(pullBody(g, { order, id: 'forged' }), { auth: alice, space });
+        assert.equal(r.status, 400, r.text);
+        assert.match(r.body.message, /far above this space's version/);
+      }
+      const after = (await api.pull(pullBody(g, p.cookie), { auth: alice, space })).body;
+      assert.deepEqual(after.cookie, p.cookie, 'the version did not move');
+    });
+
+    it('a cookie whose id is not the one recorded for its version gets a full reset (another timeline)', async () => {
+      const space = uid('s');
+      const g = uid('g');
+      const c = uid('c');
+      await api.push(pushBody(g, [mut(c, 1, 'createMessage', { id: 'a', content: 'a' }), mut(c, 2, 'createMessage', { id: 'b', content: 'b' })]), { auth: alice, space });
+      const p = await fullPull(space, g);
+      for (const cookie of [{ ...p.cookie, id: 'other' }, { order: 1, id: 'other' }]) {
+        const r = (await api.pull(pullBody(g, cookie), { auth: alice, space })).body;
+        assert.equal(r.patch[0].op, 'clear', JSON.stringify(cookie));
+        assert.deepEqual(r.lastMutationIDChanges, { [c]: 2 });
+        assert.ok(r.cookie.order > cookie.order, 'above the client\'s cookie');
+        assert.notEqual(r.cookie.id, cookie.id);
+      }
+      // Every version issued has its own id; a good older cookie still diffs.
+      const again = await fullPull(space, g);
+      assert.notEqual(again.cookie.id, p.cookie.id);
+      const d = (await api.pull(pullBody(g, p.cookie), { auth: alice, space })).body;
+      assert.deepEqual(d.patch, []);
+      assert.equal(d.cookie.order, again.cookie.order);
+    });
+
+    it('a bare-number cookie (servers before version ids) gets one full reset; version 0 is good in every timeline', async () => {
+      const space = uid('s');
+      const g = uid('g');
+      const c = uid('c');
+      await api.push(pushBody(g, [mut(c, 1, 'createMessage', { id: 'n', content: 'n' })]), { auth: alice, space });
+      const old = (await api.pull(pullBody(g, 1), { auth: alice, space })).body;
+      assert.equal(old.patch[0].op, 'clear');
+      assert.deepEqual(old.lastMutationIDChanges, { [c]: 1 });
+      assert.ok(old.cookie.order > 1, 'the same version as a number, answered above it');
+      const empty = (await api.pull(pullBody(g, { order: 0, id: '' }), { auth: alice, space })).body;
+      assert.deepEqual(empty.patch.map((o) => o.op), ['put'], 'diffed from the empty space');
+      assert.equal((await api.pull(pullBody(g, { order: 0, id: 'x' }), { auth: alice, space })).body.patch[0].op, 'clear');
+    });
+
+    it('a push from the future for a known group marks the client so its next pull shows the server\'s lmid', async () => {
+      const space = uid('s');
+      const g = uid('g');
+      const c = uid('c');
+      const lost = uid('c');
+      await api.push(pushBody(g, [mut(c, 1, 'createMessage', { id: 'k', content: 'k' })]), { auth: alice, space });
+      const p = await fullPull(space, g);
+      // `lost` confirmed up to 5 in a timeline this database no longer has; `c` up to 3.
+      const r = await api.push(pushBody(g, [mut(lost, 6, 'createMessage', { id: 'x', content: 'x' }), mut(c, 4, 'createMessage', { id: 'y', content: 'y' })]), { auth: alice, space });
+      assert.equal(r.status, 409);
+      assert.equal(r.body.clientID, lost);
+      const d = (await api.pull(pullBody(g, p.cookie), { auth: alice, space })).body;
+      assert.deepEqual(d.lastMutationIDChanges, { [lost]: 0, [c]: 1 }, 'a diff from a good cookie names both');
+      assert.deepEqual(d.patch, [], 'nothing of the refused push was written');
+    });
+
+    it('futureCookie: clientStateNotFound makes a cookie this database did not issue start the client over', async () => {
       const s2 = await startServer(b.newStorage(), { futureCookie: 'clientStateNotFound' });
       try {
         const space = uid('s');
         const g = uid('g');
         await s2.api.push(pushBody(g, [mut(uid('c'), 1, 'createMessage', { id: 'fc', content: 'x' })]), { auth: alice, space });
         const p = (await s2.api.pull(pullBody(g, null), { auth: alice, space })).body;
-        assert.deepEqual((await s2.api.pull(pullBody(g, p.cookie + 1), { auth: alice, space })).body, { error: 'ClientStateNotFound' });
-        assert.equal((await s2.api.pull(pullBody(g, p.cookie), { auth: alice, space })).body.cookie, p.cookie);
+        assert.deepEqual((await s2.api.pull(pullBody(g, { order: p.cookie.order + 1, id: 'x' }), { auth: alice, space })).body, { error: 'ClientStateNotFound' });
+        assert.deepEqual((await s2.api.pull(pullBody(g, { ...p.cookie, id: 'x' }), { auth: alice, space })).body, { error: 'ClientStateNotFound' });
+        assert.deepEqual((await s2.api.pull(pullBody(g, p.cookie), { auth: alice, space })).body.cookie, p.cookie);
+        // A bare number cannot be checked: a full reset (Replicache takes it: nothing goes down).
+        assert.equal((await s2.api.pull(pullBody(g, 1), { auth: alice, space })).body.patch[0].op, 'clear');
       } finally {
         await s2.close();
       }
@@ -277,7 +356,7 @@ for (const kind of STORAGES) {
       const g1 = uid('g');
       await api.push(pushBody(g1, [mut(uid('c'), 1, 'createMessage', { id: 'only1', content: '1' })]), { auth: alice, space: s1 });
       const p2 = await fullPull(s2, uid('g'));
-      assert.deepEqual(p2, { cookie: 0, lastMutationIDChanges: {}, patch: [{ op: 'clear' }] });
+      assert.deepEqual(p2, { cookie: { order: 0, id: '' }, lastMutationIDChanges: {}, patch: [{ op: 'clear' }] });
     });
 
     it('the default space is "default"', async () => {
@@ -370,7 +449,7 @@ for (const kind of STORAGES) {
         const badPull = await s2.api.pull(pullBody(g, null, { schemaVersion: '' }), { auth: alice, space });
         assert.deepEqual(badPull.body, { error: 'VersionNotSupported', versionType: 'schema' });
         const ok = await s2.api.pull(pullBody(g, null, { schemaVersion: 'v2' }), { auth: alice, space });
-        assert.deepEqual(ok.body, { cookie: 0, lastMutationIDChanges: {}, patch: [{ op: 'clear' }] }, 'the refused push wrote nothing');
+        assert.deepEqual(ok.body, { cookie: { order: 0, id: '' }, lastMutationIDChanges: {}, patch: [{ op: 'clear' }] }, 'the refused push wrote nothing');
       } finally {
         await s2.close();
       }

@@ -144,7 +144,8 @@ async function serverTexts(room, min, timeout = 20000) {
   assert.ok(texts.length >= min, `the server has ${texts.length} messages, wanted ${min}: ${JSON.stringify(texts)}`);
   assert.deepEqual(got.messages.map((m) => m.order), texts.map((_, i) => i + 1),
     'one processed mutation per message (orders 1..n): none was applied twice or failed');
-  assert.equal(got.cookie, texts.length, 'the room\'s version counts exactly the messages');
+  // The cookie is {order: space version, id} (node_server/README.md).
+  assert.equal(got.cookie.order, texts.length, 'the room\'s version counts exactly the messages');
   assert.deepEqual(serverLogFor(room).filter((l) => l.includes('mutation failed')), []);
   assert.equal(new Set(texts).size, texts.length, `no duplicate: ${JSON.stringify(texts)}`);
   return texts;

@@ -21,6 +21,7 @@
 // deduplicated by lastMutationID. The pool drops dead connections and opens new ones on demand.
 import pg from 'pg';
 import { StorageUnavailableError } from '../errors.js';
+import { newVersionID, pruneBelow } from './version-ids.js';
 
 export const POKE_CHANNEL = 'replicore_poke';
 export const PG_DEFAULTS = {
@@ -99,27 +100,73 @@ CREATE TABLE IF NOT EXISTS replicore_client (
   version BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS replicore_client_group_version ON replicore_client (client_group_id, version);
+-- The random id of each recent space version (the cookie's id; see version-ids.js). Created at
+-- start in databases of older servers too; their spaces get an id for their current version at
+-- the first pull.
+CREATE TABLE IF NOT EXISTS replicore_space_version (
+  space TEXT COLLATE "C" NOT NULL,
+  version BIGINT NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (space, version)
+);
 `;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function makeTx(client) {
   const q = (text, values) => client.query({ text, values });
+  // Rarely (once per PRUNE_EVERY versions, and after a jump): one more round trip.
+  const pruneVersionIDs = async (space, version, jumped = false) => {
+    const below = pruneBelow(version, jumped);
+    if (below !== null) await q('DELETE FROM replicore_space_version WHERE space = $1 AND version < $2', [space, below]);
+  };
   return {
-    async bumpSpaceVersion(space) {
-      const r = await q(`INSERT INTO replicore_space (space, version) VALUES ($1, 1)
-        ON CONFLICT (space) DO UPDATE SET version = replicore_space.version + 1 RETURNING version`, [space]);
-      return Number(r.rows[0].version);
+    // The new version is one more than the current one, or `floor` when that is higher (a pull
+    // whose cookie is ahead of a restored space moves the space past it); its id is recorded in
+    // the same statement.
+    async bumpSpaceVersion(space, floor = 1) {
+      const r = await q(`WITH v AS (
+          INSERT INTO replicore_space (space, version) VALUES ($1, $2)
+          ON CONFLICT (space) DO UPDATE SET version = GREATEST(replicore_space.version + 1, EXCLUDED.version) RETURNING version),
+        i AS (INSERT INTO replicore_space_version (space, version, id) SELECT $1, v.version, $3 FROM v
+          ON CONFLICT (space, version) DO UPDATE SET id = EXCLUDED.id)
+        SELECT version FROM v`, [space, floor, newVersionID()]);
+      const version = Number(r.rows[0].version);
+      await pruneVersionIDs(space, version, floor > 1);
+      return version;
+    },
+    async recordVersionID(space, version) {
+      const id = newVersionID();
+      await q(`INSERT INTO replicore_space_version (space, version, id) VALUES ($1, $2, $3)
+        ON CONFLICT (space, version) DO UPDATE SET id = EXCLUDED.id`, [space, version, id]);
+      return id;
+    },
+    async getCookieInfo(space, order) {
+      const r = await q(`SELECT s.version, cur.id, ck.id AS cookie_id,
+          (SELECT min(version) FROM replicore_space_version WHERE space = $1) AS oldest
+        FROM (SELECT COALESCE((SELECT version FROM replicore_space WHERE space = $1), 0) AS version) s
+        LEFT JOIN replicore_space_version cur ON cur.space = $1 AND cur.version = s.version
+        LEFT JOIN replicore_space_version ck ON ck.space = $1 AND ck.version = $2`, [space, order ?? -1]);
+      const row = r.rows[0];
+      return {
+        version: Number(row.version),
+        id: row.id ?? null,
+        cookieID: row.cookie_id ?? null,
+        oldest: row.oldest === null ? null : Number(row.oldest),
+      };
     },
     // One round trip for the start of every mutation: bump the space version (locking the
-    // space row) and read the client.
+    // space row), record its id, and read the client.
     async startMutation(space, clientID) {
       const r = await q(`WITH v AS (
           INSERT INTO replicore_space (space, version) VALUES ($1, 1)
-          ON CONFLICT (space) DO UPDATE SET version = replicore_space.version + 1 RETURNING version)
+          ON CONFLICT (space) DO UPDATE SET version = replicore_space.version + 1 RETURNING version),
+        i AS (INSERT INTO replicore_space_version (space, version, id) SELECT $1, v.version, $3 FROM v
+          ON CONFLICT (space, version) DO UPDATE SET id = EXCLUDED.id)
         SELECT v.version, c.client_group_id, c.last_mutation_id, c.version AS client_version
-        FROM v LEFT JOIN replicore_client c ON c.client_id = $2`, [space, clientID]);
+        FROM v LEFT JOIN replicore_client c ON c.client_id = $2`, [space, clientID, newVersionID()]);
       const row = r.rows[0];
+      await pruneVersionIDs(space, Number(row.version));
       return {
         version: Number(row.version),
         client: row.client_group_id === null ? undefined : {

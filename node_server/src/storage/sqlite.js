@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Mutex } from '../mutex.js';
+import { newVersionID, pruneBelow } from './version-ids.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS replicore_space (
@@ -34,6 +35,15 @@ CREATE TABLE IF NOT EXISTS replicore_client (
   version INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS replicore_client_group_version ON replicore_client (client_group_id, version);
+-- The random id of each recent space version (the cookie's id; see version-ids.js). Created at
+-- start in databases of older servers too; their spaces get an id for their current version at
+-- the first pull.
+CREATE TABLE IF NOT EXISTS replicore_space_version (
+  space TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (space, version)
+);
 `;
 
 export function createSqliteStorage({ file, dataDir } = {}) {
@@ -53,8 +63,15 @@ export function createSqliteStorage({ file, dataDir } = {}) {
     begin: db.prepare('BEGIN IMMEDIATE'),
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
-    bump: db.prepare(`INSERT INTO replicore_space (space, version) VALUES (?, 1)
-      ON CONFLICT (space) DO UPDATE SET version = version + 1 RETURNING version`),
+    // The new version is one more than the current one, or `floor` when that is higher (a pull
+    // whose cookie is ahead of a restored space moves the space past it).
+    bump: db.prepare(`INSERT INTO replicore_space (space, version) VALUES (?, ?)
+      ON CONFLICT (space) DO UPDATE SET version = MAX(version + 1, excluded.version) RETURNING version`),
+    putVersionID: db.prepare(`INSERT INTO replicore_space_version (space, version, id) VALUES (?, ?, ?)
+      ON CONFLICT (space, version) DO UPDATE SET id = excluded.id`),
+    pruneVersionIDs: db.prepare('DELETE FROM replicore_space_version WHERE space = ? AND version < ?'),
+    getVersionID: db.prepare('SELECT id FROM replicore_space_version WHERE space = ? AND version = ?'),
+    oldestVersionID: db.prepare('SELECT MIN(version) AS oldest FROM replicore_space_version WHERE space = ?'),
     getVersion: db.prepare('SELECT version FROM replicore_space WHERE space = ?'),
     getEntry: db.prepare('SELECT value, deleted, version FROM replicore_entry WHERE space = ? AND key = ?'),
     scan: db.prepare(`SELECT key, value FROM replicore_entry
@@ -76,7 +93,27 @@ export function createSqliteStorage({ file, dataDir } = {}) {
   };
 
   const tx = {
-    bumpSpaceVersion: (space) => s.bump.get(space).version,
+    bumpSpaceVersion(space, floor = 1) {
+      const { version } = s.bump.get(space, floor);
+      tx.recordVersionID(space, version, floor > 1);
+      return version;
+    },
+    recordVersionID(space, version, jumped = false) {
+      const id = newVersionID();
+      s.putVersionID.run(space, version, id);
+      const below = pruneBelow(version, jumped);
+      if (below !== null) s.pruneVersionIDs.run(space, below);
+      return id;
+    },
+    getCookieInfo(space, order) {
+      const version = tx.getSpaceVersion(space);
+      return {
+        version,
+        id: s.getVersionID.get(space, version)?.id ?? null,
+        cookieID: order === null ? null : (s.getVersionID.get(space, order)?.id ?? null),
+        oldest: s.oldestVersionID.get(space)?.oldest ?? null,
+      };
+    },
     startMutation(space, clientID) {
       return { version: tx.bumpSpaceVersion(space), client: tx.getClient(clientID) };
     },
