@@ -667,5 +667,37 @@ TEST(Persister, ACookieForgottenDuringTheOpeningReplayStaysForgotten) {
   EXPECT_EQ(b.replica.cookie().text(), "null");
 }
 
+// A write in flight (planned, not done) while a pull applies, and the host
+// asks hasWork() meanwhile (persist.js does, e.g. when the background page
+// loader ends): that write's end must not forget the pull's changes, which
+// it did not plan. Seen as a flush() that resolved at once after a cold
+// pull, writing nothing (bench coldSetup in WebKit).
+TEST(Persister, ChangesTakenWhileAWriteIsInFlightAreWrittenByTheNext) {
+  TestStore store;
+  Tab a("a");
+  Open(a.persister, a.replica, store);
+  ASSERT_TRUE(a.persister.hasWork());
+  StoreBatch first = a.persister.planWrite(store.get("g/G/h0"), store.get("g/G/h1"), 1000);
+  ASSERT_EQ(a.replica.applyPull(Pull(1, {}, {ClearOp(), PutOp("k1", 1), PutOp("k2", 2)}), nullptr).kind,
+            PullOutcome::Kind::kApplied);
+  EXPECT_TRUE(a.persister.hasWork());  // takes the pull's changes
+  store.apply(first);
+  a.persister.writeDone(true);
+  EXPECT_TRUE(a.persister.hasWork());
+  Write(a.persister, store);
+  EXPECT_FALSE(a.persister.hasWork());
+  EXPECT_EQ(Reopen(store), See(a.replica));
+
+  // The same with one key changed (not a clear).
+  first = a.persister.planWrite(store.get("g/G/h0"), store.get("g/G/h1"), 2000);
+  ASSERT_EQ(a.replica.applyPull(Pull(2, {}, {PutOp("k2", 3)}), 1).kind, PullOutcome::Kind::kApplied);
+  EXPECT_TRUE(a.persister.hasWork());
+  store.apply(first);
+  a.persister.writeDone(true);
+  EXPECT_TRUE(a.persister.hasWork());
+  Write(a.persister, store);
+  EXPECT_EQ(Reopen(store), See(a.replica));
+}
+
 }  // namespace
 }  // namespace replicore

@@ -1050,7 +1050,8 @@ TEST_F(ClientTest, RejectedPullIsRetriedAndReplayErrorsAreKept) {
   ASSERT_EQ(c->replayErrors().size(), 1u);
   EXPECT_EQ(c->replayErrors()[0].name, "picky");
   EXPECT_EQ(c->replica().pendingMutations().size(), 1u);
-  // A pull whose lmid goes back is rejected, so the scheduler retries it.
+  // A pull whose cookie goes back (without a clear) is rejected, so the
+  // scheduler retries it.
   c->scheduler().pull();
   clock.runDue();
   size_t before = net.countURL("/pull");
@@ -1062,7 +1063,7 @@ TEST_F(ClientTest, RejectedPullIsRetriedAndReplayErrorsAreKept) {
   net.respondOpen("/pull", 200, PullOK(4, {{"c1", 1}}));
   c->scheduler().pull();
   clock.runDue();
-  net.respondOpen("/pull", 200, PullOK(5, {{"c1", 0}}));  // lower lmid
+  net.respondOpen("/pull", 200, PullOK(2, {{"c1", 1}}));  // lower cookie
   EXPECT_EQ(c->replica().cookie().json(), 4);
   clock.advance(30);
   EXPECT_EQ(net.countURL("/pull"), before + 3);

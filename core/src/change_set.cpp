@@ -17,9 +17,37 @@ void ReadSet::addScan(const ScanOptions& options, std::optional<std::string> las
   ranges_.push_back(std::move(range));
 }
 
+void ReadSet::addIndexScan(size_t index, const IndexScanOptions& options, std::optional<IndexKey> lastKeyWhenLimited) {
+  IndexRange range;
+  range.index = index;
+  range.prefix = options.prefix;
+  if (options.startSecondary) {
+    range.start = IndexKey{*options.startSecondary, options.startPrimary.value_or(std::string())};
+    range.startHasPrimary = options.startPrimary.has_value();
+    range.startExclusive = options.startExclusive;
+  }
+  range.end = std::move(lastKeyWhenLimited);
+  indexRanges_.push_back(std::move(range));
+}
+
 void ReadSet::clear() {
   keys_.clear();
   ranges_.clear();
+  indexRanges_.clear();
+}
+
+bool ReadSet::indexRangeHolds(const IndexRange& r, const IndexKey& key) const {
+  if (key.secondary.compare(0, r.prefix.size(), r.prefix) != 0 || key.secondary.size() < r.prefix.size()) return false;
+  if (r.start) {
+    if (key < *r.start) return false;
+    // An exclusive start skips the start entry, or every entry of its
+    // secondary key when it names no primary key (IndexedView::scan).
+    if (r.startExclusive && key.secondary == r.start->secondary && (!r.startHasPrimary || key.primary == r.start->primary)) {
+      return false;
+    }
+  }
+  if (r.end && *r.end < key) return false;
+  return true;
 }
 
 bool ReadSet::affectedByKey(const std::string& key) const {
@@ -33,10 +61,18 @@ bool ReadSet::affectedByKey(const std::string& key) const {
   return false;
 }
 
-bool ReadSet::affectedBy(const ChangeSet& changes) const {
+bool ReadSet::affectedBy(const ChangeSet& changes, const IndexChanges* indexChanges) const {
   // Walk the smaller side for exact keys; ranges need each changed key.
   for (const auto& [key, change] : changes) {
     if (affectedByKey(key)) return true;
+  }
+  if (indexRanges_.empty() || changes.empty()) return false;
+  if (!indexChanges) return true;
+  for (const IndexRange& r : indexRanges_) {
+    if (r.index >= indexChanges->size()) continue;
+    for (const IndexChange& c : (*indexChanges)[r.index]) {
+      if (indexRangeHolds(r, c.key)) return true;
+    }
   }
   return false;
 }

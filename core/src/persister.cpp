@@ -243,6 +243,32 @@ void Persister::restoreFrom(const Head& head, BaseMap base, bool confirmedOK,
       pending.push_back(std::move(m));
     }
   }
+  // A client's mutations must follow its last mutation id without a gap, or
+  // the server refuses every push of the group (a mutation from the future).
+  // They stop following when the server lost some (a restored database)
+  // and their client, which re-queues its own, is gone: those can never be
+  // applied, so they are dropped, and said.
+  {
+    std::map<std::string, uint64_t> expected;
+    std::map<std::string, size_t> dropped;
+    std::deque<Mutation> kept;
+    for (Mutation& m : pending) {
+      auto lmid = head.lastMutationIDs.find(m.clientID);
+      auto next = expected.emplace(m.clientID, lmid == head.lastMutationIDs.end() ? 1 : lmid->second + 1).first;
+      if (next->second == m.id) {
+        ++next->second;
+        kept.push_back(std::move(m));
+      } else {
+        next->second = 0;  // nothing after a gap follows either
+        ++dropped[m.clientID];
+      }
+    }
+    for (const auto& [client, n] : dropped) {
+      report_.problems.push_back(std::to_string(n) + " unconfirmed mutations of client " + client +
+                                 " do not follow its last mutation id (the server lost some): dropped");
+    }
+    pending.swap(kept);
+  }
   report_.pending = pending.size();
   replica_->restore(std::move(base), confirmedOK ? head.cookie : Cookie(), head.lastMutationIDs, std::move(pending),
                     std::move(unloaded));
@@ -257,6 +283,15 @@ void Persister::restoreFrom(const Head& head, BaseMap base, bool confirmedOK,
 bool Persister::hasWork() {
   if (newerFormat_) return false;
   Replica::ConfirmedChanges changes = replica_->takeConfirmedChanges();
+  if (staged_.active) {
+    // A write is in flight: what changed since it was planned is not in it.
+    if (changes.all) {
+      staged_.lateAll = true;
+      staged_.lateKeys.clear();
+    } else if (!staged_.lateAll) {
+      staged_.lateKeys.insert(changes.keys.begin(), changes.keys.end());
+    }
+  }
   if (changes.all) {
     allDirty_ = true;
     dirtyKeys_.clear();
@@ -475,8 +510,11 @@ void Persister::writeDone(bool committed) {
   if (committed) {
     if (staged_.wroteConfirmed) {
       pages_ = std::move(staged_.pages);
-      allDirty_ = false;
-      dirtyKeys_.clear();
+      // Only what the write planned is clean: changes taken meanwhile (a
+      // pull applied while it was in flight) go in the next write.
+      allDirty_ = staged_.lateAll;
+      dirtyKeys_ = std::move(staged_.lateKeys);
+      if (allDirty_) dirtyKeys_.clear();
     }
     settled_ = staged_.cookie;
     for (uint64_t n : staged_.chunks) knownChunks_.insert(n);

@@ -77,10 +77,8 @@ std::string exceptionText(std::exception_ptr error) {
   }
 }
 
-[[gnu::noinline]] std::string lowerLmidError(const std::string& clientID, uint64_t id, uint64_t confirmed) {
-  return "lastMutationIDChanges[" + clientID + "] = " + std::to_string(id) + " is lower than the confirmed " +
-         std::to_string(confirmed);
-}
+// What a mutation costs the confirmed log: its args, name and client.
+size_t loggedBytes(const Mutation& m) { return m.args->text().size() + m.name.size() + m.clientID.size() + 64; }
 
 [[gnu::noinline]] std::string lowerCookieError(const Cookie& cookie, const Cookie& confirmed) {
   return "cookie " + cookie.text().substr(0, 100) + " is lower than the confirmed " + confirmed.text().substr(0, 100);
@@ -156,9 +154,16 @@ class ChangeCollector {
 
 PendingWrite::PendingWrite(Replica* replica, Mutation mutation)
     : replica_(replica), mutation_(std::move(mutation)) {
+  const IndexSet* indexes = replica_->indexes_.get();
   tx_ = std::make_unique<WriteTransaction>(
       LayeredView(&replica_->base_, {&replica_->pending_layer_, &layer_}, &replica_->unloaded_), &layer_,
-      mutation_.clientID, mutation_.id, MutationReason::kInitial);
+      mutation_.clientID, mutation_.id, MutationReason::kInitial,
+      // Without indexes, no view of them (and no allocation for one).
+      indexes ? IndexedView(indexes, &replica_->baseIndex_,
+                            {{&replica_->pending_layer_, &replica_->pendingIndex_}, {&layer_, &layerIndex_}},
+                            &replica_->unloaded_)
+              : IndexedView(),
+      indexes ? &layerIndex_ : nullptr);
   // Last: a constructor that throws runs no destructor to clear it.
   replica_->writeOpen_ = true;
 }
@@ -177,9 +182,13 @@ uint64_t PendingWrite::commit() {
   LayeredView before = replica_->visible();
   for (const auto& [key, newValue] : layer_.writes) collector.add(key, before.get(key), newValue, true);
   collector.finish();
+  const IndexSet* indexes = replica_->indexes_.get();
+  IndexErasePlan erase;
+  if (indexes) erase = indexes->plan(replica_->pending_layer_.writes, layer_);
   // All or nothing: queue the mutation (which may fail to allocate, leaving
   // the queue as it was), then move the writes over (which cannot fail).
   replica_->pending_.push_back(mutation_);
+  if (indexes) indexes->install(&replica_->pendingIndex_, std::move(erase), std::move(layerIndex_), layer_.hidesBelow);
   replica_->pending_layer_.absorb(std::move(layer_));
   done_ = true;
   replica_->writeOpen_ = false;
@@ -191,6 +200,11 @@ uint64_t PendingWrite::commit() {
 
 Rebase::Rebase(Replica* replica, PullSuccess response, Layer patch, std::vector<Mutation> replay)
     : replica_(replica), response_(std::move(response)), patch_(std::move(patch)), replay_(std::move(replay)) {
+  // The patch's index entries, for reads during the replay and to update
+  // the base's at finish(): the cost of the patch, not of the state.
+  if (const IndexSet* indexes = replica_->indexes_.get()) {
+    for (const auto& [key, value] : patch_.writes) indexes->write(&patchIndex_, key, nullptr, value);
+  }
   replica_->writeOpen_ = true;
 }
 
@@ -204,17 +218,31 @@ const Mutation* Rebase::next() {
   if (index_ >= replay_.size()) return nullptr;
   const Mutation& m = replay_[index_];
   txLayer_ = Layer{};
+  txIndex_ = IndexMaps{};
+  const IndexSet* indexes = replica_->indexes_.get();
   tx_ = std::make_unique<WriteTransaction>(
       LayeredView(&replica_->base_, {&patch_, &newPending_, &txLayer_}, &replica_->unloaded_), &txLayer_, m.clientID, m.id,
-      MutationReason::kRebase);
+      MutationReason::kRebase,
+      indexes ? IndexedView(indexes, &replica_->baseIndex_,
+                            {{&patch_, &patchIndex_}, {&newPending_, &newPendingIndex_}, {&txLayer_, &txIndex_}},
+                            &replica_->unloaded_)
+              : IndexedView(),
+      indexes ? &txIndex_ : nullptr);
   current_ = true;
   return &m;
 }
 
 void Rebase::closeCurrent(bool keep) {
   if (!current_) throw std::logic_error("Rebase: no mutation is being replayed");
-  if (keep) newPending_.absorb(std::move(txLayer_));
+  if (keep) {
+    if (const IndexSet* indexes = replica_->indexes_.get()) {
+      indexes->install(&newPendingIndex_, indexes->plan(newPending_.writes, txLayer_), std::move(txIndex_),
+                       txLayer_.hidesBelow);
+    }
+    newPending_.absorb(std::move(txLayer_));
+  }
   txLayer_ = Layer{};
+  txIndex_ = IndexMaps{};
   tx_.reset();
   current_ = false;
   ++index_;
@@ -255,6 +283,28 @@ PullOutcome Rebase::finish() {
   std::map<std::string, uint64_t> lmids = r.lastMutationIDs_;
   for (const auto& [clientID, id] : response_.lastMutationIDChanges) lmids[clientID] = id;
   std::deque<Mutation> pending(std::make_move_iterator(replay_.begin()), std::make_move_iterator(replay_.end()));
+  // The base's index entries that the patch takes away (before the patch
+  // is applied: they are found from the old values).
+  IndexErasePlan baseErase;
+  if (r.indexes_) baseErase = r.indexes_->plan(r.base_, patch_);
+  // The log of confirmed mutations: without those the pull queued again,
+  // with those it confirmed, trimmed to its limits (oldest go first).
+  std::optional<std::deque<Mutation>> log;
+  size_t logBytes = r.confirmedLogBytes_;
+  if (reset_ || !confirmedOwn_.empty()) {
+    log.emplace(r.confirmedLog_.begin(), r.confirmedLog_.begin() + std::min(logKeep_, r.confirmedLog_.size()));
+    logBytes = 0;
+    for (const Mutation& m : *log) logBytes += loggedBytes(m);
+    for (Mutation& m : confirmedOwn_) {
+      logBytes += loggedBytes(m);
+      log->push_back(std::move(m));
+    }
+    while (!log->empty() &&
+           (log->size() > r.options_.confirmedLogLimit || logBytes > r.options_.confirmedLogBytes)) {
+      logBytes -= loggedBytes(log->front());
+      log->pop_front();
+    }
+  }
   if (r.trackingConfirmed_ && !r.confirmedChanges_.all) {
     if (patch_.hidesBelow) {
       r.confirmedChanges_.all = true;
@@ -264,6 +314,10 @@ PullOutcome Rebase::finish() {
     }
   }
 
+  if (r.indexes_) {
+    r.indexes_->install(&r.baseIndex_, std::move(baseErase), std::move(patchIndex_), patch_.hidesBelow);
+    r.pendingIndex_ = std::move(newPendingIndex_);
+  }
   applyLayer(r.base_, std::move(patch_));
   r.pending_layer_ = std::move(newPending_);
   // A replay leaves the cookie as it is now: a lazy open may have forgotten
@@ -271,6 +325,13 @@ PullOutcome Rebase::finish() {
   if (!replayOnly_) r.cookie_ = std::move(cookie);
   r.lastMutationIDs_.swap(lmids);
   r.pending_.swap(pending);
+  if (log) {
+    r.confirmedLog_.swap(*log);
+    r.confirmedLogBytes_ = logBytes;
+  }
+  // Only a rebuilt own queue (lowered lmid) needs its chunks stored anew.
+  if (reset_ && reset_->knownLastMutationID > reset_->serverLastMutationID) ++r.resets_;
+  outcome.reset = std::move(reset_);
   outcome.replayErrors = std::move(errors_);
   done_ = true;
   r.writeOpen_ = false;
@@ -315,7 +376,9 @@ struct Replica::Watch {
   WatchCallback callback;
 };
 
-Replica::Replica(ReplicaOptions options) : options_(std::move(options)) {}
+Replica::Replica(ReplicaOptions options) : options_(std::move(options)) {
+  if (!options_.indexes.empty()) indexes_ = std::make_unique<const IndexSet>(options_.indexes);
+}
 Replica::~Replica() = default;
 
 RequestIdentity Replica::identity() const {
@@ -323,6 +386,11 @@ RequestIdentity Replica::identity() const {
 }
 
 LayeredView Replica::visible() const { return LayeredView(&base_, {&pending_layer_}, &unloaded_); }
+
+IndexedView Replica::visibleIndexes() const {
+  if (!indexes_) return IndexedView();
+  return IndexedView(indexes_.get(), &baseIndex_, {{&pending_layer_, &pendingIndex_}}, &unloaded_);
+}
 
 void Replica::registerMutator(std::string name, Mutator mutator) {
   mutators_[std::move(name)] = std::move(mutator);
@@ -371,7 +439,7 @@ Json Replica::mutate(const std::string& name, Json args, double timestamp) {
 }
 
 std::unique_ptr<ReadTransaction> Replica::read(ReadSet* readSet) const {
-  return std::make_unique<ReadTransaction>(visible(), readSet);
+  return std::make_unique<ReadTransaction>(visible(), readSet, visibleIndexes());
 }
 
 std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const Cookie& requestCookie,
@@ -387,14 +455,9 @@ std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const 
     outcome->error = "invalid cookie";
     return nullptr;
   }
-  for (const auto& [clientID, id] : response.lastMutationIDChanges) {
-    auto known = lastMutationIDs_.find(clientID);
-    if (known != lastMutationIDs_.end() && id < known->second) {
-      outcome->kind = PullOutcome::Kind::kRejected;
-      outcome->error = lowerLmidError(clientID, id, known->second);
-      return nullptr;
-    }
-  }
+  // A lastMutationID lower than the confirmed one is taken (Replicache
+  // fails such a pull, for ever): the server lost mutations, and this
+  // client sends its own again below.
   if (!unloaded_.empty()) {
     // A patch applies to the whole confirmed state; the host finishes
     // reading it first (a pull waits for that).
@@ -402,8 +465,12 @@ std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const 
     outcome->error = "the stored confirmed state is still being read";
     return nullptr;
   }
+  bool clears = false;
+  for (const PatchOp& op : response.patch) clears = clears || op.kind == PatchOpKind::kClear;
   int order = compareCookies(response.cookie, cookie_);
-  if (order < 0) {
+  // A lower cookie is an old answer, unless it brings the whole state: a
+  // server that lost its state (or another one) starts this client over.
+  if (order < 0 && !clears) {
     outcome->kind = PullOutcome::Kind::kRejected;
     outcome->error = lowerCookieError(response.cookie, cookie_);
     return nullptr;
@@ -444,18 +511,90 @@ std::unique_ptr<Rebase> Replica::beginRebase(const PullSuccess& response, const 
 
   std::map<std::string, uint64_t> lmids = lastMutationIDs_;
   for (const auto& [clientID, id] : response.lastMutationIDChanges) lmids[clientID] = id;
+  const std::string& me = options_.clientID;
+  std::optional<ClientReset> reset;
+  if (order < 0) {
+    reset.emplace();
+    reset->cookieWentBack = true;
+  }
+  // The server lost this client's mutations up to the confirmed lmid: they
+  // go back in front of the queue, from the log as far as it reaches.
   std::vector<Mutation> replay;
+  size_t logKeep = confirmedLog_.size();
+  auto knownMine = lastMutationIDs_.find(me);
+  auto serverMine = response.lastMutationIDChanges.find(me);
+  if (knownMine != lastMutationIDs_.end() && serverMine != response.lastMutationIDChanges.end() &&
+      serverMine->second < knownMine->second) {
+    if (!reset) reset.emplace();
+    reset->knownLastMutationID = knownMine->second;
+    reset->serverLastMutationID = serverMine->second;
+    logKeep = 0;
+    while (logKeep < confirmedLog_.size() && confirmedLog_[logKeep].id <= serverMine->second) ++logKeep;
+    replay.assign(confirmedLog_.begin() + logKeep, confirmedLog_.end());
+    reset->requeued = replay.size();
+    reset->lost = (knownMine->second - serverMine->second) - replay.size();
+  }
+  const bool lowered = reset && reset->knownLastMutationID > reset->serverLastMutationID;
+  // Other clients of the group whose lmid went down: their mutations held
+  // here are kept only while they still follow it; otherwise their own
+  // client (which has the log) queues them again, and this replica merges
+  // that from the store. Pushing them as they are would fail every push of
+  // the group (a mutation from the future).
+  std::set<std::string> stale;
+  for (const auto& [clientID, id] : response.lastMutationIDChanges) {
+    auto known = lastMutationIDs_.find(clientID);
+    if (clientID == me || known == lastMutationIDs_.end() || id >= known->second) continue;
+    for (const Mutation& m : pending_) {
+      if (m.clientID != clientID) continue;
+      if (m.id != id + 1) stale.insert(clientID);
+      break;
+    }
+  }
   size_t confirmed = 0;
+  std::vector<Mutation> confirmedOwn;
   for (const Mutation& m : pending_) {
     auto lmid = lmids.find(m.clientID);
     if (lmid != lmids.end() && m.id <= lmid->second) {
       ++confirmed;
+      if (m.clientID == me) confirmedOwn.push_back(m);
+    } else if (stale.count(m.clientID)) {
+      if (!reset) reset.emplace();
+      ++reset->droppedForeign;
     } else {
       replay.push_back(m);
     }
   }
+  if (reset && !lowered) {
+    // Reported for the cookie or other clients: this client's lmid as is.
+    auto mine = lmids.find(me);
+    reset->knownLastMutationID = knownMine == lastMutationIDs_.end() ? 0 : knownMine->second;
+    reset->serverLastMutationID = mine == lmids.end() ? 0 : mine->second;
+  }
+  if (lowered) {
+    // The server applies a client's mutations only in id order without
+    // gaps: when the log did not reach back to the server's lmid, this
+    // client's queue takes new ids from there, in order, so each is
+    // applied exactly once.
+    uint64_t next = reset->serverLastMutationID + 1;
+    bool follows = true;
+    for (const Mutation& m : replay) {
+      if (m.clientID != me) continue;
+      if (m.id != next) follows = false;
+      ++next;
+    }
+    if (!follows) {
+      reset->renumbered = true;
+      next = reset->serverLastMutationID + 1;
+      for (Mutation& m : replay) {
+        if (m.clientID == me) m.id = next++;
+      }
+    }
+  }
   std::unique_ptr<Rebase> rebase(new Rebase(this, response, std::move(patch), std::move(replay)));
   rebase->confirmed_ = confirmed;
+  rebase->confirmedOwn_ = std::move(confirmedOwn);
+  rebase->reset_ = std::move(reset);
+  rebase->logKeep_ = logKeep;
   return rebase;
 }
 
@@ -480,7 +619,13 @@ std::unique_ptr<Rebase> Replica::beginReplay(std::vector<Mutation> more) {
 void Replica::restore(BaseMap confirmed, Cookie cookie, std::map<std::string, uint64_t> lastMutationIDs,
                       std::deque<Mutation> pending, Unloaded unloaded) {
   if (writeOpen_) throw std::logic_error("restore while a mutation or rebase is in progress");
+  // Indexes are never stored: the base's are built here (and as a lazy
+  // open fills pages in), once.
+  IndexMaps baseIndex;
+  if (indexes_) indexes_->addAll(&baseIndex, confirmed);
   base_ = std::move(confirmed);
+  baseIndex_ = std::move(baseIndex);
+  pendingIndex_ = IndexMaps{};
   unloaded_ = std::move(unloaded);
   pending_layer_ = Layer{};
   cookie_ = std::move(cookie);
@@ -495,6 +640,7 @@ bool Replica::fillUnloaded(std::string_view first, BaseMap entries) {
   if (range == unloaded_.ranges.end()) return false;
   // The entries are the range's (the host checked them against its bounds),
   // and an unloaded range has none in the base: every node moves over.
+  if (indexes_) indexes_->addAll(&baseIndex_, entries);
   base_.merge(entries);
   unloaded_.ranges.erase(range);
   return true;
@@ -610,9 +756,13 @@ void Replica::deliver(const ChangeSet& changes) {
   // Snapshots: a callback may subscribe, unsubscribe or mutate.
   std::vector<std::pair<uint64_t, std::shared_ptr<Subscription>>> subs(subscriptions_.begin(),
                                                                        subscriptions_.end());
+  // The index entries the commit changed, worked out once, if a
+  // subscription read an index.
+  std::optional<IndexChanges> indexChanges;
   for (auto& [id, sub] : subs) {
     if (!subscriptions_.count(id)) continue;
-    if (!sub->readSet.affectedBy(changes)) continue;
+    if (sub->readSet.readsIndexes() && indexes_ && !indexChanges) indexChanges = this->indexChanges(changes);
+    if (!sub->readSet.affectedBy(changes, indexChanges ? &*indexChanges : nullptr)) continue;
     ReadSet fresh;
     sub->run(read(&fresh), fresh);
   }

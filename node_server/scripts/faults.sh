@@ -11,9 +11,10 @@
 #                                   single mutation over it (413 naming the limit)
 #   test/faults/slow-mutators.test.js  mutators awaiting past MUTATOR_TIMEOUT_MS fail their
 #                                   mutation while other spaces go on (SQLite and PostgreSQL)
-# Not here: restoring the database (an older state) under running clients. What clients must do
-# then needs a protocol change that is being designed separately; the fault joins this suite
-# with it.
+#   test/faults/sqlite-restore.test.js  the SQLite file restored from an online backup under
+#                                   running replicore clients (needs build-wasm/package): the
+#                                   clients are reset, push what was lost, each mutation applied
+#                                   once, and each app told
 # Usage: bash node_server/scripts/faults.sh   (from anywhere; about a minute on 2 cores;
 # REPLICORE_TEST_STORAGES and DATABASE_URL as for npm test)
 set -euo pipefail

@@ -18,6 +18,7 @@ import {deepFreeze, frozenJSON, heldValue, pullSkeleton, deepEqual} from './valu
 import {Mutex, ReadGate} from './locks.js';
 import {MISSED, TransactionClosedError, closedError, ReadTransactionImpl, WriteTransactionImpl} from './transactions.js';
 import {Persistence, makeIDBName, PERSIST_DELAY_MS} from './persist.js';
+import {normalizeIndexes, coreIndexOptions, stageIndexKeys, scanIndex} from './indexes.js';
 import {resolveStoreProvider, registerDatabase, dropDatabase, dropAllDatabases} from './store/provider.js';
 import {makeLog, consoleLogSink, LOG_LEVELS} from './logging.js';
 export {consoleLogSink};
@@ -79,6 +80,8 @@ export class Replicache {
     }
     this._name = name;
     this._mutators = Object.assign(Object.create(null), mutators);
+    // Secondary indexes, kept by the core (indexes.js).
+    this._indexes = normalizeIndexes(options.indexes);
     this._schemaVersion = options.schemaVersion ?? '';
     this._pushURL = options.pushURL ?? '';
     this._pullURL = options.pullURL ?? '';
@@ -129,6 +132,9 @@ export class Replicache {
       reloadPage();
     };
     this.onReplayError = null;
+    // replicore only: the server lost mutations it had confirmed (a restored
+    // database), and this client queued them again (see _driveRebase).
+    this.onClientStateReset = null;
 
     this._clientID = randomID(20);
     // Chosen when the store is open: the group of this schema and these
@@ -336,6 +342,7 @@ export class Replicache {
       trace: this._tracing,
       hasGetAuth: true,
       cacheSweepAt: this._cacheSweepAt,
+      indexes: coreIndexOptions(this._indexes),
     };
     this._core = wasm.coreCreate(JSON.stringify(opts), host);
   }
@@ -620,6 +627,19 @@ export class Replicache {
         const cb = this.onReplayError;
         if (cb) this._defer(() => cb(e));
       }
+      if (fin.reset) {
+        const r = fin.reset;
+        // Said even without a callback: the server went back in time, and
+        // what it lost of other clients' writes is gone from this view too.
+        this._log('error', `replicore: the server lost state it had confirmed (restored or failed over): ` +
+          `lastMutationID ${r.knownLastMutationID} -> ${r.serverLastMutationID}, ${r.requeued} mutation(s) queued again` +
+          (r.lost ? `, ${r.lost} lost for good` : '') + (r.renumbered ? ', renumbered' : '') +
+          (r.cookieWentBack ? ', cookie went back' : ''));
+        // What was queued again goes out now, not with the next mutation.
+        if (r.requeued || r.renumbered) wasm.corePush(core);
+        const cb = this.onClientStateReset;
+        if (cb) this._defer(() => cb(Object.freeze({...r})));
+      }
     } catch (e) {
       this._log('error', 'replicore: applying a pull failed', e);
       try {
@@ -698,6 +718,7 @@ export class Replicache {
   // yet) the promise of it. A scan that goes on past a missed page would
   // miss the next one: each retry reads eight times as far ahead.
   _scan(txID, o, keysOnly = false, tries = 0) {
+    if (o.indexName !== undefined) return scanIndex(this, txID, o, keysOnly, tries);
     const core = this._core;
     const how = (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0) | (keysOnly ? 4 : 0);
     const view = wasm.coreScan(core, txID, o.prefix, o.start ?? '', how, o.limit);
@@ -919,10 +940,19 @@ export class Replicache {
   experimentalWatch(callback, options = {}) {
     this._checkOpen();
     if (typeof callback !== 'function') throw new TypeError('experimentalWatch: callback must be a function');
-    if (options.indexName !== undefined) throw new Error('replicore does not support indexes (watch indexName) yet');
+    const {indexName} = options;
+    if (indexName !== undefined && typeof indexName !== 'string') throw new TypeError('experimentalWatch: indexName must be a string');
     const prefix = options.prefix ?? '';
     if (typeof prefix !== 'string') throw new TypeError('experimentalWatch: prefix must be a string');
     const w = {callback, prefix, active: true, id: 0};
+    // An index watch's diffs have keys [secondary, primary]; its prefix is
+    // on the secondary key. An unknown index never changes: logged once.
+    const addWatch = () => {
+      if (indexName === undefined) return wasm.coreAddWatch(this._core, prefix);
+      const id = wasm.coreAddIndexWatch(this._core, indexName, prefix);
+      if (!id) this._log('error', `replicore: experimentalWatch: Unknown index name: ${indexName}`);
+      return id;
+    };
     this._ready.then(async () => {
       if (!w.active || this._closed || !this._core) return;
       if (options.initialValuesInFirstDiff) {
@@ -931,10 +961,13 @@ export class Replicache {
         let initial;
         try {
           initial = await this._read(async (tx) => {
-            const {keys, values} = await tx._scan({prefix, start: undefined, exclusive: false, limit: -1});
+            const scan = indexName === undefined
+              ? {prefix, start: undefined, exclusive: false, limit: -1}
+              : {indexName, prefix, start: undefined, primary: undefined, exclusive: false, limit: -1};
+            const {keys, values} = await tx._scan(scan);
             if (w.active) {
-              w.id = wasm.coreAddWatch(this._core, prefix);
-              this._watches.set(w.id, w);
+              w.id = addWatch();
+              if (w.id) this._watches.set(w.id, w);
             }
             return keys.map((key, i) => Object.freeze({op: 'add', key, newValue: values[i]}));
           }, 0);
@@ -944,8 +977,8 @@ export class Replicache {
         }
         if (w.active) this._deliverWatch(w, Object.freeze(initial));
       } else {
-        w.id = wasm.coreAddWatch(this._core, prefix);
-        this._watches.set(w.id, w);
+        w.id = addWatch();
+        if (w.id) this._watches.set(w.id, w);
       }
     }, () => {}); // a load failure is logged by the constructor
     return () => {
@@ -1069,6 +1102,7 @@ export class Replicache {
       // Ids for the put values, cached before the core applies the pull.
       const n = values.length;
       const ids = wasm._malloc(n * 8);
+      if (ids && this._indexes.length > 0) stageIndexKeys(this, null, values);
       if (!ids || wasm.coreHoldPullValues(core, n, ids) !== n) {
         if (ids) wasm._free(ids);
         status = 0;

@@ -1,6 +1,7 @@
 // ReadTransaction and WriteTransaction over the core, and scan results.
 import {wasm} from './loading.js';
 import {heldValue, checkKey} from './values.js';
+import {normalizeIndexScanOptions, stageIndexKeys} from './indexes.js';
 
 // What the core answers for a read or write that needs a page of the store
 // not read yet (a lazy open; binding.cpp, get): read it, ask again.
@@ -121,9 +122,12 @@ function answer(rep, call, tries = 0) {
 function normalizeScanOptions(options) {
   if (options === undefined || options === null) return {prefix: '', start: undefined, exclusive: false, limit: -1};
   if (typeof options !== 'object') throw new TypeError('scan options must be an object');
-  if (options.indexName !== undefined) throw new Error('replicore does not support indexes (scan indexName) yet');
   const prefix = options.prefix === undefined ? '' : options.prefix;
   if (typeof prefix !== 'string') throw new TypeError('scan prefix must be a string');
+  const limit = normalizeLimit(options.limit);
+  // A scan of an index: keys [secondary, primary], the prefix on the
+  // secondary key (indexes.js).
+  if (options.indexName !== undefined) return normalizeIndexScanOptions(options, prefix, limit);
   let start;
   let exclusive = false;
   if (options.start !== undefined) {
@@ -134,14 +138,15 @@ function normalizeScanOptions(options) {
     exclusive = !!options.startExclusive;
   }
   if (start !== undefined) checkKey(start);
-  let limit = -1;
-  if (options.limit !== undefined) {
-    if (typeof options.limit !== 'number' || !(options.limit >= 0)) throw new TypeError('scan limit must be a number >= 0');
-    // Replicache 15 treats a limit of 0 as no limit (tested against it in
-    // test/conformance.test.js): kept, so a scan answers the same.
-    limit = Math.floor(options.limit) || -1;
-  }
   return {prefix, start, exclusive, limit};
+}
+
+function normalizeLimit(limit) {
+  if (limit === undefined) return -1;
+  if (typeof limit !== 'number' || !(limit >= 0)) throw new TypeError('scan limit must be a number >= 0');
+  // Replicache 15 treats a limit of 0 as no limit (tested against it in
+  // test/conformance.test.js): kept, so a scan answers the same.
+  return Math.floor(limit) || -1;
 }
 
 // ---------------------------------------------------------- transactions --
@@ -255,6 +260,8 @@ export class WriteTransactionImpl extends ReadTransactionImpl {
     if (b === null || b.size === 0) return;
     const rep = this._rep;
     const keys = [...b.keys()];
+    // With indexes, the values' secondary keys go with them (indexes.js).
+    if (rep._indexes.length > 0) stageIndexKeys(rep, keys, b.values());
     const ids = rep._setMany(keys);
     if (ids === MISSED) return rep._afterMiss(0, tries, () => this._flush(tries + 1));
     this._buffer = null;

@@ -69,6 +69,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "emscripten_platform.h"
@@ -138,12 +139,61 @@ class JsValueHost : public ValueHost {
                       reinterpret_cast<uintptr_t>(out.data()));
     return out;
   }
-  void released(uint64_t id) override { released_.push_back(id); }
+  void released(uint64_t id) override {
+    released_.push_back(id);
+    if (!indexKeys_.empty()) indexKeys_.erase(id);
+  }
   std::vector<uint64_t>& releasedIDs() { return released_; }
+
+  // Index keys: JS works them out from its own copy of each value it hands
+  // over (setMany, holdPullValues), so the core never asks for the text.
+  // Per value, for each index in order: the count, then that many keys,
+  // each ended by a NUL (keys never hold one).
+  bool indexKeys(uint64_t id, size_t index, std::vector<std::string>* out) override {
+    auto it = indexKeys_.find(id);
+    if (it == indexKeys_.end()) return false;
+    std::string_view text = it->second;
+    size_t at = 0;
+    for (size_t i = 0; i <= index; ++i) {
+      size_t nul = text.find('\0', at);
+      if (nul == std::string_view::npos) return false;
+      size_t count = size_t(std::strtoul(std::string(text.substr(at, nul - at)).c_str(), nullptr, 10));
+      at = nul + 1;
+      for (size_t k = 0; k < count; ++k) {
+        size_t end = text.find('\0', at);
+        if (end == std::string_view::npos) return false;
+        if (i == index) out->emplace_back(text.substr(at, end - at));
+        at = end + 1;
+      }
+    }
+    return true;
+  }
+  // The keys JS staged (stageIndexKeys) for the next `count` values, one
+  // segment each (see indexKeys), split off in order for `ids` as they are
+  // made. `indexes` is the number of indexes.
+  void takeStaged(std::string staged, size_t indexes, const std::vector<uint64_t>& ids) {
+    size_t at = 0;
+    for (uint64_t id : ids) {
+      size_t start = at;
+      for (size_t i = 0; i < indexes && at < staged.size(); ++i) {
+        size_t nul = staged.find('\0', at);
+        if (nul == std::string::npos) return;
+        size_t count = size_t(std::strtoul(staged.c_str() + at, nullptr, 10));
+        at = nul + 1;
+        for (size_t k = 0; k < count && at <= staged.size(); ++k) {
+          size_t end = staged.find('\0', at);
+          if (end == std::string::npos) return;
+          at = end + 1;
+        }
+      }
+      if (at > start) indexKeys_[id] = staged.substr(start, at - start);
+    }
+  }
 
  private:
   const emscripten::val* host_;
   std::vector<uint64_t> released_;
+  std::unordered_map<uint64_t, std::string> indexKeys_;
 };
 
 // Sends requests for the scheduler: to the JS puller/pusher when the URL is
@@ -185,6 +235,25 @@ class Core : public SyncHost {
     ro.clientGroupID = str("clientGroupID");
     ro.profileID = str("profileID");
     ro.schemaVersion = str("schemaVersion");
+    // {name: {prefix, jsonPointer, allowEmpty}}, in the order JS computes
+    // index keys in (see JsValueHost::indexKeys).
+    if (auto indexes = find("indexes")) {
+      std::vector<JsonMember> defs;
+      if (readJsonObject(*indexes, 8, &defs)) {
+        for (const JsonMember& d : defs) {
+          std::vector<JsonMember> fields;
+          if (!readJsonObject(d.value, 8, &fields)) continue;
+          IndexDefinition def;
+          def.name = d.key;
+          for (const JsonMember& f : fields) {
+            if (f.key == "prefix") def.prefix = readJsonString(f.value).value_or(std::string());
+            else if (f.key == "jsonPointer") def.jsonPointer = readJsonString(f.value).value_or(std::string());
+            else if (f.key == "allowEmpty") def.allowEmpty = f.value == "true";
+          }
+          ro.indexes.push_back(std::move(def));
+        }
+      }
+    }
     replica_ = std::make_unique<Replica>(ro);
     replica_->addChangeListener([this](const ChangeSet& cs) { onChanges(cs); });
 
@@ -492,6 +561,8 @@ class Core : public SyncHost {
   // it). Returns `count`, or -1 with lastError() on failure.
   int setMany(uintptr_t data, uintptr_t lens, int count, uintptr_t idsOut) {
     return guard(-1, [&] {
+      std::string staged = std::move(stagedIndexKeys_);  // for this call only
+      stagedIndexKeys_.clear();
       WriteTransaction* tx = writeTx();
       if (!tx) return fail(-1, "no open write transaction");
       const char* p = reinterpret_cast<const char*>(data);
@@ -506,6 +577,22 @@ class Core : public SyncHost {
           q += len[i];
         }
         if (!missedPages_.empty()) return -2;
+      }
+      if (!staged.empty()) {
+        // With indexes: the values' keys are in place before set() reads them.
+        std::vector<ValuePtr> values;
+        std::vector<uint64_t> valueIDs;
+        for (int i = 0; i < count; i++) {
+          values.push_back(Value::fromHost(&jsValues_));
+          valueIDs.push_back(values.back()->id());
+          ids[i] = double(valueIDs.back());
+        }
+        jsValues_.takeStaged(std::move(staged), indexCount(), valueIDs);
+        for (int i = 0; i < count; i++) {
+          tx->set(std::string(p, len[i]), std::move(values[i]));
+          p += len[i];
+        }
+        return count;
       }
       for (int i = 0; i < count; i++) {
         std::string key(p, len[i]);
@@ -531,6 +618,95 @@ class Core : public SyncHost {
     });
   }
 
+  // -------------------------------------------------------------- indexes --
+  // The index keys of the values the next setMany or holdPullValues makes,
+  // as UTF-8 at `ptr` (JsValueHost::indexKeys has the layout). JS sends
+  // them only when there are indexes.
+  void stageIndexKeys(uintptr_t ptr, size_t len) {
+    stagedIndexKeys_.assign(reinterpret_cast<const char*>(ptr), len);
+  }
+
+  // A scan of the index called `name`, answered like scan(): the same
+  // buffer, with 2n keys (secondary, primary, ...) for n entries. flags: 1
+  // start given, 2 exclusive, 4 keys only, 8 the start names a primary key.
+  // An unknown index: an empty view, lastError "Unknown index name: ...".
+  // A lazy open not read whole yet: missed (every page is needed).
+  emscripten::val scanIndex(int txID, std::string name, std::string prefix, std::string startSecondary,
+                            std::string startPrimary, int flags, double limit) {
+    out_ = guard(std::string(), [&] {
+      ReadTransaction* tx = txFor(txID);
+      if (!tx) return std::string();
+      std::optional<size_t> index = tx->indexNumber(name);
+      if (!index) return fail(std::string(), ("Unknown index name: " + name).c_str());
+      IndexScanOptions so;
+      so.prefix = std::move(prefix);
+      if (flags & 1) {
+        so.startSecondary = std::move(startSecondary);
+        if (flags & 8) so.startPrimary = std::move(startPrimary);
+      }
+      so.startExclusive = (flags & 2) != 0;
+      if (limit >= 0) so.limit = size_t(limit);
+      const bool keysOnly = (flags & 4) != 0;
+      std::string keys, values;
+      std::vector<double> ids;
+      bool nul = false;
+      bool firstValue = true;
+      tx->scanIndexEach(*index, so, [&](const IndexKey& key, const ValuePtr& v) {
+        if (!ids.empty()) keys += '\0';
+        if (!nul && key.primary.find('\0') != std::string::npos) nul = true;
+        keys += key.secondary;
+        keys += '\0';
+        keys += key.primary;
+        ids.push_back(double(v->id()));
+        if (!keysOnly && !v->heldByHost() && jsKnown_.insert(v->id())) {
+          values += firstValue ? '[' : ',';
+          firstValue = false;
+          appendJsonInteger(values, v->id());
+          values += ',';
+          values += v->text();
+        }
+        return true;
+      });
+      if (missed(tx)) {
+        uint32_t header[4] = {0, 0, 0, 2};
+        return std::string(reinterpret_cast<const char*>(header), sizeof header);
+      }
+      if (!firstValue) values += ']';
+      if (nul) {
+        // Rare (a primary key holding a NUL): the keys as a JSON array.
+        keys = "[";
+        tx->scanIndexEach(*index, so, [&](const IndexKey& key, const ValuePtr&) {
+          if (keys.size() > 1) keys += ',';
+          appendJsonString(keys, key.secondary);
+          keys += ',';
+          appendJsonString(keys, key.primary);
+          return true;
+        });
+        keys += ']';
+      }
+      uint32_t header[4] = {uint32_t(ids.size()), uint32_t(keys.size()), uint32_t(values.size()), nul ? 1u : 0u};
+      std::string out;
+      out.reserve(sizeof header + ids.size() * sizeof(double) + keys.size() + values.size());
+      out.append(reinterpret_cast<const char*>(header), sizeof header);
+      out.append(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(double));
+      out += keys;
+      out += values;
+      return out;
+    });
+    return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
+  }
+
+  // A watch of the index called `name` (diff keys [secondary, primary],
+  // `prefix` on the secondary key). 0 for an unknown index.
+  int addIndexWatch(std::string name, std::string prefix) {
+    const IndexSet* indexes = replica_->indexes();
+    std::optional<size_t> index = indexes ? indexes->find(name) : std::nullopt;
+    if (!index) return 0;
+    int id = nextWatch_++;
+    indexWatches_[id] = {*index, std::move(prefix)};
+    return id;
+  }
+
   // ----------------------------------------------- subscriptions, watches --
   int addSubscription() {
     int id = nextSub_++;
@@ -544,7 +720,10 @@ class Core : public SyncHost {
     watches_[id] = std::move(prefix);
     return id;
   }
-  void removeWatch(int id) { watches_.erase(id); }
+  void removeWatch(int id) {
+    watches_.erase(id);
+    indexWatches_.erase(id);
+  }
 
   // --------------------------------------------------------------- rebase --
   // Starts applying the pull response stored under `token` (see applyPull).
@@ -606,7 +785,7 @@ class Core : public SyncHost {
   }
 
   // Installs the rebase. Returns {"kind":..., "error":..., "confirmed":n,
-  // "replayErrors":[...], "note":{...}}.
+  // "replayErrors":[...], "reset":null|{...}, "note":{...}}.
   std::string rebaseFinish() {
     return guard(std::string(), [&] {
       if (!rebase_) return fail(std::string(), "no open rebase");
@@ -633,7 +812,29 @@ class Core : public SyncHost {
         appendJsonString(out, e.message);
         out += "}";
       }
-      out += "],\"note\":";
+      out += "],\"reset\":";
+      if (const std::optional<ClientReset>& r = outcome.reset) {
+        // The server lost what it had confirmed (or started this client
+        // over with a lower cookie): the app is told (onClientStateReset).
+        out += "{\"cookieWentBack\":";
+        out += r->cookieWentBack ? "true" : "false";
+        out += ",\"knownLastMutationID\":";
+        appendJsonInteger(out, r->knownLastMutationID);
+        out += ",\"serverLastMutationID\":";
+        appendJsonInteger(out, r->serverLastMutationID);
+        out += ",\"requeued\":";
+        appendJsonInteger(out, r->requeued);
+        out += ",\"lost\":";
+        appendJsonInteger(out, r->lost);
+        out += ",\"renumbered\":";
+        out += r->renumbered ? "true" : "false";
+        out += ",\"droppedForeign\":";
+        appendJsonInteger(out, r->droppedForeign);
+        out += "}";
+      } else {
+        out += "null";
+      }
+      out += ",\"note\":";
       out += takeNote();
       out += "}";
       auto done = std::move(rebaseDone_);
@@ -703,13 +904,18 @@ class Core : public SyncHost {
   // response is not applied they are released. Returns count, or -1.
   int holdPullValues(int count, uintptr_t idsOut) {
     return guard(-1, [&] {
+      std::string staged = std::move(stagedIndexKeys_);
+      stagedIndexKeys_.clear();
       pullValues_.clear();
       pullValues_.reserve(size_t(count));
       double* ids = reinterpret_cast<double*>(idsOut);
+      std::vector<uint64_t> valueIDs;
       for (int i = 0; i < count; i++) {
         pullValues_.push_back(Value::fromHost(&jsValues_));
         ids[i] = double(pullValues_.back()->id());
+        if (!staged.empty()) valueIDs.push_back(pullValues_.back()->id());
       }
+      if (!staged.empty()) jsValues_.takeStaged(std::move(staged), indexCount(), valueIDs);
       return count;
     });
   }
@@ -1046,6 +1252,8 @@ class Core : public SyncHost {
     return nullptr;
   }
 
+  size_t indexCount() const { return replica_->indexes() ? replica_->indexes()->size() : 0; }
+
   double idFor(const ValuePtr& v) {
     uint64_t id = v->id();
     if (v->heldByHost() || jsKnown_.contains(id)) return double(id);
@@ -1056,8 +1264,16 @@ class Core : public SyncHost {
 
   // Collects what a commit changed for JS (see the top of the file).
   void onChanges(const ChangeSet& cs) {
+    // The index entries the commit changed, worked out once, and only when
+    // a subscription read an index or an index is watched.
+    std::optional<IndexChanges> indexChanges;
+    auto changedEntries = [&]() -> const IndexChanges* {
+      if (!replica_->indexes()) return nullptr;
+      if (!indexChanges) indexChanges = replica_->indexChanges(cs);
+      return &*indexChanges;
+    };
     for (auto& [id, rs] : subs_) {
-      if (rs.affectedBy(cs)) {
+      if (rs.affectedBy(cs, rs.readsIndexes() ? changedEntries() : nullptr)) {
         if (!noteSubs_.empty()) noteSubs_ += ',';
         appendJsonInteger(noteSubs_, id);
       }
@@ -1097,6 +1313,35 @@ class Core : public SyncHost {
         appendJsonInteger(noteWatch_, op);
         noteWatch_ += ',';
         appendJsonString(noteWatch_, it->first);
+        ensure(c.oldValue, false);
+        ensure(c.newValue, true);
+        noteWatch_ += ']';
+      }
+      if (any) noteWatch_ += "]]";
+    }
+    for (auto& [wid, watched] : indexWatches_) {
+      const IndexChanges* all = changedEntries();
+      if (!all || watched.first >= all->size()) continue;
+      const std::string& prefix = watched.second;
+      bool any = false;
+      for (const IndexChange& c : (*all)[watched.first]) {
+        if (c.key.secondary.compare(0, prefix.size(), prefix) != 0) continue;
+        int op = !c.oldValue ? 0 : !c.newValue ? 1 : 2;
+        if (any) noteWatch_ += ',';
+        else {
+          if (!noteWatch_.empty()) noteWatch_ += ',';
+          noteWatch_ += '[';
+          appendJsonInteger(noteWatch_, wid);
+          noteWatch_ += ",[";
+        }
+        any = true;
+        noteWatch_ += '[';
+        appendJsonInteger(noteWatch_, op);
+        noteWatch_ += ",[";  // the key: [secondary, primary]
+        appendJsonString(noteWatch_, c.key.secondary);
+        noteWatch_ += ',';
+        appendJsonString(noteWatch_, c.key.primary);
+        noteWatch_ += ']';
         ensure(c.oldValue, false);
         ensure(c.newValue, true);
         noteWatch_ += ']';
@@ -1190,6 +1435,8 @@ class Core : public SyncHost {
   std::map<int, ReadSet> subs_;
   int nextSub_ = 1;
   std::map<int, std::string> watches_;
+  std::map<int, std::pair<size_t, std::string>> indexWatches_;  // index number, prefix
+  std::string stagedIndexKeys_;  // see stageIndexKeys
   int nextWatch_ = 1;
   std::string noteSubs_, noteWatch_, noteValues_;
   std::vector<uint64_t> evictLater_;
@@ -1295,6 +1542,9 @@ EMSCRIPTEN_BINDINGS(replicore) {
   bindCore<&Core::addSubscription>("coreAddSubscription");
   bindCore<&Core::removeSubscription>("coreRemoveSubscription");
   bindCore<&Core::addWatch>("coreAddWatch");
+  bindCore<&Core::addIndexWatch>("coreAddIndexWatch");
+  bindCore<&Core::stageIndexKeys>("coreStageIndexKeys");
+  bindCore<&Core::scanIndex>("coreScanIndex");
   bindCore<&Core::removeWatch>("coreRemoveWatch");
   bindCore<&Core::rebaseBegin>("coreRebaseBegin");
   bindCore<&Core::rebaseNext>("coreRebaseNext");

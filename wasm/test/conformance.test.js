@@ -370,3 +370,204 @@ test('sync errors: ClientStateNotFound, VersionNotSupported, a failing puller, 4
     return out;
   });
 });
+
+// --- Secondary indexes ---------------------------------------------------------
+// The `indexes` option as Replicache 15 reads it: prefix on the primary key,
+// jsonPointer into the value (escapes, array positions, the whole value),
+// allowEmpty. Values the pointer does not find a string (or an array of
+// strings) in are not indexed.
+const INDEXES = {
+  byName: {jsonPointer: '/name'},
+  todoTags: {prefix: 'todo/', jsonPointer: '/tags', allowEmpty: true},
+  escaped: {jsonPointer: '/a~1b/~0c', allowEmpty: true},
+  second: {jsonPointer: '/list/1'},
+  whole: {jsonPointer: ''},
+};
+const INDEXED = [
+  ['todo/1', {name: 'walk', tags: ['home', 'dog']}],
+  ['todo/2', {name: 'shop', tags: ['home', 'home']}],
+  ['todo/3', {name: 'walk', tags: []}],
+  ['todo/4', {name: 7, tags: ['x', 1]}],
+  ['note/1', {name: 'walk', tags: ['home']}],
+  ['note/2', {'a/b': {'~c': 'escaped!'}, list: ['zero', 'one']}],
+  ['note/3', {list: ['only']}],
+  ['s/1', 'plain string'],
+  ['s/2', ['arr', 'of', 'strings']],
+  ['s/3', 'walk'],
+  ['n', null],
+];
+
+test('indexes: scans by index, every option and result form', async () => {
+  await same(async (lib) => {
+    const rep = make(lib, {indexes: INDEXES});
+    await rep.mutate.putMany(INDEXED);
+    const scan = (tx, o) => tx.scan(o).entries().toArray();
+    const out = await rep.query(async (tx) => ({
+      byName: await scan(tx, {indexName: 'byName'}),
+      todoTags: await scan(tx, {indexName: 'todoTags'}),
+      escaped: await scan(tx, {indexName: 'escaped'}),
+      second: await scan(tx, {indexName: 'second'}),
+      whole: await tx.scan({indexName: 'whole'}).keys().toArray(),
+      prefix: await tx.scan({indexName: 'byName', prefix: 'wa'}).keys().toArray(),
+      startString: await tx.scan({indexName: 'byName', start: {key: 'shop'}}).keys().toArray(),
+      startSecondary: await tx.scan({indexName: 'byName', start: {key: ['walk']}}).keys().toArray(),
+      startSecondaryExclusive: await tx.scan({indexName: 'byName', start: {key: ['shop'], exclusive: true}}).keys().toArray(),
+      startBoth: await tx.scan({indexName: 'byName', start: {key: ['walk', 'note/2']}}).keys().toArray(),
+      startBothExclusive: await tx.scan({indexName: 'byName', start: {key: ['walk', 'todo/1'], exclusive: true}}).keys().toArray(),
+      startBothUndefined: await tx.scan({indexName: 'byName', start: {key: ['walk', undefined], exclusive: true}}).keys().toArray(),
+      startBetween: await tx.scan({indexName: 'byName', start: {key: 'sz'}}).keys().toArray(),
+      prefixAndStart: await tx.scan({indexName: 'todoTags', prefix: 'h', start: {key: ['home', 'todo/2']}}).keys().toArray(),
+      startBeforePrefix: await tx.scan({indexName: 'todoTags', prefix: 'h', start: {key: ['a']}}).keys().toArray(),
+      startAfterPrefix: await tx.scan({indexName: 'todoTags', prefix: 'd', start: {key: ['e']}}).keys().toArray(),
+      limit: await tx.scan({indexName: 'byName', limit: 2}).values().toArray(),
+      limitStart: await tx.scan({indexName: 'byName', limit: 1, start: {key: ['walk', 'note/1'], exclusive: true}}).entries().toArray(),
+      zeroLimit: await tx.scan({indexName: 'byName', limit: 0}).keys().toArray(),
+      toArray: await tx.scan({indexName: 'todoTags', prefix: 'ho'}).toArray(),
+      iterated: await (async () => {
+        const seen = [];
+        for await (const v of tx.scan({indexName: 'byName', prefix: 'shop'})) seen.push(v);
+        for await (const [k] of tx.scan({indexName: 'todoTags'}).entries()) seen.push(k);
+        const it = tx.scan({indexName: 'whole'}).keys();
+        seen.push((await it.next()).value);
+        return seen;
+      })(),
+      unknown: await tx.scan({indexName: 'nope'}).toArray().then(() => 'resolved', (e) => e.message),
+    }));
+    await rep.close();
+    return out;
+  });
+});
+
+test('indexes: kept by mutations (read inside them too), pulls and rebases', async () => {
+  await same(async (lib) => {
+    let sync;
+    const rep = make(lib, {
+      indexes: INDEXES,
+      puller: (b, id) => sync.puller(b, id),
+      pusher: (b, id) => sync.pusher(b, id),
+      pushDelay: 100000,
+      mutators: {
+        ...mutators,
+        // Writes, then reads its own writes through the index.
+        async rename(tx, {key, name}) {
+          const v = (await tx.get(key)) ?? {};
+          await tx.set(key, {...v, name});
+          return tx.scan({indexName: 'byName'}).keys().toArray();
+        },
+        async delThenScan(tx, key) {
+          await tx.del(key);
+          return tx.scan({indexName: 'byName'}).keys().toArray();
+        },
+        // Copies the count of walks into `walks` (replayed on a rebase).
+        async countWalks(tx) {
+          const n = (await tx.scan({indexName: 'byName', prefix: 'walk'}).keys().toArray()).length;
+          await tx.set('walks', n);
+          return n;
+        },
+      },
+    });
+    sync = scriptedSync(rep);
+    const out = {};
+    const byName = () => rep.query((tx) => tx.scan({indexName: 'byName'}).entries().toArray());
+    await rep.mutate.putMany(INDEXED);
+    out.rename = await rep.mutate.rename({key: 'todo/2', name: 'walk'});
+    out.renameAway = await rep.mutate.rename({key: 'todo/1', name: 'zzz'});
+    out.delThenScan = await rep.mutate.delThenScan('s/3');
+    out.count = await rep.mutate.countWalks();
+    out.afterMutations = await byName();
+    // The server has other data: the pending mutations rebase onto it.
+    sync.answers.push({
+      cookie: 1,
+      lastMutationIDChanges: {},
+      patch: [
+        {op: 'put', key: 'srv/1', value: {name: 'walk'}},
+        {op: 'put', key: 'srv/2', value: {name: 'run'}},
+        {op: 'put', key: 'todo/2', value: {name: 'server says', tags: ['work']}},
+      ],
+    });
+    await rep.pull();
+    out.afterRebase = await byName();
+    out.walksAfterRebase = await rep.query((tx) => tx.get('walks'));
+    out.tagsAfterRebase = await rep.query((tx) => tx.scan({indexName: 'todoTags'}).keys().toArray());
+    // Everything confirmed; the server deletes and changes entries.
+    sync.answers.push({
+      cookie: 2,
+      lastMutationIDChanges: {'<client>': 5},
+      patch: [
+        {op: 'del', key: 'srv/1'},
+        {op: 'put', key: 'srv/2', value: {name: 'jog', tags: ['a']}},
+        {op: 'put', key: 'todo/9', value: {name: 'new', tags: ['z', 'a']}},
+      ],
+    });
+    await rep.pull();
+    out.afterPatch = await byName();
+    out.tagsAfterPatch = await rep.query((tx) => tx.scan({indexName: 'todoTags'}).entries().toArray());
+    // A clear: only what comes after it is indexed.
+    sync.answers.push({cookie: 3, lastMutationIDChanges: {}, patch: [{op: 'clear'}, {op: 'put', key: 'x', value: {name: 'after clear'}}]});
+    await rep.pull();
+    out.afterClear = await byName();
+    out.wholeAfterClear = await rep.query((tx) => tx.scan({indexName: 'whole'}).keys().toArray());
+    await rep.close();
+    return out;
+  });
+});
+
+test('indexes: watch by index, with and without the initial values', async () => {
+  await same(async (lib) => {
+    const rep = make(lib, {indexes: INDEXES});
+    await rep.mutate.putMany([
+      ['todo/1', {name: 'a', tags: ['x']}],
+      ['note/1', {name: 'b'}],
+    ]);
+    const diffs = [];
+    const initial = [];
+    const tags = [];
+    const stop = rep.experimentalWatch((d) => diffs.push(d), {indexName: 'byName'});
+    const stopInitial = rep.experimentalWatch((d) => initial.push(d), {indexName: 'byName', prefix: 'b', initialValuesInFirstDiff: true});
+    const stopTags = rep.experimentalWatch((d) => tags.push(d), {indexName: 'todoTags'});
+    await new Promise((r) => setTimeout(r, 20));
+    await rep.mutate.put({key: 'todo/1', value: {name: 'a', tags: ['x', 'y']}}); // same name: change
+    await rep.mutate.put({key: 'note/1', value: {name: 'bb'}}); // moves: del + add
+    await rep.mutate.put({key: 'note/2', value: {other: 1}}); // not indexed: nothing
+    await rep.mutate.putMany([
+      ['todo/2', {name: 'b2', tags: ['y']}],
+      ['todo/3', {name: 'a'}],
+    ]);
+    await rep.mutate.del('todo/1');
+    await rep.mutate.put({key: 'todo/3', value: {name: 'a'}}); // equal value: no diff
+    await new Promise((r) => setTimeout(r, 20));
+    stop();
+    stopInitial();
+    stopTags();
+    await rep.mutate.put({key: 'todo/5', value: {name: 'late'}});
+    await new Promise((r) => setTimeout(r, 20));
+    await rep.close();
+    return {diffs, initial, tags};
+  });
+});
+
+test('indexes: subscriptions over index scans re-run when their entries change', async () => {
+  await same(async (lib) => {
+    const rep = make(lib, {indexes: INDEXES});
+    const log = [];
+    rep.subscribe((tx) => tx.scan({indexName: 'byName', prefix: 'w'}).entries().toArray(), {onData: (d) => log.push(['w', d])});
+    rep.subscribe((tx) => tx.scan({indexName: 'todoTags', start: {key: ['m']}, limit: 2}).keys().toArray(), {onData: (d) => log.push(['tags', d])});
+    for (let i = 0; i < 50 && log.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    log.sort((p, q) => (p[0] < q[0] ? -1 : 1));
+    const steps = [];
+    const step = async (what, f) => {
+      const before = log.length;
+      await f();
+      steps.push([what, log.slice(before)]);
+    };
+    await step('walk', () => rep.mutate.put({key: 'a', value: {name: 'walk'}}));
+    await step('run (no w)', () => rep.mutate.put({key: 'b', value: {name: 'run'}}));
+    await step('b to wade', () => rep.mutate.put({key: 'b', value: {name: 'wade'}}));
+    await step('todo tags', () => rep.mutate.put({key: 'todo/1', value: {tags: ['p', 'a']}}));
+    await step('more tags', () => rep.mutate.put({key: 'todo/2', value: {tags: ['n', 'o']}}));
+    await step('del a', () => rep.mutate.del('a'));
+    await step('same value', () => rep.mutate.put({key: 'b', value: {name: 'wade'}}));
+    await rep.close();
+    return {first: log.slice(0, 2), steps};
+  });
+});

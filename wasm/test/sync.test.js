@@ -207,9 +207,19 @@ test('malformed pull responses change nothing and are reported', async () => {
   server.serverPut('k2', 2);
   await rep.pull(); // a retry timer may be pending; pull() skips it
   assert.equal(await rep.query((tx) => tx.get('k2')), 2);
-  server.hook = (r) => (r.path === '/api/pull' ? {status: 200, body: {cookie: 0, lastMutationIDChanges: {}, patch: [{op: 'clear'}]}} : null);
+  const resets = [];
+  rep.onClientStateReset = (r) => resets.push(r);
+  server.hook = (r) => (r.path === '/api/pull' ? {status: 200, body: {cookie: 0, lastMutationIDChanges: {}, patch: [{op: 'del', key: 'k2'}]}} : null);
   await rep.pull();
   assert.equal(await rep.query((tx) => tx.get('k2')), 2, 'lower cookie refused');
+  // With a clear it is the whole state (a server that lost its own): a
+  // reset, which the app is told of.
+  server.hook = (r) => (r.path === '/api/pull' ? {status: 200, body: {cookie: 0, lastMutationIDChanges: {}, patch: [{op: 'clear'}]}} : null);
+  await rep.pull();
+  assert.equal(await rep.query((tx) => tx.get('k2')), undefined, 'lower cookie with a clear taken');
+  await waitFor(() => resets.length === 1, {what: 'onClientStateReset'});
+  assert.equal(resets[0].cookieWentBack, true);
+  assert.equal(resets[0].requeued, 0);
   await rep.close();
   await server.stop();
 });
@@ -562,5 +572,51 @@ test("logLevel 'debug' traces each push, pull, poke and rebase", async () => {
   await quiet.pull();
   assert.equal(quiet.sink.lines.filter((l) => l.level === 'debug').length, 0);
   await quiet.close();
+  await server.stop();
+});
+
+// The server lost mutations it had confirmed (a restored database): a pull
+// lowers this client's lastMutationID. replicore queues those mutations
+// again, with their ids, pushes them, and tells the app; each is applied
+// once. (Replicache fails such a pull for ever.)
+test('a pull that lowers the lastMutationID queues the lost mutations again and tells the app', async () => {
+  const server = await startServer();
+  const rep = new Replicache({
+    name: `lost-${process.pid}`,
+    pushURL: server.pushURL,
+    pullURL: server.pullURL,
+    pullInterval: null,
+    pushDelay: 0,
+    logSinks: [memorySink()],
+    mutators,
+  });
+  const resets = [];
+  rep.onClientStateReset = (r) => resets.push(r);
+  for (let i = 1; i <= 3; i++) await rep.mutate.put({key: `k${i}`, value: i});
+  await waitFor(() => server.clients.get(rep.clientID)?.lmid === 3, {what: 'all three applied'});
+  await rep.pull();
+  assert.deepEqual(await rep.experimentalPendingMutations(), []);
+  // The restore: the server has mutation 1 only.
+  server.entries.delete('k2');
+  server.entries.delete('k3');
+  const v = ++server.version;
+  server.entries.set('k2', {value: null, version: v, deleted: true});
+  server.entries.set('k3', {value: null, version: v, deleted: true});
+  server.clients.get(rep.clientID).lmid = 1;
+  server.clients.get(rep.clientID).version = v;
+  const pushesBefore = server.requestsTo('/api/push').length;
+  await rep.pull();
+  await waitFor(() => resets.length === 1, {what: 'onClientStateReset'});
+  assert.deepEqual({...resets[0]}, {
+    cookieWentBack: false, knownLastMutationID: 3, serverLastMutationID: 1, requeued: 2, lost: 0, renumbered: false, droppedForeign: 0,
+  });
+  // Pushed again without a new mutation, and applied.
+  await waitFor(() => server.clients.get(rep.clientID).lmid === 3, {what: 'the lost ones applied again'});
+  const pushed = server.requestsTo('/api/push').slice(pushesBefore).flatMap((r) => r.body.mutations.map((m) => m.id));
+  assert.deepEqual([...new Set(pushed)], [2, 3]);
+  await rep.pull();
+  assert.deepEqual(await rep.experimentalPendingMutations(), []);
+  assert.deepEqual(await rep.query((tx) => tx.scan().entries().toArray()), [['k1', 1], ['k2', 2], ['k3', 3]]);
+  await rep.close();
   await server.stop();
 });

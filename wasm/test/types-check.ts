@@ -6,6 +6,7 @@ const rep = new Replicache({
   name: 'typed',
   pullInterval: null,
   pokeURL: 'ws://localhost/api/poke?space=s',
+  indexes: {byText: {prefix: 'message/', jsonPointer: '/text'}},
   mutators: {
     async createMessage(tx: WriteTransaction, args: {id: string; text: string}) {
       await tx.set(`message/${args.id}`, {text: args.text});
@@ -27,6 +28,10 @@ async function main() {
   );
   stop();
   rep.experimentalWatch((diff) => diff.forEach((d) => d.op === 'add' && d.newValue), {prefix: 'message/', initialValuesInFirstDiff: true});
+  // Indexes: keys are [secondary, primary].
+  const byText = await rep.query((tx) => tx.scan({indexName: 'byText', prefix: 'h', start: {key: ['hi', 'message/1']}}).keys().toArray());
+  const secondary: string | undefined = byText[0]?.[0];
+  rep.experimentalWatch((diff) => diff.forEach((d) => console.log(d.key[0], d.key[1], secondary)), {indexName: 'byText'});
   rep.onOnlineChange = (online: boolean) => console.log(online);
   rep.getAuth = async () => 'token';
   const pending = await rep.experimentalPendingMutations();

@@ -23,8 +23,7 @@ const replicacheTypes = [
 ].find((p) => existsSync(p));
 
 // What Replicache 15.3.0 exports and replicore deliberately does not, with
-// why. Empty: every type and value is declared (the index types describe
-// options replicore accepts and does not use yet, see the README).
+// why. Empty: every type and value is declared.
 const NOT_PROVIDED = new Map([
   // ['Name', 'why replicore has no such thing'],
 ]);

@@ -51,8 +51,8 @@ export type IndexKey = readonly [secondary: string, primary: string];
 /** Where an index scan starts: a secondary key, or [secondary, primary]. */
 export type ScanOptionIndexedStartKey = readonly [secondary: string, primary?: string | undefined] | string;
 /**
- * Options of a scan over an index. replicore has no secondary indexes yet:
- * `tx.scan` takes only ScanNoIndexOptions; makeScanResult takes both.
+ * Options of a scan over an index (`indexes` option): the prefix applies to
+ * the secondary key; results' keys are [secondary, primary].
  */
 export type ScanIndexOptions = {
   prefix?: string | undefined;
@@ -109,8 +109,12 @@ export interface ReadTransaction {
   get<T extends JSONValue>(key: string): Promise<DeepReadonly<T> | undefined>;
   has(key: string): Promise<boolean>;
   isEmpty(): Promise<boolean>;
+  scan(options: ScanIndexOptions): ScanResult<IndexKey, ReadonlyJSONValue>;
   scan(options?: ScanNoIndexOptions): ScanResult<string, ReadonlyJSONValue>;
+  scan(options?: ScanOptions): ScanResult<IndexKey | string, ReadonlyJSONValue>;
+  scan<V extends ReadonlyJSONValue>(options: ScanIndexOptions): ScanResult<IndexKey, DeepReadonly<V>>;
   scan<V extends ReadonlyJSONValue>(options?: ScanNoIndexOptions): ScanResult<string, DeepReadonly<V>>;
+  scan<V extends ReadonlyJSONValue>(options?: ScanOptions): ScanResult<IndexKey | string, DeepReadonly<V>>;
 }
 
 export interface WriteTransaction extends ReadTransaction {
@@ -299,6 +303,30 @@ export interface ReplayError {
   readonly message: string;
 }
 
+/**
+ * replicore only: what `onClientStateReset` is given. A pull showed that the
+ * server no longer has state it had confirmed (a database restored from a
+ * backup, commits lost in a crash, failover to a lagging replica): this
+ * client's view is now the server's, and the mutations of this client the
+ * server lost were queued again, in order, to be applied once each.
+ */
+export interface ClientStateReset {
+  /** The server's cookie went below this client's, with a full reset. */
+  readonly cookieWentBack: boolean;
+  /** This client's last mutation ID the server had confirmed before. */
+  readonly knownLastMutationID: number;
+  /** The one the server has now (lower when it lost mutations). */
+  readonly serverLastMutationID: number;
+  /** Confirmed mutations queued again (from a log of the last 1000, in memory). */
+  readonly requeued: number;
+  /** Mutations the server lost that the log no longer held (e.g. after a reload): gone. */
+  readonly lost: number;
+  /** The queue took new mutation IDs from serverLastMutationID + 1 (the log had gaps). */
+  readonly renumbered: boolean;
+  /** Other tabs' mutations this client no longer pushes (their own tab queues them again). */
+  readonly droppedForeign: number;
+}
+
 export interface ReplicacheOptions<MD extends MutatorDefs> {
   /** Required. With the mutator names and schemaVersion it makes the client group. */
   name: string;
@@ -338,8 +366,13 @@ export interface ReplicacheOptions<MD extends MutatorDefs> {
   /** Accepted and ignored, for drop-in compatibility. */
   licenseKey?: string | undefined;
   /**
-   * Accepted for drop-in compatibility and not read: replicore has no
-   * secondary indexes yet (a scan or watch with `indexName` throws).
+   * Secondary indexes, by name, as Replicache's: each lists the entries
+   * whose key starts with `prefix` by the string (or each string of the
+   * array of strings) found at `jsonPointer` in their value; other entries
+   * are not in it. Read them with `tx.scan({indexName})` and
+   * `experimentalWatch(cb, {indexName})`. Kept up to date by every
+   * mutation, pull and rebase; never stored (built when the state is read
+   * back from the store).
    */
   readonly indexes?: IndexDefinitions | undefined;
   /**
@@ -389,7 +422,7 @@ export type KVStoreProvider = StoreProvider;
 export type CreateKVStore = (name: string) => Store;
 export type DropKVStore = (name: string) => Promise<void>;
 
-/** Replicache's index definition (`indexes` option); replicore has no indexes yet. */
+/** Replicache's index definition (`indexes` option). `allowEmpty` only changes what Replicache logs. */
 export type IndexDefinition = {
   readonly prefix?: string | undefined;
   readonly jsonPointer: string;
@@ -445,14 +478,14 @@ export type ExperimentalDiffOperation<Key> =
   | ExperimentalDiffOperationDel<Key>
   | ExperimentalDiffOperationChange<Key>;
 export type ExperimentalNoIndexDiff = readonly ExperimentalDiffOperation<string>[];
-/** A diff of an index watch (replicore has no indexes yet). */
+/** A diff of an index watch: keys are [secondary, primary]. */
 export type ExperimentalIndexDiff = readonly ExperimentalDiffOperation<IndexKey>[];
 export type ExperimentalDiff = ExperimentalIndexDiff | ExperimentalNoIndexDiff;
 export type ExperimentalWatchNoIndexOptions = {
   prefix?: string | undefined;
   initialValuesInFirstDiff?: boolean | undefined;
 };
-/** Options of an index watch (replicore has no indexes yet: a watch with `indexName` throws). */
+/** Options of an index watch: the prefix applies to the secondary key. */
 export type ExperimentalWatchIndexOptions = ExperimentalWatchNoIndexOptions & {indexName: string};
 export type ExperimentalWatchOptions = ExperimentalWatchIndexOptions | ExperimentalWatchNoIndexOptions;
 export type ExperimentalWatchNoIndexCallback = (diff: ExperimentalNoIndexDiff) => void;
@@ -502,6 +535,11 @@ export declare class Replicache<MD extends MutatorDefs = {}> {
   onClientStateNotFound: (() => void) | null;
   /** replicore only: a mutator threw during a rebase; its mutation stays pending. */
   onReplayError: ((error: ReplayError) => void) | null;
+  /**
+   * replicore only: the server lost state it had confirmed and this client
+   * was reset to the server's (see ClientStateReset). Also logged as an error.
+   */
+  onClientStateReset: ((reset: ClientStateReset) => void) | null;
 
   /**
    * Stops syncing, closes the poke socket, writes what is not in the store
@@ -533,6 +571,10 @@ export declare class Replicache<MD extends MutatorDefs = {}> {
     options: SubscribeOptions<R> | ((result: R) => void),
   ): () => void;
   experimentalWatch(callback: WatchNoIndexCallback, options?: WatchNoIndexOptions): () => void;
+  experimentalWatch<Options extends ExperimentalWatchOptions>(
+    callback: ExperimentalWatchCallbackForOptions<Options>,
+    options?: Options,
+  ): () => void;
   experimentalPendingMutations(): Promise<readonly PendingMutation[]>;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "replicore/index.h"
 #include "replicore/layered_map.h"
 
 namespace replicore {
@@ -31,10 +32,18 @@ class ReadSet {
   // and including `lastKey` when the limit cut it short (a key after the
   // last one returned cannot change a limited result).
   void addScan(const ScanOptions& options, std::optional<std::string> lastKeyWhenLimited);
+  // Records a scan of index number `index`, the same way (the last index
+  // key returned when the limit cut it short).
+  void addIndexScan(size_t index, const IndexScanOptions& options, std::optional<IndexKey> lastKeyWhenLimited);
   void clear();
+  // True when some index scan was recorded: affectedBy then needs the
+  // commit's IndexChanges (IndexSet::changesOf).
+  bool readsIndexes() const { return !indexRanges_.empty(); }
 
-  // True when a change to any key of `changes` may change the query's result.
-  bool affectedBy(const ChangeSet& changes) const;
+  // True when a change to any key of `changes` (or, for the index scans
+  // recorded, any entry of `indexChanges`; null: every index scan counts
+  // as affected) may change the query's result.
+  bool affectedBy(const ChangeSet& changes, const IndexChanges* indexChanges = nullptr) const;
   bool affectedByKey(const std::string& key) const;
 
  private:
@@ -44,8 +53,18 @@ class ReadSet {
     bool startExclusive = false;
     std::optional<std::string> end;  // inclusive
   };
+  struct IndexRange {
+    size_t index = 0;
+    std::string prefix;  // of the secondary key
+    std::optional<IndexKey> start;  // primary "" when the scan gave none
+    bool startHasPrimary = false;
+    bool startExclusive = false;
+    std::optional<IndexKey> end;  // inclusive
+  };
+  bool indexRangeHolds(const IndexRange& r, const IndexKey& key) const;
   std::set<std::string, std::less<>> keys_;
   std::vector<Range> ranges_;
+  std::vector<IndexRange> indexRanges_;
 };
 
 }  // namespace replicore

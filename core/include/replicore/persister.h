@@ -31,7 +31,10 @@
 //  - Bad records are reported and never half-used: a head that fails its
 //    check falls back to the other slot; a confirmed state that cannot be
 //    read whole is dropped (cookie null: the next pull refetches it);
-//    mutations in readable chunks are kept.
+//    mutations in readable chunks are kept, as long as they follow their
+//    client's last mutation id (after a gap, which a server that lost
+//    mutations leaves, they could never be pushed and would fail every push
+//    of the group: those are dropped, and reported).
 #ifndef REPLICORE_PERSISTER_H_
 #define REPLICORE_PERSISTER_H_
 
@@ -239,6 +242,10 @@ class Persister {
     uint64_t resets = 0;
     // Journaled clients this write brings into the store: client -> up to.
     std::map<std::string, uint64_t> adopted;
+    // Confirmed changes hasWork() took after this write was planned: not in
+    // it, so still dirty once it is done.
+    bool lateAll = false;
+    std::set<std::string, std::less<>> lateKeys;
   } staged_;
 };
 

@@ -9,6 +9,13 @@
 //    lastMutationIDChanges confirms them; nothing else removes them.
 //  - A pull response is validated in full before anything changes; an
 //    invalid one changes nothing.
+//  - A pull that lowers this client's lastMutationID (the server lost
+//    mutations it had confirmed: a restored database, commits lost in a
+//    crash, failover to a lagging replica) puts the lost ones back in front
+//    of the queue from a bounded log of recently confirmed mutations, so the
+//    server gets each again and applies it once; the pull reports it
+//    (PullOutcome::reset). A cookie lower than the confirmed one is taken
+//    only together with a clear (a full reset), never as a diff.
 //  - A mutator that throws during a rebase keeps its mutation pending, its
 //    effect is skipped for that replay, and the error is reported; the rebase
 //    goes on (Replicache would instead fail the pull forever).
@@ -26,6 +33,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -51,6 +59,30 @@ struct ReplicaOptions {
   std::string clientGroupID;
   std::string profileID;
   std::string schemaVersion;
+  // The log of this client's confirmed mutations kept to push again when the
+  // server loses them: the newest this many, and at most about this many
+  // bytes of args. In memory only: a client reloaded since its mutations
+  // were confirmed cannot send them again (the reset reports them lost).
+  size_t confirmedLogLimit = 1000;
+  size_t confirmedLogBytes = size_t(1) << 20;
+  // Secondary indexes (index.h), kept up to date by every write, pull and
+  // rebase; read with ReadTransaction::scanIndexEach.
+  std::vector<IndexDefinition> indexes;
+};
+
+// A pull that reset this client's state: the server no longer has mutations
+// it had confirmed, or sent a cookie below the confirmed one with a clear.
+struct ClientReset {
+  bool cookieWentBack = false;        // a lower cookie, taken because the patch cleared
+  uint64_t knownLastMutationID = 0;   // this client's confirmed lmid before the pull
+  uint64_t serverLastMutationID = 0;  // the lmid the server has now (lower, or equal)
+  size_t requeued = 0;   // confirmed mutations put back in the queue from the log
+  size_t lost = 0;       // lost by the server and no longer in the log: never sent again
+  bool renumbered = false;  // this client's queue got new ids from serverLastMutationID + 1
+  // Mutations of other clients of the group (tabs) this replica held pending
+  // that no longer follow their client's lmid: dropped here; their own
+  // client puts them back (each client handles its own lmid).
+  size_t droppedForeign = 0;
 };
 
 // A mutator run during a rebase failed; its mutation stays pending.
@@ -73,6 +105,7 @@ struct PullOutcome {
   std::string error;                      // for kRejected
   size_t confirmedMutations = 0;          // pending mutations the pull confirmed
   std::vector<ReplayError> replayErrors;  // mutators that threw on replay
+  std::optional<ClientReset> reset;       // kApplied only
 };
 
 class Replica;
@@ -97,6 +130,7 @@ class PendingWrite {
   Replica* replica_;
   Mutation mutation_;
   Layer layer_;
+  IndexMaps layerIndex_;  // the index entries of layer_'s values
   std::unique_ptr<WriteTransaction> tx_;
   bool done_ = false;
 };
@@ -126,6 +160,8 @@ class Rebase {
   PullSuccess response_;
   Layer patch_;
   Layer newPending_;
+  // The index entries of the values of patch_, newPending_ and txLayer_.
+  IndexMaps patchIndex_, newPendingIndex_, txIndex_;
   std::vector<Mutation> replay_;
   size_t index_ = 0;
   bool current_ = false;
@@ -135,6 +171,11 @@ class Rebase {
   size_t confirmed_ = 0;
   bool done_ = false;
   bool replayOnly_ = false;  // beginReplay: no pull, the cookie stays
+  // This client's mutations the pull confirmed (they join the log), and a
+  // reset: the log keeps its first logKeep_ entries (the rest are queued).
+  std::vector<Mutation> confirmedOwn_;
+  std::optional<ClientReset> reset_;
+  size_t logKeep_ = 0;
 };
 
 class Replica {
@@ -180,6 +221,12 @@ class Replica {
   const std::deque<Mutation>& pendingMutations() const { return pending_; }
   std::vector<Mutation> mutationsToPush() const { return {pending_.begin(), pending_.end()}; }
   size_t confirmedSize() const { return base_.size(); }
+  // This client's recently confirmed mutations, oldest first (see
+  // ReplicaOptions::confirmedLogLimit).
+  const std::deque<Mutation>& confirmedLog() const { return confirmedLog_; }
+  // Counts the pulls that lowered this client's lastMutationID: the queue
+  // was rebuilt (ids may have changed), so a persister stores it anew.
+  uint64_t resetCount() const { return resets_; }
 
   // --- Pull ------------------------------------------------------------------------
   // Applies an accepted pull response, replaying pending mutations with the
@@ -224,6 +271,16 @@ class Replica {
   // be read): the cookie is forgotten, so the next pull fetches all of it.
   void forgetCookie() { cookie_ = Cookie(); }
   const BaseMap& confirmed() const { return base_; }
+
+  // --- Secondary indexes ----------------------------------------------------------------
+  // The indexes of ReplicaOptions::indexes, or nullptr when there are none.
+  const IndexSet* indexes() const { return indexes_.get(); }
+  // The index entries the changes of one commit (a ChangeSet a listener
+  // got, while it is being delivered) added, removed or changed. Empty
+  // without indexes.
+  IndexChanges indexChanges(const ChangeSet& changes) const {
+    return indexes_ ? indexes_->changesOf(changes) : IndexChanges();
+  }
 
   // What changed in the confirmed state since the last take: the keys a
   // pull wrote, or everything (a pull that cleared, or a restore).
@@ -273,6 +330,7 @@ class Replica {
   struct Watch;
 
   LayeredView visible() const;
+  IndexedView visibleIndexes() const;
   // Replays with the registered mutators and finishes.
   PullOutcome runRebase(std::unique_ptr<Rebase> rebase);
   uint64_t nextMutationID(const std::string& clientID) const;
@@ -284,6 +342,12 @@ class Replica {
   Unloaded unloaded_;
   Layer pending_layer_;
   std::deque<Mutation> pending_;
+  // Indexes: the definitions, and the entries of base_ and pending_layer_.
+  std::unique_ptr<const IndexSet> indexes_;
+  IndexMaps baseIndex_, pendingIndex_;
+  std::deque<Mutation> confirmedLog_;
+  size_t confirmedLogBytes_ = 0;
+  uint64_t resets_ = 0;
   Cookie cookie_;
   std::map<std::string, uint64_t> lastMutationIDs_;
   std::map<std::string, Mutator> mutators_;

@@ -49,6 +49,17 @@ class ValueHost {
   // host may drop its copy. Called once, from the Value's destructor; it
   // must not re-enter the core.
   virtual void released(uint64_t id) = 0;
+  // The secondary keys of held value `id` in index number `index` of the
+  // replica's IndexSet (index.h), when the host worked them out itself
+  // from its own copy of the value: then the core never needs the value's
+  // text for its indexes. False (the default): not known, the core reads
+  // the text. Must agree with secondaryKeysOf on that text.
+  virtual bool indexKeys(uint64_t id, size_t index, std::vector<std::string>* out) {
+    (void)id;
+    (void)index;
+    (void)out;
+    return false;
+  }
 
  protected:
   ~ValueHost() = default;
