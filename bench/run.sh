@@ -9,6 +9,9 @@ root=$(pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 tarball=$(cd "$tmp" && npm pack "$root/build-wasm/package" --silent | tail -1)
+# The browser rows launch the engines with the e2e suite's browsers.js,
+# which loads its drivers from tests/e2e/node_modules.
+[ -d tests/e2e/node_modules/selenium-webdriver ] || (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 cd bench/js
 npm ci --no-audit --no-fund --loglevel=error
 npm install --no-save --no-audit --no-fund --loglevel=error "$tmp/$tarball"

@@ -1,16 +1,32 @@
 // The replicore-vs-Replicache benchmark (a program, not a test): the rows of
-// shared/BENCHMARKS.md in Node and in headless Chromium, the two libraries
-// alternating, medians and the ratio replicore/Replicache (below 1:
-// replicore is faster); the rows that need a real store (2-idb, 7p, 7 cold
-// start, persist.js) in Chromium only, with IndexedDB. Writes
-// docs/benchmarks.md and the scaling chart docs/benchmarks-scaling.svg.
+// shared/BENCHMARKS.md in Node and in each browser engine (headless
+// Chromium, headless Firefox ESR, WebKitGTK: tests/e2e/browsers.js), the
+// two libraries alternating in the same process or page, medians and the
+// ratio replicore/Replicache (below 1: replicore is faster); the rows that
+// need a real store (2-idb, 7p, 7 cold start, persist.js) with each
+// engine's IndexedDB. Keeps every section's figures in bench/js/results.json
+// and renders docs/benchmarks.md and the scaling chart
+// docs/benchmarks-scaling.svg from it.
 //
-//   node bench/js/run.js [--runs N] [--quick] [--no-browser] [--rows 1a,3,...] [--no-write]
+//   node bench/js/run.js [--runs N] [--quick] [--engines chromium,firefox,webkit]
+//                        [--no-node] [--no-browser] [--no-idb] [--rows 1a,3,...] [--no-write]
+//   node bench/js/run.js --render    (the doc and chart again from results.json)
+//   node bench/js/run.js --help      (this text)
+//
+// --engines (or BENCH_ENGINES): the engines of the browser rows, IndexedDB
+// rows included (default all three). --no-node skips what runs in Node
+// (the Node rows, 8 = size, 9 = memory), --no-browser every browser row,
+// --no-idb the IndexedDB rows. An engine that fails is reported and the
+// others go on; what they measured is kept. A run
+// replaces in results.json the sections it ran (Node; each engine; each
+// engine's persistence; size; memory) and keeps the others, so that e.g.
+// `node bench/js/run.js --no-node --no-idb` measures the browser rows in all
+// three engines and rewrites the doc with them.
 //
 // --rows (or the environment variable BENCH_ROWS) runs only the rows named,
 // by id (1a, 3@10000, 7p-loop) or by row number (3, 7, 7p, 2-idb; 8 = size,
 // 9 = memory), e.g. `BENCH_ROWS=2-idb,7p,7 bash bench/run.sh`. A partial run
-// prints its figures and does not rewrite docs/benchmarks.md.
+// (--rows, --quick or --no-write) prints its figures and writes nothing.
 process.env.NODE_ENV = 'production';  // before Replicache loads (BENCHMARKS.md)
 
 import {execFileSync} from 'node:child_process';
@@ -22,7 +38,8 @@ import zlib from 'node:zlib';
 import {median, runRows, scalingRows, timedRows} from './suite.js';
 import {workloads} from './workloads.js';
 import {coldSizes, persistRows} from './persist.js';
-import {bundleReplicache, launchChromium, packageDir, replicoreEntry, startServer} from './chromium.js';
+import {ENGINES, ENGINE_LABELS, bundleReplicache, callPage, engineVersion, newPageErrors, openBrowser, openPage, packageDir, replicoreEntry,
+  snapshotPackage, startServer} from './pages.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
@@ -105,8 +122,11 @@ function measureMemory(keys) {
   return out;
 }
 
-// --- Chromium -----------------------------------------------------------------
-async function runInBrowser({runs, quick, rowIDs, replicacheBundle}) {
+// --- The browser rows, in one engine -----------------------------------------------
+// Rows 1-6 (`timedIDs`) and the scaling rows (`scalingIDs`) in one page of
+// `engine`, both libraries loaded in it. Returns {meta, timed, scaling}.
+async function runInEngine(engine, {runs, quick, timedIDs, scalingIDs, replicacheBundle}) {
+  const meta = runMeta(runs);
   const entry = path.basename(replicoreEntry());
   const page = `<!doctype html><meta charset="utf-8"><title>bench</title><script type="module">
 import {runRows, timedRows, scalingRows} from '/bench/suite.js';
@@ -119,45 +139,68 @@ const libs = [
 window.runBench = async (ids, options) => {
   const all = [...timedRows(options), ...scalingRows(options)];
   const rows = all.filter((r) => ids.includes(r.id) || (r.derivedFrom && all.some((g) => g.group === r.derivedFrom && ids.includes(g.id))));
-  const log = [];
-  const results = await runRows(libs, rows, {runs: options.runs, runsFor: (r) => r.size >= 100000 ? Math.min(${BIG_RUNS}, options.runs) : options.runs, log: (id, r) => log.push([id, r])});
-  return results;
+  return runRows(libs, rows, {runs: options.runs, runsFor: (r) => r.size >= 100000 ? Math.min(${BIG_RUNS}, options.runs) : options.runs});
+};
+// What the engine gives to time with: the smallest step performance.now()
+// took over 50 ms of reading it in a loop (each engine coarsens it, by how
+// much depends on the engine and on cross-origin isolation).
+window.timerInfo = () => {
+  let step = Infinity;
+  let last = performance.now();
+  const end = last + 50;
+  for (;;) {
+    const t = performance.now();
+    if (t > last) {
+      step = Math.min(step, t - last);
+      last = t;
+    }
+    if (t >= end) break;
+  }
+  return {isolated: crossOriginIsolated, step, userAgent: navigator.userAgent};
 };
 window.benchReady = true;
 </script>`;
   const {server, base} = await startServer({'/': page}, replicacheBundle);
-  const {context, dispose} = await launchChromium();
+  const {context, dispose} = await openBrowser(engine);
   try {
-    const tab = context.pages()[0] ?? (await context.newPage());
-    tab.on('pageerror', (e) => console.error('[chromium] page error:', e.message));
-    await tab.goto(`${base}/`);
-    await tab.waitForFunction(() => window.benchReady === true, null, {timeout: 30000});
-    if (!(await tab.evaluate(() => crossOriginIsolated))) console.log('[chromium] warning: not cross-origin isolated: timer resolution is 100 µs');
-    const results = {};
-    // One row per evaluate call, so progress shows and no call runs for long.
-    for (const id of rowIDs) {
-      const r = await tab.evaluate(([ids, options]) => window.runBench(ids, options), [[id], {runs, quick}]);
-      for (const [rid, value] of Object.entries(r)) {
-        results[rid] = value;
-        printRow('chromium')(rid, value);
+    const tab = await openPage(context, `${base}/`);
+    const timer = await tab.evaluate(() => window.timerInfo());
+    const version = engineVersion(engine);
+    console.log(`[${engine}] ${version}: crossOriginIsolated ${timer.isolated}, performance.now() steps of ${(timer.step * 1000).toFixed(1)} µs`);
+    let errorsSeen = 0;
+    const run = async (ids, out) => {
+      // One row per call, so progress shows.
+      for (const id of ids) {
+        const r = await callPage(tab, 'runBench', [[id], {runs, quick}]);
+        const errors = await newPageErrors(tab, errorsSeen);
+        errorsSeen += errors.length;
+        for (const line of errors) console.error(`[${engine}] ${line}`);
+        for (const [rid, value] of Object.entries(r)) {
+          out[rid] = value;
+          printRow(engine)(rid, value);
+        }
       }
-    }
+      return out;
+    };
+    const timed = await run(timedIDs, {});
+    const scaling = await run(scalingIDs, {});
     // These rows run both libraries with kvStore 'mem' (workloads.js): in a
     // browser replicore's default is IndexedDB, which they must not use.
     const dbs = await tab.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
     const stray = dbs.filter((n) => n.startsWith('replicore'));
-    if (stray.length) console.log(`[chromium] warning: the 'mem' rows left IndexedDB databases: ${stray.join(', ')}`);
-    return results;
+    if (stray.length) console.log(`[${engine}] warning: the 'mem' rows left IndexedDB databases: ${stray.join(', ')}`);
+    return {meta: {...meta, engine, version, isolated: timer.isolated, timerStep: timer.step,
+      userAgent: timer.userAgent}, timed, scaling};
   } finally {
     await dispose();
     server.close();
   }
 }
 
-// --- 2-idb, 7p, 7: IndexedDB rows, Chromium only ------------------------------------
+// --- 2-idb, 7p, 7: IndexedDB rows, in one engine ----------------------------------
 // `ids`: the 2-idb/7p rows to run (persist.js persistRows); `sizes`: the
 // cold-start sizes. A new browser profile, so the store starts empty.
-async function runPersistenceInBrowser({runs, quick, ids, sizes, replicacheBundle}) {
+async function runPersistenceInBrowser(engine, {runs, quick, ids, sizes, replicacheBundle}) {
   const entry = path.basename(replicoreEntry());
   const persistPage = `<!doctype html><meta charset="utf-8"><title>bench idb</title><script type="module">
 import {runRows} from '/bench/suite.js';
@@ -181,29 +224,32 @@ window.benchReady = true;
   const {server, base} = await startServer(
     {'/persist': persistPage, '/cold/replicore': coldPage('replicore'), '/cold/replicache': coldPage('replicache')},
     replicacheBundle, {cacheLibraries: true});
-  const {context, dispose} = await launchChromium();
-  const openTab = async (url) => {
-    const tab = await context.newPage();
-    tab.on('pageerror', (e) => console.error('[chromium] page error:', e.message));
-    await tab.goto(url);
-    await tab.waitForFunction(() => window.benchReady === true, null, {timeout: 30000});
-    return tab;
+  const {context, dispose} = await openBrowser(engine);
+  const openTab = (url) => openPage(context, url);
+  // Calls a function of a page, and prints what the page reported as errors.
+  const errorsSeen = new WeakMap();
+  const call = async (tab, name, arg) => {
+    const value = await callPage(tab, name, arg);
+    const errors = await newPageErrors(tab, errorsSeen.get(tab) ?? 0);
+    errorsSeen.set(tab, (errorsSeen.get(tab) ?? 0) + errors.length);
+    for (const line of errors) console.error(`[${engine}] ${line}`);
+    return value;
   };
   const results = {};
   const extra = {coldSetup: {}, coldSinceNavigation: {}};
   try {
     if (ids.length) {
       const tab = await openTab(`${base}/persist`);
-      if (!(await tab.evaluate(() => crossOriginIsolated))) console.log('[chromium] warning: not cross-origin isolated: timer resolution is 100 µs');
-      // One workload per evaluate call (with the rows derived from it).
+      if (!(await tab.evaluate(() => crossOriginIsolated))) console.log(`[${engine}] warning: not cross-origin isolated: a coarser timer`);
+      // One workload per call (with the rows derived from it).
       const rows = persistRows({quick});
       for (const id of ids.filter((x) => !rows.find((r) => r.id === x).derivedFrom)) {
         const row = rows.find((r) => r.id === id);
         const withDerived = [id, ...rows.filter((r) => r.derivedFrom && r.derivedFrom === row.group && ids.includes(r.id)).map((r) => r.id)];
-        const r = await tab.evaluate(([x, options]) => window.runPersist(x, options), [withDerived, {runs, quick}]);
+        const r = await call(tab, 'runPersist', [withDerived, {runs, quick}]);
         for (const [rid, value] of Object.entries(r)) {
           results[rid] = value;
-          printRow('chromium idb')(rid, value);
+          printRow(`${engine} idb`)(rid, value);
         }
       }
       await tab.close();
@@ -216,9 +262,9 @@ window.benchReady = true;
       const setupTab = await openTab(`${base}/persist`);
       for (const which of libs) {
         names[which] = `cold-${size}-${which}-${Math.random().toString(36).slice(2)}`;
-        const t = await setupTab.evaluate(([w, p]) => window.coldSetup(w, p), [which, {name: names[which], keys: size}]);
+        const t = await call(setupTab, 'coldSetup', [which, {name: names[which], keys: size}]);
         extra.coldSetup[`${which}@${size}`] = t;
-        console.log(`[chromium idb] 7 set-up ${String(size).padStart(6)} keys: ${which.padEnd(10)} pull ${fmt(t.pull)} ms, then until durable ${fmt(t.persist)} ms`);
+        console.log(`[${engine} idb] 7 set-up ${String(size).padStart(6)} keys: ${which.padEnd(10)} pull ${fmt(t.pull)} ms, then until durable ${fmt(t.persist)} ms`);
       }
       await setupTab.close();
       const count = size >= 100000 ? Math.min(BIG_RUNS, runs) : runs;
@@ -230,7 +276,7 @@ window.benchReady = true;
           for (const mode of ['get', 'scan']) {
             // A fresh page for every start: nothing of the last one in memory.
             const tab = await openTab(`${base}/cold/${libs[i]}`);
-            const v = await tab.evaluate((p) => window.coldStart(p), {name: names[libs[i]], keys: size, mode});
+            const v = await call(tab, 'coldStart', [{name: names[libs[i]], keys: size, mode}]);
             await tab.close();
             if (r < 0) continue;  // warm-up (also fills the HTTP and code caches)
             samples[mode][i].push(v.ms);
@@ -243,10 +289,10 @@ window.benchReady = true;
         const a = median(samples[mode][0]);
         const b = median(samples[mode][1]);
         results[id] = {label, a, b, ratio: a / b};
-        printRow('chromium idb')(id, results[id]);
+        printRow(`${engine} idb`)(id, results[id]);
         extra.coldSinceNavigation[id] = {a: median(since[mode][0]), b: median(since[mode][1])};
         const n = extra.coldSinceNavigation[id];
-        console.log(`[chromium idb]         (from navigation start: replicore ${fmt(n.a)} ms, Replicache ${fmt(n.b)} ms)`);
+        console.log(`[${engine} idb]         (from navigation start: replicore ${fmt(n.a)} ms, Replicache ${fmt(n.b)} ms)`);
       }
     }
     return {results, extra};
@@ -256,56 +302,96 @@ window.benchReady = true;
   }
 }
 
-// --- Output -----------------------------------------------------------------------
-function scalingChart(node) {
+// --- Results and output -----------------------------------------------------------
+// Every section's figures, kept between runs: a run replaces the sections
+// it measured, and the doc and chart are rendered from all of them.
+const resultsFile = path.join(here, 'results.json');
+const ENV_NAMES = {node: 'Node', chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKit'};
+// The goal of the benchmark issues: ratio 0.5 or below for every row at
+// 10,000 keys and above.
+const GOAL = 0.5;
+const GOAL_SIZE = 10000;
+const rowSize = Object.fromEntries([...timedRows(), ...scalingRows()].map((r) => [r.id, r.size]));
+const missesGoal = (id, r) => (rowSize[id] ?? 0) >= GOAL_SIZE && r.ratio > GOAL;
+// A ratio in bold (a miss), with a third digit where two would read 0.50.
+const missCell = (r) => `**${fmtRatio(r.ratio) === fmtRatio(GOAL) ? r.ratio.toFixed(3) : fmtRatio(r.ratio)}**`;
+
+// When and how a section was measured; taken at its start.
+function runMeta(runs) {
+  return {date: new Date().toISOString().slice(0, 16), node: process.versions.node, cpus: os.cpus().length,
+    load: os.loadavg()[0], runs, bigRuns: Math.min(BIG_RUNS, runs)};
+}
+
+const measured = (m) => `_Measured ${m.date} UTC (Node ${m.node}, ${m.cpus} CPUs, load average ${m.load.toFixed(2)} at the start); ` +
+  `${m.runs} runs per library after a warm-up (100,000-key rows: ${m.bigRuns}), medians._\n\n`;
+
+function scalingChart(envs) {
   const panels = [['3', 'scan (row 3)'], ['5', 'pull apply (row 5)'], ['6', 'rebase 100 (row 6)']];
-  const W = 300, H = 230, pad = {l: 52, r: 30, t: 30, b: 40};
+  const W = 300, H = 200, left = 78, top = 28, pad = {l: 52, r: 24, t: 12, b: 40};
   const colors = {a: '#2f6fde', b: '#d9822b'};
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W * 3}" height="${H + 30}" font-family="sans-serif" font-size="11">\n`;
+  const pointsOf = (scaling, row) => Object.entries(scaling ?? {}).filter(([id]) => id.startsWith(`${row}@`))
+    .map(([id, r]) => ({size: Number(id.split('@')[1]), a: r.a, b: r.b, ratio: r.ratio})).sort((x, y) => x.size - y.size);
+  const lg = (ms) => Math.log10(Math.max(ms, 0.01));
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${left + W * 3}" height="${top + H * envs.length + 30}" font-family="sans-serif" font-size="11">\n`;
   svg += `<rect width="100%" height="100%" fill="#fff"/>\n`;
   panels.forEach(([row, title], p) => {
-    const pts = Object.entries(node).filter(([id]) => id.startsWith(`${row}@`))
-      .map(([id, r]) => ({size: Number(id.split('@')[1]), a: r.a, b: r.b})).sort((x, y) => x.size - y.size);
-    if (pts.length === 0) return;
-    const x0 = p * W;
-    const xs = pts.map((q) => Math.log10(q.size));
-    const ys = pts.flatMap((q) => [Math.log10(Math.max(q.a, 0.01)), Math.log10(Math.max(q.b, 0.01))]);
+    const x0 = left + p * W;
+    svg += `<text x="${x0 + W / 2}" y="18" text-anchor="middle" font-weight="bold">${title}</text>\n`;
+    // One time scale per column, shared by the environments, so that the
+    // engines compare by height.
+    const all = envs.flatMap(([, scaling]) => pointsOf(scaling, row));
+    if (all.length === 0) return;
+    const xs = all.map((q) => Math.log10(q.size));
+    const ys = all.flatMap((q) => [lg(q.a), lg(q.b)]);
     const [xmin, xmax] = [Math.min(...xs), Math.max(...xs)];
     const [ymin, ymax] = [Math.floor(Math.min(...ys)), Math.ceil(Math.max(...ys))];
-    const sx = (v) => x0 + pad.l + ((v - xmin) / Math.max(1e-9, xmax - xmin)) * (W - pad.l - pad.r);
-    const sy = (v) => pad.t + (1 - (v - ymin) / Math.max(1e-9, ymax - ymin)) * (H - pad.t - pad.b);
-    svg += `<text x="${x0 + W / 2}" y="18" text-anchor="middle" font-weight="bold">${title}</text>\n`;
-    for (let e = ymin; e <= ymax; e++) {
-      svg += `<line x1="${x0 + pad.l}" x2="${x0 + W - pad.r}" y1="${sy(e)}" y2="${sy(e)}" stroke="#eee"/>`;
-      svg += `<text x="${x0 + pad.l - 4}" y="${sy(e) + 4}" text-anchor="end">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(Math.abs(e))} ms</text>\n`;
-    }
-    for (const q of pts) {
-      svg += `<text x="${sx(Math.log10(q.size))}" y="${H - pad.b + 16}" text-anchor="middle">${q.size.toLocaleString('en')}</text>\n`;
-    }
-    svg += `<text x="${x0 + W / 2}" y="${H - 6}" text-anchor="middle">keys in the cache</text>\n`;
-    for (const lib of ['a', 'b']) {
-      const line = pts.map((q) => `${sx(Math.log10(q.size)).toFixed(1)},${sy(Math.log10(Math.max(q[lib], 0.01))).toFixed(1)}`).join(' ');
-      svg += `<polyline points="${line}" fill="none" stroke="${colors[lib]}" stroke-width="2"/>\n`;
-      for (const q of pts) svg += `<circle cx="${sx(Math.log10(q.size))}" cy="${sy(Math.log10(Math.max(q[lib], 0.01)))}" r="3" fill="${colors[lib]}"/>`;
-    }
+    envs.forEach(([, scaling], e) => {
+      const pts = pointsOf(scaling, row);
+      const y0 = top + e * H;
+      const sx = (v) => x0 + pad.l + ((v - xmin) / Math.max(1e-9, xmax - xmin)) * (W - pad.l - pad.r);
+      const sy = (v) => y0 + pad.t + (1 - (v - ymin) / Math.max(1e-9, ymax - ymin)) * (H - pad.t - pad.b);
+      for (let d = ymin; d <= ymax; d++) {
+        svg += `<line x1="${x0 + pad.l}" x2="${x0 + W - pad.r}" y1="${sy(d)}" y2="${sy(d)}" stroke="#eee"/>`;
+        svg += `<text x="${x0 + pad.l - 4}" y="${sy(d) + 4}" text-anchor="end">${10 ** d >= 1 ? 10 ** d : (10 ** d).toFixed(Math.abs(d))} ms</text>\n`;
+      }
+      for (const q of pts) {
+        svg += `<text x="${sx(Math.log10(q.size))}" y="${y0 + H - pad.b + 14}" text-anchor="middle">${q.size.toLocaleString('en')}</text>`;
+        // The ratio under each size: what the goal is about.
+        svg += `<text x="${sx(Math.log10(q.size))}" y="${y0 + H - pad.b + 27}" text-anchor="middle" fill="${q.size >= GOAL_SIZE && q.ratio > GOAL ? '#c00' : '#666'}">×${q.ratio.toFixed(2)}</text>\n`;
+      }
+      for (const lib of ['a', 'b']) {
+        const line = pts.map((q) => `${sx(Math.log10(q.size)).toFixed(1)},${sy(lg(q[lib])).toFixed(1)}`).join(' ');
+        svg += `<polyline points="${line}" fill="none" stroke="${colors[lib]}" stroke-width="2"/>\n`;
+        for (const q of pts) svg += `<circle cx="${sx(Math.log10(q.size)).toFixed(1)}" cy="${sy(lg(q[lib])).toFixed(1)}" r="3" fill="${colors[lib]}"/>`;
+        svg += '\n';
+      }
+    });
   });
-  svg += `<g transform="translate(${pad.l},${H + 16})"><rect width="12" height="4" y="-4" fill="${colors.a}"/><text x="16">replicore</text>` +
+  envs.forEach(([name], e) => {
+    svg += `<text x="8" y="${top + e * H + (H - 40) / 2 + 16}" font-weight="bold">${name}</text>\n`;
+  });
+  const y = top + H * envs.length + 16;
+  svg += `<g transform="translate(${left + 52},${y})"><rect width="12" height="4" y="-4" fill="${colors.a}"/><text x="16">replicore</text>` +
     `<rect x="100" width="12" height="4" y="-4" fill="${colors.b}"/><text x="116">Replicache 15.3.0</text>` +
-    `<text x="260">Node ${process.versions.node}, medians, log-log</text></g>\n</svg>\n`;
+    `<text x="260">keys in the cache; medians, log-log; ×ratio (red: over ${GOAL} at ${GOAL_SIZE.toLocaleString('en')} keys and above)</text></g>\n</svg>\n`;
   return svg;
 }
 
-function markdownTable(results, title, {sort = true} = {}) {
-  let md = `### ${title}\n\n| row | workload | replicore (ms) | Replicache (ms) | ratio |\n| --- | --- | ---: | ---: | ---: |\n`;
+function markdownTable(results, title, {sort = true, goal = false} = {}) {
+  let md = `${title ? `### ${title}\n\n` : ''}| row | workload | replicore (ms) | Replicache (ms) | ratio |\n| --- | --- | ---: | ---: | ---: |\n`;
   // Integer-like ids ('2', '3') enumerate before '1a' in a JS object: sort.
   const entries = sort ? Object.entries(results).sort(([x], [y]) => x.localeCompare(y, 'en', {numeric: true})) : Object.entries(results);
-  for (const [id, r] of entries) md += `| ${id} | ${r.label} | ${fmt(r.a)} | ${fmt(r.b)} | ${fmtRatio(r.ratio)} |\n`;
+  for (const [id, r] of entries) {
+    const ratio = goal && missesGoal(id, r) ? missCell(r) : fmtRatio(r.ratio);
+    md += `| ${id} | ${r.label} | ${fmt(r.a)} | ${fmt(r.b)} | ${ratio} |\n`;
+  }
   return md + '\n';
 }
 
-export function persistenceSection({results, extra}, runs) {
-  let md = `### Persistence in headless Chromium (rows 2-idb, 7p, 7: \`kvStore: 'idb'\`, both libraries)\n\n` +
-    `Both libraries on Chromium's real IndexedDB, in a new browser profile. **Durable** means, for both: the IndexedDB ` +
+export function persistenceSection({meta, results, extra}, engine = 'chromium') {
+  const runs = meta.runs;
+  let md = `### Persistence in ${ENV_NAMES[engine]} (rows 2-idb, 7p, 7: \`kvStore: 'idb'\`, both libraries)\n\n` + measured(meta) +
+    `Both libraries on ${ENV_NAMES[engine]}'s real IndexedDB, in a new browser profile. **Durable** means, for both: the IndexedDB ` +
     `transaction that holds the data has completed (a new page of the origin reads it). replicore is asked with its public ` +
     `\`await rep.flush()\`; Replicache 15.3.0 has no public flush (it persists on its own schedule, an idle callback at most ` +
     `every 500 ms, and \`close()\` does not persist), so it is asked with the \`persist()\` its scheduler calls, on ` +
@@ -325,7 +411,7 @@ export function persistenceSection({results, extra}, runs) {
     `\`new Replicache(...)\` to the answer of the first query, \`tx.get\` of one key (7a) or ` +
     `\`tx.scan().entries().toArray()\` of all N (7b); a warm-up start first, then ${runs} per library alternating ` +
     `(100,000 keys: ${Math.min(BIG_RUNS, runs)}).\n\n`;
-  md += markdownTable(results, 'Persistence, headless Chromium', {sort: false}).replace(/^### .*\n\n/, '');
+  md += markdownTable(results, null, {sort: false});
   const since = Object.entries(extra.coldSinceNavigation);
   if (since.length) {
     md += `Cold start measured from the navigation start of the new tab instead (page and library load included; median):\n\n` +
@@ -345,38 +431,155 @@ export function persistenceSection({results, extra}, runs) {
   return md;
 }
 
+// The hand-written part of the doc (what the figures of the engines mean,
+// from profiles), kept verbatim from the doc a run rewrites: revise it by
+// hand when the figures change.
+const NOTES_START = '<!-- notes: written by hand, kept by run.js -->';
+const NOTES_END = '<!-- /notes -->';
+
+function handNotes(file) {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const i = text.indexOf(NOTES_START);
+  const j = text.indexOf(NOTES_END);
+  return i >= 0 && j > i ? text.slice(i + NOTES_START.length, j).trim() : '';
+}
+
+function renderDoc(store, notes) {
+  const engines = ENGINES.filter((e) => store.browsers?.[e]);
+  const envs = [...(store.node ? [['node', store.node]] : []), ...engines.map((e) => [e, store.browsers[e]])];
+  const persisted = ENGINES.filter((e) => store.persistence?.[e]);
+  const metas = [...envs.map(([, s]) => s.meta), ...persisted.map((e) => store.persistence[e].meta), store.size?.meta,
+    store.memory?.meta].filter(Boolean);
+  const cpus = Math.max(...metas.map((m) => m.cpus));
+  const shared = metas.some((m) => m.load >= 1);
+  let md = `# replicore vs Replicache 15.3.0\n\n` +
+    `Generated by \`node bench/js/run.js\` from the figures it keeps in \`bench/js/results.json\`: a run measures some ` +
+    `sections (Node; each browser engine; each engine's persistence; size; memory) and keeps the others, so each section says when it ` +
+    `was measured. Ratio = replicore / Replicache (below 1 is faster), the medians of the two libraries run alternately, ` +
+    `run by run, in the same process or page. Both libraries run with \`kvStore: 'mem'\` (rows 2-idb, 7p and 7: ` +
+    `\`'idb'\`, see their section), \`pullInterval: null\`, NODE_ENV=production.` +
+    (shared ? ` Measured on a shared ${cpus}-core machine (other engineers build and test on it meanwhile; see the load ` +
+      `averages): absolute times drift from run to run, the ratios of one run are what count.` : '') + '\n\n';
+
+  // The ratios side by side: one column per environment.
+  const byRow = (x, y) => x.row.localeCompare(y.row) || x.size - y.size;
+  const ids = [...timedRows(), ...scalingRows().sort(byRow)].map((r) => r.id).filter((id) => envs.some(([, s]) => s.timed?.[id] ?? s.scaling?.[id]));
+  md += `## Ratios at a glance\n\nThe ratio of each row in each environment, each against Replicache in the same environment; ` +
+    `**bold**: over the goal of ${GOAL} for a row at ${GOAL_SIZE.toLocaleString('en')} keys and above.\n\n` +
+    `| row | workload | keys | ${envs.map(([e]) => ENV_NAMES[e]).join(' | ')} |\n| --- | --- | ---: |${envs.map(() => ' ---: |').join('')}\n`;
+  for (const id of ids) {
+    const label = envs.map(([, s]) => (s.timed?.[id] ?? s.scaling?.[id])?.label).find(Boolean);
+    const cells = envs.map(([, s]) => {
+      const r = s.timed?.[id] ?? s.scaling?.[id];
+      if (!r) return '–';
+      return missesGoal(id, r) ? missCell(r) : fmtRatio(r.ratio);
+    });
+    md += `| ${id} | ${label} | ${rowSize[id].toLocaleString('en')} | ${cells.join(' | ')} |\n`;
+  }
+  md += '\n';
+
+  if (store.node) {
+    md += `## Node\n\n` + measured(store.node.meta);
+    md += markdownTable(store.node.timed, 'Rows 1-6 in Node', {goal: true});
+    md += markdownTable(store.node.scaling, 'Scaling in Node (rows 3, 5, 6)', {goal: true});
+  }
+
+  if (engines.length) {
+    md += `## Browsers\n\nEach browser row runs in each engine with both libraries loaded in the same page, launched by the ` +
+      `e2e suite's \`tests/e2e/browsers.js\`: Debian's Chromium driven by playwright-core (headless, a new profile, ` +
+      `V8 heap limit 8 GiB), Firefox ESR by puppeteer-core over WebDriver BiDi (headless), WebKitGTK by ` +
+      `selenium-webdriver through WebKitWebDriver (a window on an Xvfb display: Debian's WebKitGTK has no headless ` +
+      `mode). The pages are served cross-origin isolated (COOP \`same-origin\`, COEP \`require-corp\`) so that ` +
+      `\`performance.now()\` is as fine as each engine makes it; the step it took in the page (the smallest change seen ` +
+      `in 50 ms of reading it) limits rows 4a/4b, whose times are a fraction of a millisecond:\n\n` +
+      `| engine | version | crossOriginIsolated | performance.now() step |\n| --- | --- | --- | ---: |\n`;
+    for (const e of engines) {
+      const m = store.browsers[e].meta;
+      md += `| ${ENV_NAMES[e]} | ${m.version} | ${m.isolated ? 'yes' : 'no'} | ${(m.timerStep * 1000).toFixed(m.timerStep < 0.01 ? 1 : 0)} µs |\n`;
+    }
+    md += '\n';
+    for (const e of engines) {
+      const s = store.browsers[e];
+      md += `### ${s.meta.version} (${ENGINE_LABELS[e]})\n\n` + measured(s.meta);
+      md += markdownTable(s.timed, null, {goal: true});
+      md += `Scaling (rows 3, 5, 6):\n\n` + markdownTable(s.scaling, null, {goal: true});
+    }
+    md += `### Where the goal is missed\n\nRows at ${GOAL_SIZE.toLocaleString('en')} keys and above with a ratio over ${GOAL}, ` +
+      `in the figures above:\n\n`;
+    for (const [e, s] of envs) {
+      const missed = Object.entries({...s.timed, ...s.scaling}).filter(([id, r]) => missesGoal(id, r));
+      md += `- ${ENV_NAMES[e]}: ${missed.length ? missed.map(([id, r]) => `${id} (${missCell(r).replaceAll('*', '')})`).join(', ') : 'none'}\n`;
+    }
+    md += `\n${NOTES_START}\n${notes}\n${NOTES_END}\n\n`;
+  }
+
+  md += `### Scaling, every environment\n\n![scaling: rows 3, 5, 6 by cache size, in Node and each engine](benchmarks-scaling.svg)\n\n`;
+  if (persisted.length) md += `## Persistence (IndexedDB)\n\n`;
+  for (const e of persisted) md += persistenceSection(store.persistence[e], e);
+  const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
+  if (store.size) {
+    const sz = store.size;
+    md += `### Size (8)\n\n` + `_Measured ${sz.meta.date} UTC._\n\n| | raw | gzip | brotli |\n| --- | ---: | ---: | ---: |\n` +
+      `| replicore (${sz.replicoreFiles.join(' + ')}) | ${kib(sz.replicore.raw)} | ${kib(sz.replicore.gzip)} | ${kib(sz.replicore.brotli)} |\n` +
+      `| Replicache (minified esbuild bundle) | ${kib(sz.replicache.raw)} | ${kib(sz.replicache.gzip)} | ${kib(sz.replicache.brotli)} |\n\n`;
+  }
+  if (store.memory) {
+    const m = store.memory;
+    md += `### Memory (9)\n\n_Measured ${m.meta.date} UTC (Node ${m.meta.node})._ Heap + external bytes per key with ` +
+      `${m.keys.toLocaleString('en')} keys of about 1 KiB held (each library in a fresh process): ` +
+      `replicore ${m.replicore.heapPerKey.toFixed(0)}, Replicache ${m.replicache.heapPerKey.toFixed(0)} ` +
+      `(ratio ${(m.replicore.heapPerKey / m.replicache.heapPerKey).toFixed(2)}).\n`;
+  }
+  return {md, svg: scalingChart(envs.map(([e, s]) => [ENV_NAMES[e], s.scaling]))};
+}
+
 async function main() {
   if (flag('--memory-child')) return memoryChild(option('--memory-child'));
   const runs = Number(option('--runs', 5));
   const quick = flag('--quick');
   const only = option('--rows', process.env.BENCH_ROWS || null)?.split(',').map((x) => x.trim()).filter(Boolean) ?? null;
   const pick = (rows) => rows.filter((r) => !only || only.includes(r.id) || only.includes(r.row) || (r.derivedFrom && only.some((o) => o.startsWith(r.id.slice(0, 2)))));
-  const started = new Date();
+  const engines = option('--engines', process.env.BENCH_ENGINES || ENGINES.join(',')).split(',').map((x) => x.trim()).filter(Boolean);
+  for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`--engines: unknown engine ${e} (${ENGINES.join(', ')})`);
+  const inNode = !flag('--no-node');
+  const inBrowser = !flag('--no-browser');
   const loadAtStart = os.loadavg();
-  console.log(`replicore vs Replicache 15.3.0 — Node ${process.versions.node}, ${os.cpus().length} CPUs, load ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}, runs ${runs}${quick ? ' (quick)' : ''}`);
+  if (inBrowser || inNode) snapshotPackage();
+  console.log(`replicore vs Replicache 15.3.0 — Node ${process.versions.node}, ${os.cpus().length} CPUs, load ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}, runs ${runs}${quick ? ' (quick)' : ''}` +
+    `${inBrowser ? `, engines ${engines.join(',')}` : ''}`);
+  const wall = Date.now();
 
-  const libs = await loadLibs();
+  // What this run measured, by section: node, size, memory, persistence, and each engine.
+  const sections = {};
+  const failed = [];
   const timed = pick(timedRows({quick}));
   const scaling = pick(scalingRows({quick}));
-  const node = await runRows(libs, timed, {runs, log: printRow('node')});
-  const nodeScaling = await runRows(libs, scaling, {runs, runsFor: (r) => (r.size >= 100000 ? Math.min(BIG_RUNS, runs) : runs), log: printRow('node')});
+  if (inNode && (timed.length || scaling.length)) {
+    const meta = runMeta(runs);
+    const libs = await loadLibs();
+    const node = await runRows(libs, timed, {runs, log: printRow('node')});
+    const nodeScaling = await runRows(libs, scaling, {runs, runsFor: (r) => (r.size >= 100000 ? Math.min(BIG_RUNS, runs) : runs), log: printRow('node')});
+    sections.node = {meta, timed: node, scaling: nodeScaling};
+  }
 
   const wants = (id) => !only || only.includes(id);
-  let sizes = null;
   const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
-  if (wants('8')) {
-    sizes = await measureSizes();
+  if (inNode && wants('8')) {
+    const meta = runMeta(runs);
+    const sizes = await measureSizes();
     console.log(`[size] replicore (${sizes.replicoreFiles.join(' + ')}): ${kib(sizes.replicore.raw)} raw, ${kib(sizes.replicore.gzip)} gzip, ${kib(sizes.replicore.brotli)} brotli`);
     console.log(`[size] Replicache (esbuild bundle, minified): ${kib(sizes.replicache.raw)} raw, ${kib(sizes.replicache.gzip)} gzip, ${kib(sizes.replicache.brotli)} brotli`);
     console.log(`[size] ratio brotli ${(sizes.replicore.brotli / sizes.replicache.brotli).toFixed(2)}, gzip ${(sizes.replicore.gzip / sizes.replicache.gzip).toFixed(2)}`);
+    sections.size = {meta, ...sizes};
   }
 
   const memKeys = quick ? 10000 : 100000;
-  let memory = null;
-  if (wants('9')) {
-    memory = measureMemory(memKeys);
+  if (inNode && wants('9')) {
+    const meta = runMeta(runs);
+    const memory = measureMemory(memKeys);
     console.log(`[memory] heap+external bytes per key at ${memKeys} keys: replicore ${memory.replicore.heapPerKey.toFixed(0)}, Replicache ${memory.replicache.heapPerKey.toFixed(0)}, ratio ${(memory.replicore.heapPerKey / memory.replicache.heapPerKey).toFixed(2)}`);
     console.log(`[memory] rss bytes per key: replicore ${memory.replicore.rssPerKey.toFixed(0)}, Replicache ${memory.replicache.rssPerKey.toFixed(0)}`);
+    sections.memory = {meta, keys: memKeys, ...memory};
   }
 
   // The IndexedDB rows: by id or row; a derived row needs the row it is
@@ -390,48 +593,81 @@ async function main() {
   for (const r of allPersist) if (r.derivedFrom && persistPicked.has(allPersist.find((g) => g.group === r.derivedFrom).id)) persistPicked.add(r.id);
   const persistIDs = allPersist.map((r) => r.id).filter((id) => persistPicked.has(id));
   const coldPicked = coldSizes({quick}).filter((n) => wants('7') || only.includes(`7a@${n}`) || only.includes(`7b@${n}`) || only.includes(`7@${n}`));
+  const idb = inBrowser && !flag('--no-idb') && (persistIDs.length || coldPicked.length);
 
-  let browser = null;
-  let browserScaling = null;
-  let persistence = null;
-  if (!flag('--no-browser')) {
+  if (inBrowser) {
     const bundle = await bundleReplicache();
     const implBundle = await bundleReplicache({impl: true});
     try {
-      const ids = timed.filter((r) => !r.derivedFrom).map((r) => r.id);
-      if (ids.length) browser = await runInBrowser({runs, quick, rowIDs: ids, replicacheBundle: bundle});
-      if (scaling.length) browserScaling = await runInBrowser({runs, quick, rowIDs: scaling.map((r) => r.id), replicacheBundle: bundle});
-      if (persistIDs.length || coldPicked.length) {
-        persistence = await runPersistenceInBrowser({runs, quick, ids: persistIDs, sizes: coldPicked, replicacheBundle: implBundle});
+      const timedIDs = timed.filter((r) => !r.derivedFrom).map((r) => r.id);
+      const scalingIDs = scaling.map((r) => r.id);
+      // One engine after another: on a small machine two at once would
+      // measure each other.
+      for (const engine of engines) {
+        if (!timedIDs.length && !scalingIDs.length) break;
+        const started = Date.now();
+        try {
+          sections[engine] = await runInEngine(engine, {runs, quick, timedIDs, scalingIDs, replicacheBundle: bundle});
+        } catch (e) {
+          // The other engines still run, and what they measured is kept.
+          console.error(`[${engine}] FAILED: ${e.stack ?? e}`);
+          failed.push(engine);
+        }
+        console.log(`[${engine}] done in ${((Date.now() - started) / 60000).toFixed(1)} min`);
+      }
+      for (const engine of idb ? engines : []) {
+        const started = Date.now();
+        try {
+          const meta = runMeta(runs);
+          sections[`persistence/${engine}`] = {meta, ...await runPersistenceInBrowser(engine,
+            {runs, quick, ids: persistIDs, sizes: coldPicked, replicacheBundle: implBundle})};
+        } catch (e) {
+          console.error(`[${engine} idb] FAILED: ${e.stack ?? e}`);
+          failed.push(`${engine} idb`);
+        }
+        console.log(`[${engine} idb] done in ${((Date.now() - started) / 60000).toFixed(1)} min`);
       }
     } finally {
       fs.rmSync(bundle, {force: true});
       fs.rmSync(implBundle, {force: true});
     }
   }
+  console.log(`wall time ${((Date.now() - wall) / 60000).toFixed(1)} min`);
 
-  if (flag('--no-write') || only) return;
-  const docs = path.join(repoRoot, 'docs');
-  fs.mkdirSync(docs, {recursive: true});
-  let md = `# replicore vs Replicache 15.3.0\n\nGenerated by \`node bench/js/run.js\` on ${started.toISOString().slice(0, 16)} UTC ` +
-    `(Node ${process.versions.node}, ${os.cpus().length} CPUs, load average at start ${loadAtStart[0].toFixed(2)}; ${runs} runs after a warm-up (100,000-key rows: ${Math.min(BIG_RUNS, runs)}), medians; ` +
-    `ratio = replicore / Replicache, below 1 is faster). Both libraries run with \`kvStore: 'mem'\` (rows 2-idb, 7p and 7: \`'idb'\`, ` +
-    `see their section), \`pullInterval: null\`, NODE_ENV=production.\n\n`;
-  md += markdownTable(node, 'Node');
-  if (browser) md += markdownTable(browser, 'Headless Chromium');
-  md += markdownTable(nodeScaling, 'Scaling in Node (rows 3, 5, 6)');
-  if (browserScaling) md += markdownTable(browserScaling, 'Scaling in headless Chromium');
-  if (persistence) md += persistenceSection(persistence, runs);
-  md += `![scaling](benchmarks-scaling.svg)\n\n### Size (8)\n\n| | raw | gzip | brotli |\n| --- | ---: | ---: | ---: |\n` +
-    `| replicore (${sizes.replicoreFiles.join(' + ')}) | ${kib(sizes.replicore.raw)} | ${kib(sizes.replicore.gzip)} | ${kib(sizes.replicore.brotli)} |\n` +
-    `| Replicache (minified esbuild bundle) | ${kib(sizes.replicache.raw)} | ${kib(sizes.replicache.gzip)} | ${kib(sizes.replicache.brotli)} |\n\n` +
-    `### Memory (9)\n\nHeap + external bytes per key with ${memKeys.toLocaleString('en')} keys of about 1 KiB held (each library in a fresh process): ` +
-    `replicore ${memory.replicore.heapPerKey.toFixed(0)}, Replicache ${memory.replicache.heapPerKey.toFixed(0)} ` +
-    `(ratio ${(memory.replicore.heapPerKey / memory.replicache.heapPerKey).toFixed(2)}).\n`;
-  fs.writeFileSync(path.join(docs, 'benchmarks.md'), md);
-  fs.writeFileSync(path.join(docs, 'benchmarks-scaling.svg'), scalingChart(nodeScaling));
-  console.log(`wrote docs/benchmarks.md and docs/benchmarks-scaling.svg`);
+  if (flag('--no-write') || only || quick) {
+    if (failed.length) throw new Error(`failed in ${failed.join(', ')}: see above`);
+    return;
+  }
+  const store = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : {};
+  store.browsers ??= {};
+  store.persistence ??= {};
+  for (const [name, section] of Object.entries(sections)) {
+    if (ENGINES.includes(name)) store.browsers[name] = section;
+    else if (name.startsWith('persistence/')) store.persistence[name.split('/')[1]] = section;
+    else store[name] = section;
+  }
+  fs.writeFileSync(resultsFile, JSON.stringify(store, null, 1) + '\n');
+  writeDoc(store);
+  console.log(`wrote bench/js/results.json, docs/benchmarks.md and docs/benchmarks-scaling.svg (sections measured now: ${Object.keys(sections).join(', ')})`);
+  if (failed.length) throw new Error(`failed in ${failed.join(', ')}: see above`);
 }
 
-// Run as a program (not when imported, e.g. to render a section).
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) await main();
+function writeDoc(store) {
+  const docs = path.join(repoRoot, 'docs');
+  fs.mkdirSync(docs, {recursive: true});
+  const file = path.join(docs, 'benchmarks.md');
+  const {md, svg} = renderDoc(store, handNotes(file));
+  fs.writeFileSync(file, md);
+  fs.writeFileSync(path.join(docs, 'benchmarks-scaling.svg'), svg);
+}
+
+// Run as a program (not when imported, e.g. to render a section);
+// `--render` only renders the doc and chart again from results.json.
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  if (flag('--help') || flag('-h')) {
+    // The comment at the top of this file, which is the manual.
+    const source = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8');
+    console.log(source.slice(0, source.indexOf('process.env.NODE_ENV')).replace(/^\/\/ ?/gm, '').trim());
+  } else if (flag('--render')) writeDoc(JSON.parse(fs.readFileSync(resultsFile, 'utf8')));
+  else await main();
+}

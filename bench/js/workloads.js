@@ -11,6 +11,16 @@
 const now = () => performance.now();
 let instanceCounter = 0;
 
+// The last timed step [start, end], so that a profiler (profile-rows.js)
+// can tell the calls of the timed step from those of the set-up.
+export const lastTimed = {start: 0, end: 0};
+function elapsedSince(t0) {
+  const t1 = now();
+  lastTimed.start = t0;
+  lastTimed.end = t1;
+  return t1 - t0;
+}
+
 // A JSON object of about `bytes` bytes, different for each `i` and `salt`.
 export function makeValue(i, bytes = 1024, salt = 0) {
   const fill = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -22,6 +32,17 @@ export function makeValue(i, bytes = 1024, salt = 0) {
 }
 
 export const keyOf = (i) => `k/${String(i).padStart(7, '0')}`;
+
+// Secondary indexes of rows 10a-10d: by the value's name (one string per
+// entry; spread over many secondary keys), and by its tags (an array of
+// three strings: three entries per value).
+export const INDEXES = {
+  byName: {prefix: 'k/', jsonPointer: '/name'},
+  byTag: {prefix: 'k/', jsonPointer: '/tags'},
+};
+export function indexesOf(count) {
+  return Object.fromEntries(Object.entries(INDEXES).slice(0, count));
+}
 
 export const benchMutators = {
   // Sets `count` keys from `start`: the bulk populate of row 1 and set-up.
@@ -116,7 +137,7 @@ export const workloads = {
     await settle(rep);
     const t0 = now();
     await rep.mutate.populate({start: 0, count: keys, bytes: 1024, salt: 0});
-    const ms = now() - t0;
+    const ms = elapsedSince(t0);
     await rep.close();
     return ms;
   },
@@ -128,7 +149,7 @@ export const workloads = {
     const value = makeValue(1, 1024);
     const t0 = now();
     for (let i = 0; i < count; i++) await rep.mutate.put({key: keyOf(i), value});
-    const ms = now() - t0;
+    const ms = elapsedSince(t0);
     await rep.close();
     return ms;
   },
@@ -143,7 +164,7 @@ export const workloads = {
     if (warm.length !== keys) throw new Error(`scan saw ${warm.length} of ${keys} keys`);
     const t0 = now();
     const result = await rep.query(read);
-    const ms = now() - t0;
+    const ms = elapsedSince(t0);
     if (result.length !== keys) throw new Error('scan lost keys');
     await rep.close();
     return ms;
@@ -201,7 +222,7 @@ export const workloads = {
     const visible = when(rep, (tx) => tx.get(lastKey), (v) => v !== undefined);
     await rep.pull();
     await visible;
-    const ms = now() - t0;
+    const ms = elapsedSince(t0);
     await rep.close();
     return ms;
   },
@@ -223,9 +244,40 @@ export const workloads = {
     const visible = when(rep, (tx) => tx.get(lastKey), (v) => v !== undefined && v.salt === 1);
     await rep.pull();
     await visible;
-    const ms = now() - t0;
+    const ms = elapsedSince(t0);
     const stillPending = await rep.query((tx) => tx.has(`p/${pending - 1}`));
     if (!stillPending) throw new Error('pending mutations were lost in the rebase');
+    await rep.close();
+    return ms;
+  },
+
+  // 10a-c: row 1 with secondary indexes defined: one mutation that sets N
+  // keys, each indexed by every index.
+  async populateIndexed(lib, {keys, indexes}) {
+    const {rep} = open(lib, {indexes: indexesOf(indexes)});
+    await settle(rep);
+    const t0 = now();
+    await rep.mutate.populate({start: 0, count: keys, bytes: 1024, salt: 0});
+    const ms = elapsedSince(t0);
+    const n = await rep.query(async (tx) => (await tx.scan({indexName: 'byName', limit: keys + 1}).keys().toArray()).length);
+    if (n !== keys) throw new Error(`the index holds ${n} of ${keys} keys`);
+    await rep.close();
+    return ms;
+  },
+
+  // 10d: row 3 over an index: one query reading every entry of an index of
+  // N pulled keys with scan({indexName}).entries().toArray(), warm.
+  async indexScan(lib, {keys}) {
+    const {rep, scripted} = open(lib, {indexes: indexesOf(1)});
+    await settle(rep);
+    await pullIn(rep, scripted, keys);
+    const read = (tx) => tx.scan({indexName: 'byName'}).entries().toArray();
+    const warm = await rep.query(read);
+    if (warm.length !== keys) throw new Error(`index scan saw ${warm.length} of ${keys} keys`);
+    const t0 = now();
+    const result = await rep.query(read);
+    const ms = elapsedSince(t0);
+    if (result.length !== keys) throw new Error('index scan lost keys');
     await rep.close();
     return ms;
   },

@@ -281,11 +281,13 @@ class ChromiumEngine {
   canGoOffline = true;
   _shared = null;
 
-  async newContext({profileDir, onDisk = false, viewport = DEFAULT_VIEWPORT} = {}) {
-    if (profileDir || onDisk) {
+  // `args`: more command-line switches (the benchmark gives V8 a larger
+  // heap); a context with them gets a browser of its own.
+  async newContext({profileDir, onDisk = false, viewport = DEFAULT_VIEWPORT, args = []} = {}) {
+    if (profileDir || onDisk || args.length) {
       const dir = profileDir ?? tempDir('chromium');
       const context = await chromium.launchPersistentContext(dir, {
-        executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport,
+        executablePath: '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, ...args], viewport,
       });
       return new ChromiumContext(context, dir, profileDir ? null : dir);
     }
@@ -413,7 +415,7 @@ class ChromiumPage {
 
 // ---------------------------------------------------------------- firefox --
 
-async function launchFirefox(userDataDir) {
+async function launchFirefox(userDataDir, prefs = {}) {
   return puppeteer.launch({
     browser: 'firefox',
     protocol: 'webDriverBiDi',
@@ -422,6 +424,7 @@ async function launchFirefox(userDataDir) {
     userDataDir,
     // Set per page (setViewport), as each context asks.
     defaultViewport: null,
+    extraPrefsFirefox: prefs,
   });
 }
 
@@ -430,11 +433,14 @@ class FirefoxEngine {
   canGoOffline = true;
   _shared = null;
 
-  async newContext({profileDir, viewport = DEFAULT_VIEWPORT} = {}) {
-    if (profileDir) {
-      const browser = await launchFirefox(profileDir);
+  // `prefs`: Firefox preferences (the benchmark turns off async stack
+  // capture); a context with them gets a browser of its own.
+  async newContext({profileDir, viewport = DEFAULT_VIEWPORT, prefs} = {}) {
+    if (profileDir || prefs) {
+      const dir = profileDir ?? tempDir('firefox');
+      const browser = await launchFirefox(dir, prefs);
       return new FirefoxContext({browser, context: browser.defaultBrowserContext(), viewport, ownsBrowser: true,
-        initialPage: (await browser.pages())[0] ?? null});
+        initialPage: (await browser.pages())[0] ?? null, ownedDir: profileDir ? null : dir});
     }
     if (!this._shared) {
       const dir = tempDir('firefox');
@@ -453,8 +459,9 @@ class FirefoxEngine {
 }
 
 class FirefoxContext {
-  constructor({browser, context, viewport, ownsBrowser, initialPage}) {
+  constructor({browser, context, viewport, ownsBrowser, initialPage, ownedDir = null}) {
     this.engine = 'firefox';
+    this._ownedDir = ownedDir;
     this._browser = browser;
     this._context = context;
     this._viewport = viewport;
@@ -512,6 +519,7 @@ class FirefoxContext {
     this._closed = true;
     if (this._ownsBrowser) await this._browser.close().catch(() => {});
     else await this._context.close().catch(() => {});
+    if (this._ownedDir) fs.rmSync(this._ownedDir, {recursive: true, force: true});
   }
 }
 
