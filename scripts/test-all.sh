@@ -4,7 +4,7 @@
 # bounded time per target), and as WebAssembly
 # (ctest), the npm package (node --test), the server on SQLite and
 # PostgreSQL (node --test), the code samples of the docs, and the
-# browser end-to-end tests (Chromium).
+# browser end-to-end tests (Chromium, Firefox ESR and WebKitGTK, one after another).
 # Runs every suite even when one fails, then exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
