@@ -3,13 +3,13 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer in build-sanitize/ (shared
 # with scripts/test-sanitizers.sh), then runs
 # each: first on the inputs of tests/fuzz/regressions/<target>/ (crashes found
-# before), then fuzzing from the seed corpus for FUZZ_SECONDS (default 20)
+# before), then fuzzing from the seed corpus for FUZZ_SECONDS (default 10)
 # seconds. Any crash, sanitizer report or broken invariant fails the run and
 # leaves the input in build-sanitize/findings/<target>/: add it to the
 # regressions folder with the fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${FUZZ_SECONDS:-20}
+seconds=${FUZZ_SECONDS:-10}
 source scripts/sanitize-build.sh
 targets=(pull_fuzz json_fuzz cookie_fuzz push_fuzz store_fuzz)
 cmake --build build-sanitize -j2 --target "${targets[@]}"
