@@ -9,14 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {engineName} from './browsers.js';
 import {
-  engineTest, messages, openChat, printDiagnostics, screenshot, send, serverMessages, uniqueRoom,
+  engineTest, messages, screenshot, send, serverMessages, uniqueRoom,
   serverAndEngine,
 } from './harness.js';
 
 const test = engineTest(engineName());
 let server;
 let engine;
-serverAndEngine((s, e) => ([server, engine] = [s, e]));
+const {withChats} = serverAndEngine((s, e) => ([server, engine] = [s, e]));
 
 const secretFile = () => path.join(server.dataDir, 'demo-secret');
 
@@ -50,19 +50,6 @@ async function waitForList(chat, want, timeout = 20000) {
 function answered(status, since) {
   return server.log.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
     .filter((e) => e.msg === 'request' && e.status === status && e.time >= since);
-}
-
-async function withChats(specs, body) {
-  const chats = [];
-  try {
-    for (const spec of specs) chats.push(await openChat(engine, server, spec));
-    await body(...chats);
-  } catch (err) {
-    await printDiagnostics(chats, server);
-    throw err;
-  } finally {
-    for (const c of chats) await c.close();
-  }
 }
 
 test('after a server restart an open tab keeps syncing with the token it has', {timeout: 120000}, async () => {

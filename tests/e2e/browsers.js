@@ -357,12 +357,15 @@ class ChromiumContext {
   }
 }
 
-class ChromiumPage {
+// What the Chromium (playwright) and Firefox (puppeteer) pages do alike:
+// both libraries' pages report console lines and errors by event and share
+// these calls.
+class DriverPage {
   constructor(page) {
     this._page = page;
     this._console = [];
     page.on('console', (m) => this._console.push(consoleLine(m.type(), m.text())));
-    page.on('pageerror', (e) => this._console.push(`pageerror: ${e.message}`));
+    page.on('pageerror', (e) => this._console.push(`pageerror: ${e.message ?? e}`));
   }
 
   url() {
@@ -377,6 +380,24 @@ class ChromiumPage {
     await this._page.reload();
   }
 
+  async click(selector) {
+    await this._page.click(selector);
+  }
+
+  async screenshot(file) {
+    await this._page.screenshot({path: file});
+  }
+
+  async consoleLines() {
+    return [...this._console];
+  }
+
+  async close() {
+    await this._page.close();
+  }
+}
+
+class ChromiumPage extends DriverPage {
   async evaluate(fn, arg) {
     return this._page.evaluate(fn, arg);
   }
@@ -394,22 +415,6 @@ class ChromiumPage {
 
   async press(selector, key) {
     await this._page.press(selector, key);
-  }
-
-  async click(selector) {
-    await this._page.click(selector);
-  }
-
-  async screenshot(file) {
-    await this._page.screenshot({path: file});
-  }
-
-  async consoleLines() {
-    return [...this._console];
-  }
-
-  async close() {
-    await this._page.close();
   }
 }
 
@@ -523,26 +528,7 @@ class FirefoxContext {
   }
 }
 
-class FirefoxPage {
-  constructor(page) {
-    this._page = page;
-    this._console = [];
-    page.on('console', (m) => this._console.push(consoleLine(m.type(), m.text())));
-    page.on('pageerror', (e) => this._console.push(`pageerror: ${e.message ?? e}`));
-  }
-
-  url() {
-    return this._page.url();
-  }
-
-  async goto(url) {
-    await this._page.goto(url);
-  }
-
-  async reload() {
-    await this._page.reload();
-  }
-
+class FirefoxPage extends DriverPage {
   // The value comes back through JSON: puppeteer's BiDi deserializer
   // turns an object met twice in one result into undefined the second time.
   async evaluate(fn, arg) {
@@ -568,22 +554,6 @@ class FirefoxPage {
 
   async press(selector, key) {
     await (await this._page.waitForSelector(selector)).press(key);
-  }
-
-  async click(selector) {
-    await this._page.click(selector);
-  }
-
-  async screenshot(file) {
-    await this._page.screenshot({path: file});
-  }
-
-  async consoleLines() {
-    return [...this._console];
-  }
-
-  async close() {
-    await this._page.close();
   }
 }
 

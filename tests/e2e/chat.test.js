@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import {engineName} from './browsers.js';
 import {
-  SyncGate, engineTest, messages, openChat, printDiagnostics, screenshot, send, uniqueRoom,
+  SyncGate, engineTest, messages, screenshot, send, uniqueRoom,
   serverAndEngine,
 } from './harness.js';
 
 const test = engineTest(engineName());
 let server;
 let engine;
-serverAndEngine((s, e) => ([server, engine] = [s, e]));
+const {withChats} = serverAndEngine((s, e) => ([server, engine] = [s, e]));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -25,19 +25,6 @@ async function waitForText(chat, text, timeout = 20000) {
 async function waitForPending(chat, count, timeout = 20000) {
   await chat.page.waitForFunction((n) => document.getElementById('pending').dataset.count === String(n),
     count, {timeout, polling: 50});
-}
-
-async function withChats(specs, body) {
-  const chats = [];
-  try {
-    for (const spec of specs) chats.push(await openChat(engine, server, spec));
-    await body(...chats);
-  } catch (err) {
-    await printDiagnostics(chats, server);
-    throw err;
-  } finally {
-    for (const c of chats) await c.close();
-  }
 }
 
 // Goes offline and back for one window: the engine's own offline switch

@@ -319,7 +319,9 @@ export function engineTest(name) {
 /**
  * For a test file of the chat: starts the demo server (SQLite) and opens the
  * run's engine before its tests, and stops both after them. `ready(server,
- * engine)` hands them to the file.
+ * engine)` hands them to the file. Returns `withChats(specs, body)`: opens a
+ * chat per spec (openChat), runs `body(...chats)`, prints the diagnostics of
+ * a failure, and closes them.
  */
 export function serverAndEngine(ready) {
   let server;
@@ -334,4 +336,17 @@ export function serverAndEngine(ready) {
     await engine?.close();
     await server?.dispose();
   });
+  async function withChats(specs, body) {
+    const chats = [];
+    try {
+      for (const spec of specs) chats.push(await openChat(engine, server, spec));
+      await body(...chats);
+    } catch (err) {
+      await printDiagnostics(chats, server);
+      throw err;
+    } finally {
+      for (const c of chats) await c.close();
+    }
+  }
+  return {withChats};
 }
