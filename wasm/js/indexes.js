@@ -11,10 +11,10 @@
 // and sends the keys along with the write, in the same crossing's batch.
 // The rules are the core's (secondaryKeysOf), which are Replicache's.
 import {wasm} from './loading.js';
-import {deepFreeze, checkKey} from './values.js';
+import {unpackScan} from './scan-buffer.js';
+import {checkKey} from './values.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 // A lazy open answers an index scan only once every page is in: the core
 // names the first page it lacks, and the loader reads from there on, all
@@ -153,27 +153,10 @@ export function scanIndex(rep, txID, o, keysOnly = false, tries = 0) {
   const how = (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0) | (keysOnly ? 4 : 0) | (o.primary !== undefined ? 8 : 0);
   const view = wasm.coreScanIndex(core, txID, o.indexName, o.prefix, o.start ?? '', o.primary ?? '', how, o.limit);
   if (view.length === 0) throw new Error(wasm.coreLastError(core) || 'scan failed');
-  const base = view.byteOffset;
-  const h = new Uint32Array(view.buffer, base, 4);
-  const n = h[0], keyBytes = h[1], valueBytes = h[2], flags = h[3];
-  if (flags & 2) return rep._afterMiss(ALL_PAGES, tries, () => scanIndex(rep, txID, o, keysOnly, tries + 1));
-  const idsAt = 16, keysAt = idsAt + 8 * n, valuesAt = keysAt + keyBytes;
-  const ids = (base + idsAt) % 8 === 0
-    ? new Float64Array(view.buffer, base + idsAt, n)
-    : new Float64Array(view.slice(idsAt, keysAt).buffer);
-  const keys = new Array(n);
-  if (n > 0) {
-    const text = decoder.decode(view.subarray(keysAt, valuesAt));
-    const parts = flags & 1 ? JSON.parse(text) : text.split('\0');
-    for (let i = 0; i < n; i++) keys[i] = [parts[2 * i], parts[2 * i + 1]];
-  }
-  const cache = rep._cache;
-  if (valueBytes > 0) {
-    const vals = JSON.parse(decoder.decode(view.subarray(valuesAt, valuesAt + valueBytes)));
-    for (let i = 0; i < vals.length; i += 2) cache.set(vals[i], deepFreeze(vals[i + 1]));
-  }
-  if (keysOnly) return {keys, values: null};
-  const values = new Array(n);
-  for (let i = 0; i < n; i++) values[i] = cache.get(ids[i]);
-  return {keys, values};
+  const answer = unpackScan(view, rep._cache, keysOnly, 2);
+  if (answer === null) return rep._afterMiss(ALL_PAGES, tries, () => scanIndex(rep, txID, o, keysOnly, tries + 1));
+  const parts = answer.keys;
+  const keys = new Array(parts.length / 2);
+  for (let i = 0; i < keys.length; i++) keys[i] = [parts[2 * i], parts[2 * i + 1]];
+  return {keys, values: answer.values};
 }

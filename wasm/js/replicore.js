@@ -15,6 +15,7 @@
 // set() changes nothing stored.
 import {wasm, loadWasm, configureWasm, moduleStopped} from './loading.js';
 import {deepFreeze, frozenJSON, heldValue, pullSkeleton, deepEqual} from './values.js';
+import {unpackScan} from './scan-buffer.js';
 import {Mutex, ReadGate} from './locks.js';
 import {MISSED, TransactionClosedError, closedError, ReadTransactionImpl, WriteTransactionImpl} from './transactions.js';
 import {Persistence, makeIDBName, PERSIST_DELAY_MS} from './persist.js';
@@ -723,33 +724,12 @@ export class Replicache {
     const how = (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0) | (keysOnly ? 4 : 0);
     const view = wasm.coreScan(core, txID, o.prefix, o.start ?? '', how, o.limit);
     if (view.length === 0) throw new Error(`scan: ${wasm.coreLastError(core) || 'failed'}`);
-    // Layout: see Core::scan in binding.cpp.
-    const base = view.byteOffset;
-    const h = new Uint32Array(view.buffer, base, 4);
-    const n = h[0], keyBytes = h[1], valueBytes = h[2], flags = h[3];
-    if (flags & 2) {
+    const answer = unpackScan(view, this._cache, keysOnly);
+    if (answer === null) {
       const ahead = o.limit >= 0 && o.limit < 64 ? 0 : 1024 * 1024 * 8 ** Math.min(tries, 6);
       return this._afterMiss(ahead, tries, () => this._scan(txID, o, keysOnly, tries + 1));
     }
-    const idsAt = 16, keysAt = idsAt + 8 * n, valuesAt = keysAt + keyBytes;
-    const ids = (base + idsAt) % 8 === 0
-      ? new Float64Array(view.buffer, base + idsAt, n)
-      : new Float64Array(view.slice(idsAt, keysAt).buffer);
-    let keys;
-    if (n === 0) keys = [];
-    else {
-      const text = decoder.decode(view.subarray(keysAt, valuesAt));
-      keys = flags & 1 ? JSON.parse(text) : text.split('\0');
-    }
-    const cache = this._cache;
-    if (valueBytes > 0) {
-      const vals = JSON.parse(decoder.decode(view.subarray(valuesAt, valuesAt + valueBytes)));
-      for (let i = 0; i < vals.length; i += 2) cache.set(vals[i], deepFreeze(vals[i + 1]));
-    }
-    if (keysOnly) return {keys, values: null};
-    const values = new Array(n);
-    for (let i = 0; i < n; i++) values[i] = cache.get(ids[i]);
-    return {keys, values};
+    return answer;
   }
 
   // One crossing for a batch of writes: the keys are encoded back to back

@@ -542,14 +542,7 @@ class Core : public SyncHost {
         });
         keys += ']';
       }
-      uint32_t header[4] = {uint32_t(ids.size()), uint32_t(keys.size()), uint32_t(values.size()), nul ? 1u : 0u};
-      std::string out;
-      out.reserve(sizeof header + ids.size() * sizeof(double) + keys.size() + values.size());
-      out.append(reinterpret_cast<const char*>(header), sizeof header);
-      out.append(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(double));
-      out += keys;
-      out += values;
-      return out;
+      return packScan(ids, keys, values, nul);
     });
   }
 
@@ -684,14 +677,7 @@ class Core : public SyncHost {
         });
         keys += ']';
       }
-      uint32_t header[4] = {uint32_t(ids.size()), uint32_t(keys.size()), uint32_t(values.size()), nul ? 1u : 0u};
-      std::string out;
-      out.reserve(sizeof header + ids.size() * sizeof(double) + keys.size() + values.size());
-      out.append(reinterpret_cast<const char*>(header), sizeof header);
-      out.append(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(double));
-      out += keys;
-      out += values;
-      return out;
+      return packScan(ids, keys, values, nul);
     });
     return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
   }
@@ -1223,8 +1209,20 @@ class Core : public SyncHost {
     }
   }
 
-
-
+  // A scan's answer for JS: uint32 count, keys bytes, values bytes, flags
+  // (1: keys as a JSON array, since one holds a NUL), then the value ids as
+  // doubles, the keys and the values' JSON.
+  static std::string packScan(const std::vector<double>& ids, const std::string& keys, const std::string& values,
+                              bool nul) {
+    uint32_t header[4] = {uint32_t(ids.size()), uint32_t(keys.size()), uint32_t(values.size()), nul ? 1u : 0u};
+    std::string out;
+    out.reserve(sizeof header + ids.size() * sizeof(double) + keys.size() + values.size());
+    out.append(reinterpret_cast<const char*>(header), sizeof header);
+    out.append(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(double));
+    out += keys;
+    out += values;
+    return out;
+  }
 
   template <class T>
   T fail(T value, const char* message) {

@@ -1,0 +1,39 @@
+// The answer of a scan as the core hands it over (binding.cpp, packScan):
+// one buffer with the entries' value ids, their keys and the JSON of the
+// values the value cache does not hold yet. Shared by primary and index
+// scans (an index scan's entry has two keys: secondary, primary).
+import {deepFreeze} from './values.js';
+
+const decoder = new TextDecoder();
+
+/**
+ * The key strings (in order, `keysPerEntry` per entry) and the values
+ * (null for keysOnly) of the scan in `view`, the values taken into `cache`;
+ * or null when the scan needs a page not read yet (a lazy open).
+ */
+export function unpackScan(view, cache, keysOnly, keysPerEntry = 1) {
+  const base = view.byteOffset;
+  const h = new Uint32Array(view.buffer, base, 4);
+  const n = h[0], keyBytes = h[1], valueBytes = h[2], flags = h[3];
+  if (flags & 2) return null;
+  const idsAt = 16, keysAt = idsAt + 8 * n, valuesAt = keysAt + keyBytes;
+  // The ids are read in place where the buffer is aligned for doubles.
+  const ids = (base + idsAt) % 8 === 0
+    ? new Float64Array(view.buffer, base + idsAt, n)
+    : new Float64Array(view.slice(idsAt, keysAt).buffer);
+  let keys = [];
+  if (n > 0) {
+    const text = decoder.decode(view.subarray(keysAt, valuesAt));
+    // Split on NUL unless a key holds one (flag 1: a JSON array then).
+    keys = flags & 1 ? JSON.parse(text) : text.split('\0');
+    if (keys.length !== n * keysPerEntry) throw new Error(`scan: ${keys.length} keys for ${n} entries`);
+  }
+  if (valueBytes > 0) {
+    const vals = JSON.parse(decoder.decode(view.subarray(valuesAt, valuesAt + valueBytes)));
+    for (let i = 0; i < vals.length; i += 2) cache.set(vals[i], deepFreeze(vals[i + 1]));
+  }
+  if (keysOnly) return {keys, values: null};
+  const values = new Array(n);
+  for (let i = 0; i < n; i++) values[i] = cache.get(ids[i]);
+  return {keys, values};
+}
