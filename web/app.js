@@ -775,10 +775,16 @@ async function switchRoom(room) {
   pullNow(rep);
 }
 
+// A message's createdAt also orders it while it is pending (mutators.js),
+// so two sent in the same millisecond get distinct, increasing times (found
+// in Firefox: two messages submitted in one task showed in either order).
+let lastCreatedAt = 0;
+
 async function send(content) {
   sent++;
   list.firstUnread = null;
-  await change('createMessage', {id: randomID(), from: state.user, content, createdAt: Date.now()});
+  lastCreatedAt = Math.max(Date.now(), lastCreatedAt + 1);
+  await change('createMessage', {id: randomID(), from: state.user, content, createdAt: lastCreatedAt});
   showPending();
 }
 
