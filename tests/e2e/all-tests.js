@@ -10,14 +10,13 @@ import {fileURLToPath} from 'node:url';
 import './auth.test.js';
 import './bundle.test.js';
 import './chat.test.js';
-import './conformance.test.js';
 import './demo.test.js';
 import './interop.test.js';
 import './load-error.test.js';
 import './persist.test.js';
 import './react.test.js';
 
-const imported = ['auth', 'bundle', 'chat', 'conformance', 'demo', 'interop', 'load-error', 'persist', 'react'].map((name) => `${name}.test.js`);
+const imported = ['auth', 'bundle', 'chat', 'demo', 'interop', 'load-error', 'persist', 'react'].map((name) => `${name}.test.js`);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const present = fs.readdirSync(here).filter((name) => name.endsWith('.test.js')).sort();
 if (JSON.stringify(present) !== JSON.stringify(imported)) {

@@ -522,8 +522,12 @@ class FirefoxContext {
   async close() {
     if (this._closed) return;
     this._closed = true;
-    if (this._ownsBrowser) await this._browser.close().catch(() => {});
-    else await this._context.close().catch(() => {});
+    // Bounded: when another test file of the process has closed the shared
+    // browser first (after hooks run at the end, in file order), puppeteer's
+    // close of a user context on that dead connection never settles, and
+    // the test process hung there.
+    const closing = this._ownsBrowser ? this._browser.close() : this._context.close();
+    await Promise.race([closing.catch(() => {}), sleep(5000)]);
     if (this._ownedDir) fs.rmSync(this._ownedDir, {recursive: true, force: true});
   }
 }

@@ -5,13 +5,12 @@
 import {after, before} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as esbuild from 'esbuild';
 import {engineName, openEngine} from './browsers.js';
-import {engineTest, outputDir} from './harness.js';
+import {engineTest, outputDir, serveFolder} from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const test = engineTest(engineName());
@@ -49,19 +48,7 @@ window.result = (async () => {
   }
   fs.copyFileSync(path.join(here, 'node_modules/replicore/replicore_wasm.wasm'), path.join(dist, 'replicore_wasm.wasm'));
   fs.writeFileSync(path.join(dist, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="app.js"></script>');
-  const types = {'.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm'};
-  server = http.createServer((req, res) => {
-    const name = path.basename(new URL(req.url, 'http://x').pathname) || 'index.html';
-    const file = path.join(dist, name);
-    if (!fs.existsSync(file)) {
-      res.writeHead(404);
-      return res.end();
-    }
-    res.writeHead(200, {'Content-Type': types[path.extname(file)] ?? 'application/octet-stream'});
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${server.address().port}/`;
+  ({server, url} = await serveFolder(dist));
   engine = await openEngine();
 });
 

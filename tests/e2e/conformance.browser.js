@@ -1,3 +1,7 @@
+// Not in run.sh yet: in Firefox, run after the other files in one process
+// (all-tests.js), the test process hung at its end once every test had
+// passed (cause not found yet). Alone it passes in each engine:
+//   E2E_BROWSER=chromium node --test conformance.browser.js   (or firefox, webkit)
 // Differential conformance in a real browser: the scenarios of
 // wasm/test/conformance-scenarios.js (the ones wasm/test/conformance.test.js
 // runs in Node), bundled by esbuild into a page with Replicache 15.3.0 and
@@ -9,14 +13,13 @@
 import {after, before} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as esbuild from 'esbuild';
 import {compare, scenarios} from '../../wasm/test/conformance-scenarios.js';
 import {engineName, openEngine} from './browsers.js';
-import {engineTest, printDiagnostics, repoRoot} from './harness.js';
+import {engineTest, printDiagnostics, repoRoot, serveFolder} from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const test = engineTest(engineName());
@@ -68,24 +71,14 @@ before(async () => {
   fs.copyFileSync(path.join(here, 'node_modules/replicore/replicore_wasm.wasm'), path.join(dist, 'replicore_wasm.wasm'));
   fs.writeFileSync(path.join(dist, 'index.html'),
     '<!doctype html><meta charset="utf-8"><title>Conformance</title><script type="module" src="app.js"></script>');
-  const types = {'.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm'};
-  server = http.createServer((req, res) => {
-    const name = path.basename(new URL(req.url, 'http://x').pathname) || 'index.html';
-    const file = path.join(dist, name);
-    if (!fs.existsSync(file)) {
-      res.writeHead(404);
-      return res.end();
-    }
-    res.writeHead(200, {'Content-Type': types[path.extname(file)] ?? 'application/octet-stream'});
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  let url;
+  ({server, url} = await serveFolder(dist));
   engine = await openEngine();
   // One page for every scenario: each closes the instances it made, and
   // their names never repeat (the module's counter).
   context = await engine.newContext();
   page = await context.newPage();
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.goto(url);
   await page.waitForFunction(() => window.conformance, null, {timeout: 20000});
   assert.deepEqual(await page.evaluate(() => window.conformance.names), scenarios.map((s) => s.name),
     'the page has the scenarios of this checkout');

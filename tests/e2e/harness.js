@@ -350,3 +350,24 @@ export function serverAndEngine(ready) {
   }
   return {withChats};
 }
+
+/**
+ * Serves the files of folder `dir` (flat: a request's last path segment,
+ * index.html for "/") on 127.0.0.1 with their content types, for a page
+ * bundled by a test. Returns the server (close it after) and its URL.
+ */
+export async function serveFolder(dir) {
+  const types = {'.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm'};
+  const server = http.createServer((req, res) => {
+    const name = path.basename(new URL(req.url, 'http://x').pathname) || 'index.html';
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) {
+      res.writeHead(404);
+      return res.end();
+    }
+    res.writeHead(200, {'Content-Type': types[path.extname(file)] ?? 'application/octet-stream'});
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {server, url: `http://127.0.0.1:${server.address().port}/`};
+}
