@@ -1209,6 +1209,25 @@ class Core : public SyncHost {
     }
   }
 
+  // Starts the next op of watch `wid` in noteWatch_ (`[wid,[` before its
+  // first, a comma before the others): `[op,` where op is 0 add, 1 del,
+  // 2 change; the key and the values follow.
+  template <class C>
+  void beginWatchOp(int wid, const C& change, bool* any) {
+    if (*any) {
+      noteWatch_ += ',';
+    } else {
+      if (!noteWatch_.empty()) noteWatch_ += ',';
+      noteWatch_ += '[';
+      appendJsonInteger(noteWatch_, wid);
+      noteWatch_ += ",[";
+    }
+    *any = true;
+    noteWatch_ += '[';
+    appendJsonInteger(noteWatch_, !change.oldValue ? 0 : !change.newValue ? 1 : 2);
+    noteWatch_ += ',';
+  }
+
   // A scan's answer for JS: uint32 count, keys bytes, values bytes, flags
   // (1: keys as a JSON array, since one holds a NUL), then the value ids as
   // doubles, the keys and the values' JSON.
@@ -1298,18 +1317,7 @@ class Core : public SyncHost {
       for (auto it = cs.lower_bound(prefix); it != cs.end(); ++it) {
         if (it->first.compare(0, prefix.size(), prefix) != 0) break;
         const Change& c = it->second;
-        int op = !c.oldValue ? 0 : !c.newValue ? 1 : 2;
-        if (any) noteWatch_ += ',';
-        else {
-          if (!noteWatch_.empty()) noteWatch_ += ',';
-          noteWatch_ += '[';
-          appendJsonInteger(noteWatch_, wid);
-          noteWatch_ += ",[";
-        }
-        any = true;
-        noteWatch_ += '[';
-        appendJsonInteger(noteWatch_, op);
-        noteWatch_ += ',';
+        beginWatchOp(wid, c, &any);
         appendJsonString(noteWatch_, it->first);
         ensure(c.oldValue, false);
         ensure(c.newValue, true);
@@ -1324,18 +1332,8 @@ class Core : public SyncHost {
       bool any = false;
       for (const IndexChange& c : (*all)[watched.first]) {
         if (c.key.secondary.compare(0, prefix.size(), prefix) != 0) continue;
-        int op = !c.oldValue ? 0 : !c.newValue ? 1 : 2;
-        if (any) noteWatch_ += ',';
-        else {
-          if (!noteWatch_.empty()) noteWatch_ += ',';
-          noteWatch_ += '[';
-          appendJsonInteger(noteWatch_, wid);
-          noteWatch_ += ",[";
-        }
-        any = true;
-        noteWatch_ += '[';
-        appendJsonInteger(noteWatch_, op);
-        noteWatch_ += ",[";  // the key: [secondary, primary]
+        beginWatchOp(wid, c, &any);
+        noteWatch_ += '[';  // the key: [secondary, primary]
         appendJsonString(noteWatch_, c.key.secondary);
         noteWatch_ += ',';
         appendJsonString(noteWatch_, c.key.primary);
