@@ -128,8 +128,10 @@ export function engineVersion(engine) {
 // made 100,000 awaits 7 times slower than in Chromium and Replicache's
 // promise-heavy reads 50 times slower: a cost of the automation, which a
 // user's Firefox does not pay.
+// BENCH_CHROMIUM_JS_FLAGS adds V8 flags for an experiment, e.g.
+// --no-wasm-lazy-compilation (how much of a row is compiling wasm code).
 const LAUNCH = {
-  chromium: {args: ['--js-flags=--max-old-space-size=8192']},
+  chromium: {args: [`--js-flags=--max-old-space-size=8192 ${process.env.BENCH_CHROMIUM_JS_FLAGS ?? ''}`.trim()]},
   firefox: {prefs: {'javascript.options.asyncstack': false}},
   webkit: {},
 };

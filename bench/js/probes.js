@@ -54,8 +54,15 @@ export function probeAll(M, {idb = false} = {}) {
     const t = tx.apply(this, a);
     const t0 = now();
     const mode = a[1] || 'readonly';
-    t.addEventListener('complete', () => events.push([`idb ${mode} transaction, open to complete`, t0, now(), true, 0, 1]));
+    t.addEventListener('complete', () => events.push([`idb ${mode} transaction on ${this.name}, open to complete`, t0, now(), true, 0, 1]));
     return t;
+  };
+  const open = IDBFactory.prototype.open;
+  IDBFactory.prototype.open = function (name, ...a) {
+    const r = open.call(this, name, ...a);
+    const t0 = now();
+    r.addEventListener('success', () => events.push([`idb open of ${name}, to success`, t0, now(), true, 0, 1]));
+    return r;
   };
 }
 
