@@ -87,11 +87,18 @@ export function loadWasm() {
 // in the importing module's body still applies; called later, it drops
 // this load and starts one with its options.
 let preloading = false;
+let onPreload = null;
+/** `f(promise of the module)` is called when the preload starts (warm-up.js). */
+export function whenPreloading(f) {
+  onPreload = f;
+}
 if (!isNode) {
   queueMicrotask(() => {
     if (modulePromise) return;
-    loadWasm().catch(() => {}); // reported when a Replicache awaits it
+    const loading = loadWasm();
+    loading.catch(() => {}); // reported when a Replicache awaits it
     preloading = true;
+    onPreload?.(loading);
   });
 }
 

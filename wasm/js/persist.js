@@ -16,7 +16,7 @@ import {wasm} from './loading.js';
 import {PageLoader} from './page-loader.js';
 import {readAll, unpackPlan, withRecords} from './records.js';
 import {journalKeys, journalPrefix, journalStorage} from './store/journal.js';
-import {REGISTRY} from './store/provider.js';
+import {REGISTRY, registerDatabase} from './store/provider.js';
 
 /** Milliseconds from a change to the start of the write that stores it. */
 export const PERSIST_DELAY_MS = 20;
@@ -110,8 +110,9 @@ export class Persistence {
       }
     }
     if (choice) {
-      this._registryWrite = this._chooseInWrite(schemaVersion, names, newGroupID, choice.groupID).catch((e) =>
-        this._rep._log('error', `replicore: updating the store's registry failed: ${message(e)}`));
+      // The registry's note that the group is in use (for clientMaxAgeMs)
+      // waits for afterFirstAnswers.
+      this._noteUse = () => this._chooseInWrite(schemaVersion, names, newGroupID, choice.groupID);
     } else {
       // A new group (or an unreadable registry): chosen and registered in
       // one write, so that two tabs opening at once agree on it.
@@ -120,6 +121,25 @@ export class Persistence {
     this._groupID = choice.groupID;
     this._expired = choice.expired;
     return {groupID: choice.groupID, profileID: await profile, created: choice.created};
+  }
+
+  /**
+   * The writes opening can leave until the first answers have been read:
+   * the registry's note that the group is in use, and the database's entry
+   * in the list dropAllDatabases reads. Made before, they share the store
+   * with the first reads and slow them (a readwrite transaction and a
+   * second database's open, measured in Chromium: bench/js/profile-persist.js).
+   * Called by the wrapper a moment after opening, and by close().
+   */
+  afterFirstAnswers() {
+    if (this._afterFirstDone) return;
+    this._afterFirstDone = true;
+    const noteUse = this._noteUse;
+    this._noteUse = null;
+    this._registryWrite = Promise.all([
+      noteUse?.(),
+      registerDatabase(this._provider, this._storeName),
+    ]).catch((e) => this._rep._log('error', `replicore: updating the store's registry failed: ${message(e)}`));
   }
 
   /**
@@ -614,6 +634,8 @@ export class Persistence {
   // -------------------------------------------------------------- close --
   /** Flushes, then lets go of the store. */
   async close() {
+    // Unless the store could not be loaded (then the wrapper never used it).
+    if (this.pages) this.afterFirstAnswers();
     clearInterval(this._heartbeat);
     this.pages?.stop();
     if (this._onHide) {

@@ -13,15 +13,16 @@
 // mutate them; copy first. Values given to tx.set are validated and copied
 // (a frozen copy is what later reads return), so mutating your object after
 // set() changes nothing stored.
-import {wasm, loadWasm, configureWasm, moduleStopped} from './loading.js';
+import {wasm, loadWasm, configureWasm, moduleStopped, whenPreloading} from './loading.js';
 import {deepFreeze, frozenJSON, heldValue, pullSkeleton, deepEqual} from './values.js';
 import {unpackScan} from './scan-buffer.js';
 import {Mutex, ReadGate} from './locks.js';
 import {MISSED, TransactionClosedError, closedError, ReadTransactionImpl, WriteTransactionImpl} from './transactions.js';
 import {Persistence, makeIDBName, PERSIST_DELAY_MS} from './persist.js';
 import {normalizeIndexes, coreIndexOptions, stageIndexKeys, scanIndex} from './indexes.js';
-import {resolveStoreProvider, registerDatabase, dropDatabase, dropAllDatabases} from './store/provider.js';
+import {resolveStoreProvider, dropDatabase, dropAllDatabases} from './store/provider.js';
 import {makeLog, consoleLogSink, LOG_LEVELS} from './logging.js';
+import {noteInstance, warmUpAfter} from './warm-up.js';
 export {consoleLogSink};
 export {loadWasm, configureWasm, makeIDBName, dropDatabase, dropAllDatabases, PERSIST_DELAY_MS, TransactionClosedError, deepEqual};
 // The rest of Replicache 15's exports, each from its module.
@@ -72,6 +73,7 @@ const EMPTY_NOTE = '{"s":[],"e":[],"w":[],"v":[]}';
 
 export class Replicache {
   constructor(options) {
+    noteInstance();
     if (!options || typeof options !== 'object') throw new TypeError('Replicache: options are required');
     const {name} = options;
     if (typeof name !== 'string' || name === '') throw new TypeError('Replicache: options.name must be a non-empty string');
@@ -232,14 +234,14 @@ export class Replicache {
       // The pages no read asked for, in the background: after the first
       // answers, whose own pages are read first (an app's first queries
       // come at once; a batch read meanwhile would hold them up).
+      // And the registry writes opening left for after them.
       const core = this._core;
       setTimeout(() => {
         if (this._persist && this._core === core) {
+          this._persist.afterFirstAnswers();
           this._persist.loadRest(core).catch((e) => this._log('error', 'replicore: reading the stored state failed', e));
         }
       }, BACKGROUND_LOAD_DELAY_MS);
-      // For dropAllDatabases; after the first answer, not before it.
-      registerDatabase(this._storeProvider, this.idbName).catch(() => {});
     }
   }
 
@@ -1141,5 +1143,9 @@ export class Replicache {
     return this._closePromise;
   }
 }
+
+// In a page, the module's code is compiled before the first instance needs
+// it (warm-up.js).
+whenPreloading((loading) => warmUpAfter(loading, Replicache));
 
 export const version = '0.1.0';

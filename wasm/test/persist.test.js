@@ -208,7 +208,9 @@ function mapStore() {
         },
         async get(k) {
           if (faults.get) throw faults.get;
-          if (faults.hold) await faults.hold; // reads wait while a test holds them
+          // Reads of pages wait while a test holds them (the registry's and
+          // the heads' do not: the deferred registry writes read those).
+          if (faults.hold && /^g\/[^/]+\/p\d+$/.test(k)) await faults.hold;
           provider.gets.push(k);
           return pending?.has(k) ? pending.get(k) : data().get(k);
         },
@@ -597,7 +599,8 @@ test('lazy open: a page that fails to read later is logged once, and the next pu
   store.faults.get = new Error('disk on fire');
   await b._persist.pages.loaded;
   store.faults.get = null;
-  assert.equal(errors(b).filter((t) => /disk on fire/.test(t)).length, 1, JSON.stringify(errors(b)));
+  // (The registry writes opening leaves for later may fail on it too: logged apart.)
+  assert.equal(errors(b).filter((t) => /reading the stored state failed.*disk on fire/.test(t)).length, 1, JSON.stringify(errors(b)));
   await b.pull();
   assert.equal((await b.query((tx) => tx.scan().keys().toArray())).length, 1000);
   assert.equal((await b.query((tx) => tx.get('k00999'))).i, 999);

@@ -15,12 +15,17 @@
 //   that later commits do not touch (they replace the Map, never mutate it).
 // - Values are kept as given (not copied).
 
-const dbs = new Map(); // name -> {data: Map, tail: Promise of the last writer}
+// The realm's databases: name -> {data: Map, tail: Promise of the last writer}.
+const sharedDbs = new Map();
 const DEL = Symbol('del');
 
 const closedError = (what) => Promise.reject(new Error(`replicore: memory store: ${what}`));
 
-export function memStoreProvider() {
+/**
+ * A provider over the realm's memory databases, or over `dbs` (a Map) for a
+ * set of databases no other provider sees (the warm-up's, warm-up.js).
+ */
+export function memStoreProvider(dbs = sharedDbs) {
   return {
     create(name) {
       name = String(name);
