@@ -357,7 +357,7 @@ export function serverAndEngine(ready) {
  * bundled by a test. Returns the server (close it after) and its URL.
  */
 export async function serveFolder(dir) {
-  const types = {'.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm'};
+  const types = {'.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm'};
   const server = http.createServer((req, res) => {
     const name = path.basename(new URL(req.url, 'http://x').pathname) || 'index.html';
     const file = path.join(dir, name);
