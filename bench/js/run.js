@@ -9,14 +9,14 @@
 // docs/benchmarks-scaling.svg from it.
 //
 //   node bench/js/run.js [--runs N] [--quick] [--engines chromium,firefox,webkit]
-//                        [--no-node] [--no-browser] [--no-idb] [--rows 1a,3,...] [--no-write]
+//                        [--no-node] [--no-browser] [--no-idb] [--idb-only] [--rows 1a,3,...] [--no-write]
 //   node bench/js/run.js --render    (the doc and chart again from results.json)
 //   node bench/js/run.js --help      (this text)
 //
 // --engines (or BENCH_ENGINES): the engines of the browser rows, IndexedDB
 // rows included (default all three). --no-node skips what runs in Node
 // (the Node rows, 8 = size, 9 = memory), --no-browser every browser row,
-// --no-idb the IndexedDB rows. An engine that fails is reported and the
+// --no-idb the IndexedDB rows, --idb-only the browser rows but those. An engine that fails is reported and the
 // others go on; what they measured is kept. A run
 // replaces in results.json the sections it ran (Node; each engine; each
 // engine's persistence; size; memory) and keeps the others, so that e.g.
@@ -599,8 +599,9 @@ async function main() {
     const bundle = await bundleReplicache();
     const implBundle = await bundleReplicache({impl: true});
     try {
-      const timedIDs = timed.filter((r) => !r.derivedFrom).map((r) => r.id);
-      const scalingIDs = scaling.map((r) => r.id);
+      // --idb-only: the engines' IndexedDB sections and nothing else.
+      const timedIDs = flag('--idb-only') ? [] : timed.filter((r) => !r.derivedFrom).map((r) => r.id);
+      const scalingIDs = flag('--idb-only') ? [] : scaling.map((r) => r.id);
       // One engine after another: on a small machine two at once would
       // measure each other.
       for (const engine of engines) {
