@@ -41,7 +41,9 @@ const mutators = {...benchMutators, async putMany(tx, {entries}) { for (const [k
 let M = null;
 window.setup = async ({name, keys, pending}) => {
   const scripted = scriptedPuller();
-  const rep = new Replicache({name, kvStore: 'idb', pullInterval: null, logLevel: 'error', mutators, puller: scripted.puller});
+  // A 10 MB mutation (pending mode): more than the default push limit.
+  const rep = new Replicache({name, kvStore: 'idb', pullInterval: null, logLevel: 'error', mutators, puller: scripted.puller,
+    maxPushBytes: 64 * 1024 * 1024});
   await settle(rep);
   if (pending) {
     const entries = [];
