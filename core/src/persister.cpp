@@ -42,6 +42,15 @@ void addRecords(const std::string& group, const Head& head, std::set<std::string
   }
 }
 
+// The id up to which `client`'s mutations need no writing by the head
+// `head`: held by its last chunk, or confirmed by the server.
+uint64_t storedOrConfirmed(const Head& head, const std::string& client) {
+  auto known = head.clients.find(client);
+  uint64_t stored = known == head.clients.end() || known->second.chunks.empty() ? 0 : known->second.chunks.back().lastID;
+  auto confirmed = head.lastMutationIDs.find(client);
+  return confirmed == head.lastMutationIDs.end() ? stored : std::max(stored, confirmed->second);
+}
+
 }  // namespace
 
 Persister::Persister(Replica* replica, std::string groupID, PersistOptions options)
@@ -422,9 +431,7 @@ StoreBatch Persister::planWrite(const std::optional<std::string>& head0, const s
   // head written meanwhile without this client's newest chunk (a tab that
   // planned against an older head as its page unloaded) is repaired by
   // writing those mutations again.
-  uint64_t storedUpTo = own.chunks.empty() ? 0 : own.chunks.back().lastID;
-  auto ownConfirmed = next.lastMutationIDs.find(me);
-  if (ownConfirmed != next.lastMutationIDs.end()) storedUpTo = std::max(storedUpTo, ownConfirmed->second);
+  uint64_t storedUpTo = storedOrConfirmed(next, me);
   staged_.resets = replica_->resetCount();
   if (staged_.resets != storedResets_) {
     // A pull lowered this client's lmid: its queue now starts below what the
@@ -454,10 +461,7 @@ StoreBatch Persister::planWrite(const std::optional<std::string>& head0, const s
   for (const auto& [client, mutations] : adopted_) {
     if (client == me || mutations.empty()) continue;
     staged_.adopted[client] = mutations.back().id;
-    auto known = next.clients.find(client);
-    uint64_t stored = known == next.clients.end() || known->second.chunks.empty() ? 0 : known->second.chunks.back().lastID;
-    auto confirmed = next.lastMutationIDs.find(client);
-    if (confirmed != next.lastMutationIDs.end()) stored = std::max(stored, confirmed->second);
+    uint64_t stored = storedOrConfirmed(next, client);
     std::vector<Mutation> missing;
     for (const Mutation& m : mutations) {
       if (m.id > stored) missing.push_back(m);
