@@ -6,17 +6,41 @@
 // first test runs.
 import fs from 'node:fs';
 import path from 'node:path';
+import {after} from 'node:test';
 import {fileURLToPath} from 'node:url';
 import './auth.test.js';
 import './bundle.test.js';
 import './chat.test.js';
+import './conformance.test.js';
 import './demo.test.js';
 import './interop.test.js';
 import './load-error.test.js';
 import './persist.test.js';
 import './react.test.js';
 
-const imported = ['auth', 'bundle', 'chat', 'demo', 'interop', 'load-error', 'persist', 'react'].map((name) => `${name}.test.js`);
+// E2E_HANDLES=1: if the process is still alive 10 s after the last `after`
+// hook of the files (something keeps its event loop alive: a browser, a
+// socket, a server, a child process), prints what it still holds, every
+// 10 s, to stderr. (A Firefox launched twice and closed once did so.)
+if (process.env.E2E_HANDLES) {
+  after(() => {
+    const timer = setInterval(() => {
+      const lines = process._getActiveHandles().map((h) => {
+        const what = [h.constructor?.name];
+        if (h.pid) what.push(`pid ${h.pid}: ${h.spawnargs?.join(' ')}`);
+        if (h.remotePort) what.push(`${h.localAddress}:${h.localPort} -> ${h.remoteAddress}:${h.remotePort}`);
+        else if (typeof h.address === 'function' && h.address()?.port) what.push(`listening on ${h.address().port}`);
+        if (h.fd >= 0 && h.fd <= 2) what.push(`fd ${h.fd}`);
+        return `  ${what.join(' ')}`;
+      });
+      const requests = process._getActiveRequests().map((r) => `  request ${r.constructor?.name}`);
+      console.error(`the test process is still alive; it holds:\n${[...lines, ...requests].join('\n')}`);
+    }, 10000);
+    timer.unref();
+  });
+}
+
+const imported = ['auth', 'bundle', 'chat', 'conformance', 'demo', 'interop', 'load-error', 'persist', 'react'].map((name) => `${name}.test.js`);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const present = fs.readdirSync(here).filter((name) => name.endsWith('.test.js')).sort();
 if (JSON.stringify(present) !== JSON.stringify(imported)) {

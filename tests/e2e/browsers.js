@@ -7,7 +7,8 @@
 //             WebKitWebDriver (WebDriver classic), in a bare browser window
 //             (webkit-browser.py) on an Xvfb display
 //
-// openEngine(name) gives an Engine; engine.newContext() a Context: one
+// openEngine(name) gives an Engine (a handle on the one of the process:
+// close it when done); engine.newContext() a Context: one
 // user's browser profile with its own cookies and storage. With
 // `profileDir` the browser is launched on that folder, so what a page
 // stored is there when the test launches it again after a close or a
@@ -53,24 +54,41 @@ const DEFAULT_VIEWPORT = {width: 900, height: 700};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // One Engine per name in a process: every test file that run.sh runs in
-// it (all-tests.js) shares its browser. Closing it (each file does, after
-// its tests; the first close happens after the last test of the process)
-// lets the next openEngine start anew.
-const openEngines = new Map();
+// it (all-tests.js) shares its browser. Each openEngine() gives its caller
+// a handle of its own, and the engine closes (its shared browser, WebKit's
+// X display) when the last handle open on it is closed: the files' `after`
+// hooks run one after another once every test of the process has ended,
+// and the first of them must not close the browser under the contexts
+// that the later ones still have to close. Then the next openEngine
+// starts anew.
+const openEngines = new Map(); // name -> {engine, users}
 
 export async function openEngine(name = engineName()) {
-  if (!openEngines.has(name)) {
+  let entry = openEngines.get(name);
+  if (!entry) {
     const Engine = {chromium: ChromiumEngine, firefox: FirefoxEngine, webkit: WebKitEngine}[name];
     if (!Engine) throw new Error(`unknown engine ${name}`);
-    const engine = new Engine();
-    const close = engine.close.bind(engine);
-    engine.close = async () => {
-      if (openEngines.get(name) === engine) openEngines.delete(name);
-      await close();
-    };
-    openEngines.set(name, engine);
+    entry = {engine: new Engine(), users: 0};
+    openEngines.set(name, entry);
   }
-  return openEngines.get(name);
+  entry.users++;
+  const {engine} = entry;
+  let closed = false;
+  return {
+    name: engine.name,
+    canGoOffline: engine.canGoOffline,
+    async newContext(options) {
+      if (closed) throw new Error(`this handle of the ${name} engine is closed`);
+      return engine.newContext(options);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (--entry.users > 0) return;
+      if (openEngines.get(name) === entry) openEngines.delete(name);
+      await engine.close();
+    },
+  };
 }
 
 function tempDir(prefix) {
@@ -433,6 +451,17 @@ async function launchFirefox(userDataDir, prefs = {}) {
   });
 }
 
+// The browser of a FirefoxEngine's fresh contexts, on a new profile folder.
+async function launchShared() {
+  const dir = tempDir('firefox');
+  try {
+    return {dir, browser: await launchFirefox(dir)};
+  } catch (err) {
+    fs.rmSync(dir, {recursive: true, force: true});
+    throw err;
+  }
+}
+
 class FirefoxEngine {
   name = 'firefox';
   canGoOffline = true;
@@ -447,19 +476,34 @@ class FirefoxEngine {
       return new FirefoxContext({browser, context: browser.defaultBrowserContext(), viewport, ownsBrowser: true,
         initialPage: (await browser.pages())[0] ?? null, ownedDir: profileDir ? null : dir});
     }
+    // The launch is kept as a promise, set before its first await: in one
+    // process (all-tests.js) the files' `before` hooks run concurrently
+    // (node 20's test runner starts a top-level `before` hook as soon as it
+    // is registered), and two of them asking for a context while the
+    // browser starts must get the same browser. (When the browser was kept
+    // only once launched, each started one: the second replaced the first,
+    // which no close reached, and its process and WebDriver BiDi socket
+    // kept the test process alive after its last test.)
     if (!this._shared) {
-      const dir = tempDir('firefox');
-      this._shared = {dir, browser: await launchFirefox(dir)};
+      const launching = launchShared();
+      this._shared = launching;
+      launching.catch(() => {
+        if (this._shared === launching) this._shared = null;
+      });
     }
-    const context = await this._shared.browser.createBrowserContext();
-    return new FirefoxContext({browser: this._shared.browser, context, viewport, ownsBrowser: false, initialPage: null});
+    const {browser} = await this._shared;
+    const context = await browser.createBrowserContext();
+    return new FirefoxContext({browser, context, viewport, ownsBrowser: false, initialPage: null});
   }
 
   async close() {
-    if (!this._shared) return;
-    await this._shared.browser.close().catch(() => {});
-    fs.rmSync(this._shared.dir, {recursive: true, force: true});
+    const shared = this._shared;
     this._shared = null;
+    if (!shared) return;
+    const launched = await shared.catch(() => null);
+    if (!launched) return;
+    await launched.browser.close().catch(() => {});
+    fs.rmSync(launched.dir, {recursive: true, force: true});
   }
 }
 
@@ -522,12 +566,8 @@ class FirefoxContext {
   async close() {
     if (this._closed) return;
     this._closed = true;
-    // Bounded: when another test file of the process has closed the shared
-    // browser first (after hooks run at the end, in file order), puppeteer's
-    // close of a user context on that dead connection never settles, and
-    // the test process hung there.
-    const closing = this._ownsBrowser ? this._browser.close() : this._context.close();
-    await Promise.race([closing.catch(() => {}), sleep(5000)]);
+    if (this._ownsBrowser) await this._browser.close().catch(() => {});
+    else await this._context.close().catch(() => {});
     if (this._ownedDir) fs.rmSync(this._ownedDir, {recursive: true, force: true});
   }
 }
@@ -564,11 +604,13 @@ class FirefoxPage extends DriverPage {
 // ----------------------------------------------------------------- webkit --
 
 const WEBKIT_BROWSER = path.join(here, 'webkit-browser.py');
-let xvfb = null;
+let xvfb = null; // {child, display}: the Xvfb process and a promise of its display name
 
 // One X display for every WebKit window of this test process: WebKitGTK
-// has no headless mode in Debian 12's build.
-async function xDisplay() {
+// has no headless mode in Debian 12's build. Kept as soon as it is spawned,
+// so that contexts opened concurrently (the test files' `before` hooks run
+// concurrently) share it rather than each starting one.
+function xDisplay() {
   if (xvfb) return xvfb.display;
   const child = track(spawn('Xvfb', ['-displayfd', '1', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'],
     {stdio: ['ignore', 'pipe', 'pipe']}));
@@ -576,7 +618,7 @@ async function xDisplay() {
   child.stderr.on('data', (d) => errors.push(d.toString()));
   // The display number, when Xvfb has written all of it (it fails if it
   // cannot: the pipe stays open and read for its whole life).
-  const display = await new Promise((resolve, reject) => {
+  const display = new Promise((resolve, reject) => {
     let text = '';
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`Xvfb exited with ${code}: ${errors.join('')}`)));
@@ -585,16 +627,21 @@ async function xDisplay() {
       if (text.includes('\n')) resolve(`:${text.trim()}`);
     });
   });
-  child.once('exit', (code, signal) => {
-    if (xvfb?.child !== child) return;
-    xvfb = null;
-    child.stderr.once('end', () => console.error(`Xvfb exited (${code ?? signal}): ${errors.join('')}`));
-  });
-  // Neither it nor its pipes may keep the test process alive; engine.close() stops it.
-  child.unref();
-  child.stdout.unref();
-  child.stderr.unref();
   xvfb = {child, display};
+  display.then(() => {
+    child.once('exit', (code, signal) => {
+      if (xvfb?.child !== child) return;
+      xvfb = null;
+      child.stderr.once('end', () => console.error(`Xvfb exited (${code ?? signal}): ${errors.join('')}`));
+    });
+    // Once started, neither it nor its pipes may keep the test process
+    // alive; engine.close() stops it.
+    child.unref();
+    child.stdout.unref();
+    child.stderr.unref();
+  }, () => {
+    if (xvfb?.child === child) xvfb = null;
+  });
   return display;
 }
 
@@ -602,6 +649,7 @@ async function stopXDisplay() {
   if (!xvfb) return;
   const {child} = xvfb;
   xvfb = null;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;

@@ -16,7 +16,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const test = engineTest(engineName());
 let engine;
 let dist;
-let server;
+let site; // serveFolder's
 let url;
 
 before(async () => {
@@ -48,13 +48,14 @@ window.result = (async () => {
   }
   fs.copyFileSync(path.join(here, 'node_modules/replicore/replicore_wasm.wasm'), path.join(dist, 'replicore_wasm.wasm'));
   fs.writeFileSync(path.join(dist, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="app.js"></script>');
-  ({server, url} = await serveFolder(dist));
+  site = await serveFolder(dist);
+  url = site.url;
   engine = await openEngine();
 });
 
 after(async () => {
   await engine?.close();
-  server?.close();
+  await site?.close();
   if (dist) fs.rmSync(dist, {recursive: true, force: true});
 });
 

@@ -354,7 +354,8 @@ export function serverAndEngine(ready) {
 /**
  * Serves the files of folder `dir` (flat: a request's last path segment,
  * index.html for "/") on 127.0.0.1 with their content types, for a page
- * bundled by a test. Returns the server (close it after) and its URL.
+ * bundled by a test. Returns its URL and close(), which stops it and ends
+ * the connections a browser still keeps open to it.
  */
 export async function serveFolder(dir) {
   const types = {'.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm'};
@@ -369,5 +370,11 @@ export async function serveFolder(dir) {
     fs.createReadStream(file).pipe(res);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return {server, url: `http://127.0.0.1:${server.address().port}/`};
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
 }

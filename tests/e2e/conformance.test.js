@@ -1,7 +1,3 @@
-// Not in run.sh yet: in Firefox, run after the other files in one process
-// (all-tests.js), the test process hung at its end once every test had
-// passed (cause not found yet). Alone it passes in each engine:
-//   E2E_BROWSER=chromium node --test conformance.browser.js   (or firefox, webkit)
 // Differential conformance in a real browser: the scenarios of
 // wasm/test/conformance-scenarios.js (the ones wasm/test/conformance.test.js
 // runs in Node), bundled by esbuild into a page with Replicache 15.3.0 and
@@ -25,7 +21,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const test = engineTest(engineName());
 const scenariosFile = path.join(repoRoot, 'wasm/test/conformance-scenarios.js');
 let dist;
-let server;
+let site; // serveFolder's
 let engine;
 let context;
 let page;
@@ -71,14 +67,13 @@ before(async () => {
   fs.copyFileSync(path.join(here, 'node_modules/replicore/replicore_wasm.wasm'), path.join(dist, 'replicore_wasm.wasm'));
   fs.writeFileSync(path.join(dist, 'index.html'),
     '<!doctype html><meta charset="utf-8"><title>Conformance</title><script type="module" src="app.js"></script>');
-  let url;
-  ({server, url} = await serveFolder(dist));
+  site = await serveFolder(dist);
   engine = await openEngine();
   // One page for every scenario: each closes the instances it made, and
   // their names never repeat (the module's counter).
   context = await engine.newContext();
   page = await context.newPage();
-  await page.goto(url);
+  await page.goto(site.url);
   await page.waitForFunction(() => window.conformance, null, {timeout: 20000});
   assert.deepEqual(await page.evaluate(() => window.conformance.names), scenarios.map((s) => s.name),
     'the page has the scenarios of this checkout');
@@ -87,7 +82,7 @@ before(async () => {
 after(async () => {
   await context?.close();
   await engine?.close();
-  server?.close();
+  await site?.close();
   if (dist) fs.rmSync(dist, {recursive: true, force: true});
 });
 
