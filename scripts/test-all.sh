@@ -9,11 +9,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 failed=()
+times=()
 run() {
   local name=$1; shift
+  local start=$SECONDS
   echo
   echo "=== $name: $*"
   if "$@"; then echo "=== $name: ok"; else echo "=== $name: FAILED"; failed+=("$name"); fi
+  times+=("$name $((SECONDS - start))s")
 }
 run core-native bash scripts/test-native.sh
 run core-sanitizers bash scripts/test-sanitizers.sh
@@ -25,6 +28,8 @@ run faults bash node_server/scripts/faults.sh
 run docs bash tests/docs/run.sh
 run e2e bash tests/e2e/run.sh
 echo
+# Where the time goes (CI must stay within 30 minutes on 2 cores).
+echo "suite times: ${times[*]} (total $((SECONDS / 60)) min)"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED suites: ${failed[*]}"
   exit 1
