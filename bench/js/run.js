@@ -55,7 +55,17 @@ const option = (name, fallback) => {
 };
 
 async function loadLibs() {
-  // The installed package (bench/run.sh installs it from its tarball).
+  // The installed package (bench/run.sh installs it from its tarball). It
+  // must be the package the browser rows and the size row measure
+  // (build-wasm/package): run.js started by hand after a rebuild would
+  // otherwise time an older install in Node.
+  const installed = path.dirname(fileURLToPath(import.meta.resolve('replicore')));
+  for (const f of ['replicore.js', 'replicore_wasm.wasm']) {
+    if (!fs.readFileSync(path.join(installed, f)).equals(fs.readFileSync(path.join(packageDir, f)))) {
+      throw new Error(`bench/js/node_modules/replicore/${f} is not the one in ${packageDir}: ` +
+        'run the benchmark through bash bench/run.sh, which installs the built package');
+    }
+  }
   const replicore = await import('replicore');
   const replicache = await import('replicache');
   return [
