@@ -19,6 +19,40 @@ bool startsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
 }
 
+// Sorts `items` by `less`, stably. One sort for every list of this file
+// (the secondary keys of a value, the index changes of a commit): std::sort
+// instantiated for strings and for IndexChange was 13 KB of the
+// WebAssembly package (2.7 KB brotli). A bottom-up merge sort of the items'
+// addresses, then one move of each item into place. The comparisons are of
+// strings and dominate: a merge sort makes fewer of them than std::sort, and
+// input already in order (one key; changes of keys made in order) costs one
+// pass.
+template <typename T>
+void sortItems(std::vector<T>* items, bool (*less)(const T&, const T&)) {
+  size_t n = items->size();
+  size_t sorted = 1;
+  while (sorted < n && !less((*items)[sorted], (*items)[sorted - 1])) ++sorted;
+  if (sorted >= n) return;
+  std::vector<T*> a(n), b(n);
+  for (size_t i = 0; i < n; ++i) a[i] = &(*items)[i];
+  for (size_t width = 1; width < n; width *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = std::min(lo + width, n), hi = std::min(lo + 2 * width, n);
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) b[k++] = less(*a[j], *a[i]) ? a[j++] : a[i++];
+      while (i < mid) b[k++] = a[i++];
+      while (j < hi) b[k++] = a[j++];
+    }
+    a.swap(b);
+  }
+  std::vector<T> out;
+  out.reserve(n);
+  for (T* item : a) out.push_back(std::move(*item));
+  items->swap(out);
+}
+
+bool stringLess(const std::string& a, const std::string& b) { return a < b; }
+
 // Replicache splits the pointer at '/' and then replaces "~1" by '/' and
 // "~0" by '~', in that order, all occurrences each.
 std::string unescapeToken(std::string_view token) {
@@ -154,7 +188,7 @@ std::vector<std::string> secondaryKeysOf(std::string_view value, std::string_vie
         s.expect(',');
       }
     }
-    std::sort(keys.begin(), keys.end());
+    sortItems(&keys, stringLess);
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   }
   return keys;
@@ -173,7 +207,7 @@ std::vector<std::string> IndexSet::keysOf(size_t index, std::string_view primary
   if (!value || !startsWith(primary, def.prefix)) return keys;
   if (ValueHost* host = value->host()) {
     if (host->indexKeys(value->id(), index, &keys)) {
-      std::sort(keys.begin(), keys.end());
+      sortItems(&keys, stringLess);
       keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
       return keys;
     }
@@ -270,7 +304,7 @@ void IndexSet::addChanges(size_t index, const std::string& key, const ValuePtr& 
 }
 
 void IndexSet::sortChanges(std::vector<IndexChange>* changes) {
-  std::sort(changes->begin(), changes->end(), [](const IndexChange& a, const IndexChange& b) { return a.key < b.key; });
+  sortItems<IndexChange>(changes, [](const IndexChange& a, const IndexChange& b) { return a.key < b.key; });
 }
 
 namespace {
