@@ -174,7 +174,14 @@ export async function callPage(tab, name, args = [], {timeout = 3 * 3600 * 1000}
         window.benchCall = {done: true, error: `${e}${e?.stack ? `\n${e.stack}` : ''}`};
       });
   }, [name, args]);
-  await tab.waitForFunction(() => window.benchCall.done, null, {timeout, polling: 1000});
+  // Polled with one short evaluate a second, not the driver's own wait:
+  // puppeteer's waitForFunction over WebDriver BiDi failed ("Waiting
+  // failed") under Firefox's 7p-loop, whose Replicache run takes minutes.
+  const deadline = Date.now() + timeout;
+  while (!(await tab.evaluate(() => window.benchCall.done))) {
+    if (Date.now() > deadline) throw new Error(`${name} in the page: not done after ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   const r = await tab.evaluate(() => window.benchCall);
   if (r.error) throw new Error(`${name} in the page: ${r.error}`);
   return r.value;
