@@ -37,6 +37,11 @@ export function timedRows({quick = false} = {}) {
     {id: '10b', size: 10000, label: 'populate 10,000 keys, 1 index', w: 'populateIndexed', p: {keys: n(10000), indexes: 1}},
     {id: '10c', size: 10000, label: 'populate 10,000 keys, 2 indexes', w: 'populateIndexed', p: {keys: n(10000), indexes: 2}},
     {id: '10d', size: 10000, label: 'index scan 10,000 keys, warm', w: 'indexScan', p: {keys: n(10000)}},
+    // What apps do beyond toArray() (issue 14).
+    {id: '11a', size: 10000, label: 'scan 10,000 keys with for await, warm', w: 'scanIterated', p: {keys: n(10000)}},
+    {id: '11b', size: 100000, label: 'prefix scan of 1,000 of 100,000 keys, warm', w: 'prefixScan', p: {keys: quick ? 20000 : 100000}},
+    {id: '11c', size: 10000, label: 'incremental pull changing 10,000 of 10,000 keys', w: 'pullIncremental', p: {keys: n(10000)}},
+    {id: '11d', size: 10000, label: '11c with a subscription scanning the prefix', w: 'pullSubscribed', p: {keys: n(10000)}},
   ];
   return rows;
 }

@@ -282,6 +282,92 @@ export const workloads = {
     return ms;
   },
 
+  // 11a: row 3 as apps iterate: one query walking every key of a prefix
+  // with `for await (const [k, v] of tx.scan({prefix}).entries())`, warm.
+  async scanIterated(lib, {keys}) {
+    const {rep, scripted} = open(lib);
+    await settle(rep);
+    await pullIn(rep, scripted, keys);
+    const read = async (tx) => {
+      let n = 0;
+      for await (const [k, v] of tx.scan({prefix: 'k/'}).entries()) {
+        if (k && v) n++;
+      }
+      return n;
+    };
+    if ((await rep.query(read)) !== keys) throw new Error('the iterated scan missed keys (warm-up)');
+    const t0 = now();
+    const n = await rep.query(read);
+    const ms = elapsedSince(t0);
+    if (n !== keys) throw new Error(`the iterated scan saw ${n} of ${keys} keys`);
+    await rep.close();
+    return ms;
+  },
+
+  // 11b: a prefix scan of 1,000 of `keys` keys (keyOf pads to 7 digits:
+  // the prefix k/00120 holds k/0012000..k/0012999), warm.
+  async prefixScan(lib, {keys}) {
+    const {rep, scripted} = open(lib);
+    await settle(rep);
+    await pullIn(rep, scripted, keys);
+    const read = (tx) => tx.scan({prefix: 'k/0012'}).entries().toArray();
+    if ((await rep.query(read)).length !== 1000) throw new Error('the prefix scan missed keys (warm-up)');
+    const t0 = now();
+    const result = await rep.query(read);
+    const ms = elapsedSince(t0);
+    if (result.length !== 1000 || result[0][0] !== keyOf(12000)) throw new Error('the prefix scan read the wrong keys');
+    await rep.close();
+    return ms;
+  },
+
+  // 11c: an incremental pull (no clear) that changes every one of `keys`
+  // keys of 1 KiB, until the last is visible.
+  async pullIncremental(lib, {keys}) {
+    const {rep, scripted} = open(lib);
+    await settle(rep);
+    await pullIn(rep, scripted, keys, {cookie: 1, salt: 0});
+    const patch = [];
+    for (let i = 0; i < keys; i++) patch.push({op: 'put', key: keyOf(i), value: makeValue(i, 1024, 1)});
+    scripted.arm({cookie: 2, lastMutationIDChanges: {}, patch});
+    const lastKey = keyOf(keys - 1);
+    // As in 11d: what the first pull left (its garbage, its notifications)
+    // settles before the timed step.
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = now();
+    const visible = when(rep, (tx) => tx.get(lastKey), (v) => v !== undefined && v.salt === 1);
+    await rep.pull();
+    await visible;
+    const ms = elapsedSince(t0);
+    await rep.close();
+    return ms;
+  },
+
+  // 11d: row 11c with a subscription scanning the pulled prefix: from the
+  // pull until that subscription has the new values of every key.
+  async pullSubscribed(lib, {keys}) {
+    const {rep, scripted} = open(lib);
+    await settle(rep);
+    await pullIn(rep, scripted, keys, {cookie: 1, salt: 0});
+    let seen = null;
+    const fresh = new Promise((resolve) => (seen = resolve));
+    const unsubscribe = rep.subscribe((tx) => tx.scan({prefix: 'k/'}).values().toArray(), {
+      onData(values) {
+        if (values.length === keys && values.every((v) => v.salt === 1)) seen();
+      },
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const patch = [];
+    for (let i = 0; i < keys; i++) patch.push({op: 'put', key: keyOf(i), value: makeValue(i, 1024, 1)});
+    scripted.arm({cookie: 2, lastMutationIDChanges: {}, patch});
+    const t0 = now();
+    await rep.pull();
+    await fresh;
+    const ms = elapsedSince(t0);
+    unsubscribe();
+    await rep.close();
+    return ms;
+  },
+
   // 9: confirmed state of `keys` keys of about 1 KiB, left open so that the
   // caller can measure the heap while it lives.
   async holdKeys(lib, {keys}) {

@@ -83,55 +83,51 @@ test('the built package: no error, the chat starts', async () => {
 // instance yet, the package runs a private instance through the reopen path
 // (so the engine compiles those functions before the app's first query).
 // It must leave nothing behind that the page or the app could see.
-test('a page that only imports the package: the warm-up runs once and leaves no store, no storage and no console output', async () => {
-  const dir = path.join(tmp, 'warm-up');
+
+/** Opens a page of the built package whose module script is `script`; runs `body(page)`. */
+async function withPackagePage(name, script, body) {
+  const dir = path.join(tmp, name);
   fs.mkdirSync(dir);
   for (const f of ['replicore.js', 'replicore_wasm.mjs', 'replicore_wasm.wasm']) fs.copyFileSync(path.join(built, f), path.join(dir, f));
-  fs.writeFileSync(path.join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>warm-up</title>
-<script type="module">
-import {Replicache} from './replicore.js';
-window.imported = typeof Replicache === 'function';
-</script>`);
+  fs.writeFileSync(path.join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>${name}</title><script type="module">${script}</script>`);
   const server = await serveFolder(dir);
   const page = await context.newPage();
   try {
     await page.goto(server.url);
+    await body(page);
+  } finally {
+    await page.close();
+    await server.close();
+  }
+}
+
+const warmUps = (page) => page.evaluate(() => performance.getEntriesByName('replicore: warm-up').length);
+
+test('a page that only imports the package: the warm-up runs once and leaves no store, no storage and no console output', async () => {
+  const script = `import {Replicache} from './replicore.js';
+window.imported = typeof Replicache === 'function';`;
+  await withPackagePage('warm-up', script, async (page) => {
     // Done within a second or two of the load; measured as one entry.
     await page.waitForFunction(() => performance.getEntriesByName('replicore: warm-up').length > 0, null, {timeout: 20000});
     await new Promise((r) => setTimeout(r, 500));
     const seen = await page.evaluate(async () => ({
       imported: window.imported,
-      measures: performance.getEntriesByName('replicore: warm-up').length,
       databases: (await indexedDB.databases()).map((d) => d.name),
       localStorage: localStorage.length,
     }));
-    assert.deepEqual(seen, {imported: true, measures: 1, databases: [], localStorage: 0});
+    assert.deepEqual({...seen, measures: await warmUps(page)}, {imported: true, measures: 1, databases: [], localStorage: 0});
     assert.deepEqual(await page.consoleLines(), []);
-  } finally {
-    await page.close();
-    await server.close();
-  }
+  });
 });
 
 test('a page that makes its instance as it imports the package: no warm-up (its own open compiles the code)', async () => {
-  const dir = path.join(tmp, 'no-warm-up');
-  fs.mkdirSync(dir);
-  for (const f of ['replicore.js', 'replicore_wasm.mjs', 'replicore_wasm.wasm']) fs.copyFileSync(path.join(built, f), path.join(dir, f));
-  fs.writeFileSync(path.join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><title>no warm-up</title>
-<script type="module">
-import {Replicache} from './replicore.js';
+  const script = `import {Replicache} from './replicore.js';
 const rep = new Replicache({name: 'at-once', kvStore: 'mem', pullInterval: null});
-window.answer = rep.query((tx) => tx.has('k'));
-</script>`);
-  const server = await serveFolder(dir);
-  const page = await context.newPage();
-  try {
-    await page.goto(server.url);
+window.answer = rep.query((tx) => tx.has('k'));`;
+  await withPackagePage('no-warm-up', script, async (page) => {
     assert.equal(await page.evaluate(() => window.answer), false);
     await new Promise((r) => setTimeout(r, 1000));
-    assert.equal(await page.evaluate(() => performance.getEntriesByName('replicore: warm-up').length), 0);
-  } finally {
-    await page.close();
-    await server.close();
-  }
+    assert.equal(await warmUps(page), 0);
+  });
 });
