@@ -150,14 +150,7 @@ scenario('subscriptions: data when mutate resolves, re-runs only for keys read, 
   });
   const unsubX = rep.subscribe((tx) => tx.get('x'), {onData: (d) => log.push(['x', d ?? null])});
   // The first data of both, before any mutation.
-  for (let i = 0; i < 50 && log.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-  log.sort((p, q) => (p[0] < q[0] ? -1 : 1));
-  const steps = [];
-  const step = async (what, f) => {
-    const before = log.length;
-    await f();
-    steps.push([what, log.slice(before)]);
-  };
+  const {steps, step} = await subscriptionSteps(log, 2);
   await step('put a/1', () => rep.mutate.put({key: 'a/1', value: 1}));
   await step('put b (read by none)', () => rep.mutate.put({key: 'b', value: 1}));
   await step('put x', () => rep.mutate.put({key: 'x', value: 'y'}));
@@ -202,6 +195,21 @@ scenario('watch: diffs by prefix, with and without the initial values', async (l
 // A scripted server behind puller/pusher: pushes are recorded, pulls answer
 // what the test queued. Random ids (client, group, profile) are replaced by
 // their role so bodies compare.
+// Waits (up to 250 ms) for the first data of the `count` subscriptions that
+// log [tag, data] into `log`, sorted by tag; then step(what, f) runs f and
+// records in `steps` what the subscriptions logged meanwhile.
+async function subscriptionSteps(log, count) {
+  for (let i = 0; i < 50 && log.length < count; i++) await new Promise((r) => setTimeout(r, 5));
+  log.sort((p, q) => (p[0] < q[0] ? -1 : 1));
+  const steps = [];
+  const step = async (what, f) => {
+    const before = log.length;
+    await f();
+    steps.push([what, log.slice(before)]);
+  };
+  return {steps, step};
+}
+
 function scriptedSync(rep) {
   const pushes = [];
   const pulls = [];
@@ -555,14 +563,7 @@ scenario('indexes: subscriptions over index scans re-run when their entries chan
   const log = [];
   rep.subscribe((tx) => tx.scan({indexName: 'byName', prefix: 'w'}).entries().toArray(), {onData: (d) => log.push(['w', d])});
   rep.subscribe((tx) => tx.scan({indexName: 'todoTags', start: {key: ['m']}, limit: 2}).keys().toArray(), {onData: (d) => log.push(['tags', d])});
-  for (let i = 0; i < 50 && log.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-  log.sort((p, q) => (p[0] < q[0] ? -1 : 1));
-  const steps = [];
-  const step = async (what, f) => {
-    const before = log.length;
-    await f();
-    steps.push([what, log.slice(before)]);
-  };
+  const {steps, step} = await subscriptionSteps(log, 2);
   await step('walk', () => rep.mutate.put({key: 'a', value: {name: 'walk'}}));
   await step('run (no w)', () => rep.mutate.put({key: 'b', value: {name: 'run'}}));
   await step('b to wade', () => rep.mutate.put({key: 'b', value: {name: 'wade'}}));
