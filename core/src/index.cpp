@@ -331,7 +331,7 @@ size_t IndexedView::scan(size_t index, const IndexScanOptions& options,
       break;
     }
   }
-  if (useBase && unloaded_) {
+  if (useBase && unloaded_ && !unloaded_->empty()) {
     // Entries of any unloaded range may sort anywhere in an index.
     missed_ = unloaded_->ranges.begin()->second.page;
     return 0;

@@ -172,7 +172,7 @@ class IndexedView {
   };
   IndexedView() = default;
   IndexedView(const IndexSet* set, const IndexMaps* base, std::vector<Source> layers, const Unloaded* unloaded)
-      : set_(set), base_(base), layers_(std::move(layers)), unloaded_(unloaded && !unloaded->empty() ? unloaded : nullptr) {}
+      : set_(set), base_(base), layers_(std::move(layers)), unloaded_(unloaded) {}
 
   const IndexSet* set() const { return set_; }
   // Calls `visit` for each visible entry of index `index` that the options
@@ -188,6 +188,8 @@ class IndexedView {
   const IndexSet* set_ = nullptr;
   const IndexMaps* base_ = nullptr;
   std::vector<Source> layers_;
+  // The replica's, live: ranges filled while the view is open leave it (a
+  // view opened before the last fill answers once it is empty).
   const Unloaded* unloaded_ = nullptr;
   mutable std::optional<uint64_t> missed_;
 };
