@@ -506,7 +506,9 @@ LoadReport OpenLazily(Persister& persister, const TestStore& store) {
   std::vector<std::string> keys =
       persister.beginLoad(store.get(persister.headKey(0)), store.get(persister.headKey(1)), /*lazy=*/true);
   for (const std::string& k : keys) EXPECT_EQ(k.find("/p"), std::string::npos) << k;
-  if (!persister.report().fresh) EXPECT_TRUE(persister.continueLoad(store.getAll(keys)).empty());
+  if (!persister.report().fresh) {
+    EXPECT_TRUE(persister.continueLoad(store.getAll(keys)).empty());
+  }
   return persister.report();
 }
 

@@ -250,10 +250,14 @@ TEST_F(SubscriptionTest, MutationFromACallbackKeepsWatchDiffsInOrder) {
         mirror.erase(d.key);
       } else {
         // A diff must start from what the watcher saw last.
-        if (d.op == Op::kAdd) EXPECT_EQ(mirror.count(d.key), 0u) << "add of a key the watcher has: " << d.key;
+        if (d.op == Op::kAdd) {
+          EXPECT_EQ(mirror.count(d.key), 0u) << "add of a key the watcher has: " << d.key;
+        }
         if (d.op == Op::kChange) {
           EXPECT_EQ(mirror.count(d.key), 1u) << "change of a key the watcher lacks: " << d.key;
-          if (mirror.count(d.key)) EXPECT_EQ(mirror[d.key], d.oldValue->json()) << d.key;
+          if (mirror.count(d.key)) {
+            EXPECT_EQ(mirror[d.key], d.oldValue->json()) << d.key;
+          }
         }
         mirror[d.key] = d.newValue->json();
       }
