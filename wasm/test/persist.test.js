@@ -521,6 +521,36 @@ test('lazy open: the first get reads the head and one page, the rest follows in 
   await b.close();
 });
 
+test('a reopened scan hands out values of many pieces whole: text beyond ASCII, one value larger than a piece, index scans', async () => {
+  // The core sends a scan's uncached values as JSON arrays of about 64 KiB
+  // each (binding.cpp, ScanAnswer): values read from the store are texts
+  // JS has not seen, so a new instance's scan crosses every piece boundary.
+  const name = uniqueName('pieces');
+  const server = fakeServer();
+  const expected = [];
+  for (let i = 0; i < 400; i++) {
+    const value = {i, tag: `t${i % 5}`, text: (i % 7 ? 'x' : 'é€😀').repeat(300 + i)};
+    if (i === 123) value.text = 'y'.repeat(200 * 1024);
+    const key = `k/${String(i).padStart(4, '0')}`;
+    server.entries.set(key, value);
+    expected.push([key, value]);
+  }
+  const indexes = {byTag: {jsonPointer: '/tag'}};
+  const a = make(name, {puller: server.puller, indexes});
+  await a.pull();
+  await a.flush();
+  await a.close();
+
+  const b = make(name, {puller: server.puller, indexes});
+  assert.deepEqual(await b.query((tx) => tx.scan().entries().toArray()), expected);
+  const c = make(name, {puller: server.puller, indexes});
+  const byTag = await c.query((tx) => tx.scan({indexName: 'byTag', prefix: 't3'}).entries().toArray());
+  assert.deepEqual(byTag, expected.filter(([, v]) => v.tag === 't3').map(([k, v]) => [['t3', k], v]));
+  assert.deepEqual([...errors(b), ...errors(c)], []);
+  await b.close();
+  await c.close();
+});
+
 test('lazy open: closing while the background reads pages leaves the module working for other instances', async () => {
   // The background loader's last step used to ask the core for work after
   // close() had freed it, which stopped the WebAssembly module for every
