@@ -5,7 +5,7 @@
 // and watches by index. What is here: checking the definitions, the scan
 // options of an index scan, decoding its answer, and working out the
 // secondary keys of the values JS hands the core (a mutator's writes, a
-// custom puller's values). Those values stay in JS (binding.cpp: host-held
+// custom puller's values). Those values stay in JS (core_binding.h: host-held
 // values), so the core could only read them by asking for their JSON text;
 // instead JS, which has them in hand, evaluates each index's JSON pointer
 // and sends the keys along with the write, in the same crossing's batch.
@@ -48,7 +48,7 @@ export function normalizeIndexes(indexes) {
   });
 }
 
-/** The definitions as the core reads them (binding.cpp, Core's options). */
+/** The definitions as the core reads them (core_sync.cpp, Core's options). */
 export function coreIndexOptions(defs) {
   const out = {};
   for (const d of defs) out[d.name] = {prefix: d.prefix, jsonPointer: d.jsonPointer, allowEmpty: d.allowEmpty};
@@ -145,7 +145,7 @@ export function normalizeIndexScanOptions(options, prefix, limit) {
 
 /**
  * An index scan's answer, {keys: [[secondary, primary], ...], values}, or
- * the promise of it after a lazy open (binding.cpp, scanIndex; the buffer
+ * the promise of it after a lazy open (core_reads.cpp, scanIndex; the buffer
  * is laid out as a primary scan's, with two keys per entry).
  */
 export function scanIndex(rep, txID, o, keysOnly = false, tries = 0) {

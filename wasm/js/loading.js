@@ -12,7 +12,7 @@ export const isNode =
 let moduleOverrides = {};
 let modulePromise = null;
 // The loaded module (one per JavaScript realm): the core's functions, each
-// taking a core handle first (wasm/src/binding.cpp), and the wasm heap.
+// taking a core handle first (wasm/src/binding.cpp, core_binding.h), and the wasm heap.
 export let wasm = null;
 // Set if the module stops: built without C++ exceptions, it stops when an
 // allocation fails inside it (what comes from outside is checked first, so

@@ -3,7 +3,7 @@
 // A reopened client answers as soon as it has read the group's head and its
 // pending mutations (core/persister.h, lazy opening): the pages of the
 // confirmed state stay in the store until something needs them. A read or
-// write that needs a page the core lacks is told so (binding.cpp, get), the
+// write that needs a page the core lacks is told so (core_reads.cpp, get), the
 // wrapper asks this loader for the pages it missed, and tries again; in the
 // background the loader reads every other page in batches, so that after a
 // while the whole state is in memory and a pull can apply (a pull waits for

@@ -57,7 +57,7 @@ export function withRecords(values, fn) {
   }
 }
 
-// A write plan (binding.cpp, writePlan) out of wasm memory.
+// A write plan (core_persist.cpp, writePlan) out of wasm memory.
 export function unpackPlan(bytes) {
   const ops = [];
   const foreign = [];

@@ -1,5 +1,5 @@
 // replicore: a Replicache-15-compatible client whose sync core is C++
-// compiled to WebAssembly (wasm/src/binding.cpp explains the boundary).
+// compiled to WebAssembly (wasm/src/core_binding.h explains the boundary).
 //
 // This file is the public JavaScript API. It owns everything that has to be
 // JavaScript: running the app's (async) mutators and queries, the promise

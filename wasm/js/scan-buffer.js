@@ -1,4 +1,4 @@
-// The answer of a scan as the core hands it over (binding.cpp, ScanAnswer):
+// The answer of a scan as the core hands it over (wasm/src/scan_answer.h):
 // one buffer with the entries' value ids, their keys and the JSON of the
 // values the value cache does not hold yet, in pieces of tens of KiB (one
 // TextDecoder.decode and JSON.parse of megabytes is an order of magnitude

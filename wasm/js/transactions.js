@@ -4,7 +4,7 @@ import {heldValue, checkKey} from './values.js';
 import {normalizeIndexScanOptions, stageIndexKeys} from './indexes.js';
 
 // What the core answers for a read or write that needs a page of the store
-// not read yet (a lazy open; binding.cpp, get): read it, ask again.
+// not read yet (a lazy open; core_reads.cpp, get): read it, ask again.
 export const MISSED = 0.5;
 
 // ----------------------------------------------------------------- errors --

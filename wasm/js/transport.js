@@ -8,7 +8,7 @@
 // Replicache._sendCustom), which calls the function forRequest() picks. A
 // client made without a puller switches its pulls to JavaScript the first
 // time one is set or poke() is called: coreSetPullURL with the URL the
-// binding routes to JavaScript (kPullerURL in wasm/src/binding.cpp) does it,
+// binding routes to JavaScript (kPullerURL in wasm/src/core_sync.cpp) does it,
 // and likewise for pushes. The switch is one way (the binding ignores
 // coreSetPullURL from then on); after it, while the default puller is the
 // one in use, it makes the request from JavaScript with fetch, as
@@ -17,7 +17,7 @@ import {wasm} from './loading.js';
 import {deepEqual} from './values.js';
 import {closedError} from './transactions.js';
 
-// The URLs the binding routes to JavaScript (binding.cpp, kPullerURL and
+// The URLs the binding routes to JavaScript (core_sync.cpp, kPullerURL and
 // kPusherURL; wasm/test/compat.test.js fails if they change).
 const JS_PULLER_URL = 'replicore-js:puller';
 const JS_PUSHER_URL = 'replicore-js:pusher';

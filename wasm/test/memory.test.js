@@ -1,7 +1,7 @@
 // The package is built without C++ exceptions: an allocation that fails deep
 // in the core stops the module. So a pull response is refused before it is
 // parsed when the heap has not room left to parse and apply it (about 8
-// times its size: wasm/src/binding.cpp, pullBodyBudget), over real HTTP;
+// times its size: wasm/src/core_sync.cpp, pullBodyBudget), over real HTTP;
 // and if the module does stop, the wrapper refuses every later call with a
 // clear error. Its own file: the first test grows this process's wasm heap
 // to about 700 MB, and the last stops the module.

@@ -523,7 +523,7 @@ test('lazy open: the first get reads the head and one page, the rest follows in 
 
 test('a reopened scan hands out values of many pieces whole: text beyond ASCII, one value larger than a piece, index scans', async () => {
   // The core sends a scan's uncached values as JSON arrays of about 64 KiB
-  // each (binding.cpp, ScanAnswer): values read from the store are texts
+  // each (wasm/src/scan_answer.h): values read from the store are texts
   // JS has not seen, so a new instance's scan crosses every piece boundary.
   const name = uniqueName('pieces');
   const server = fakeServer();
