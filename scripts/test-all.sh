@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds everything and runs every test suite: the core natively, under
-# AddressSanitizer and UndefinedBehaviorSanitizer, fuzzed (libFuzzer, a
+# Builds everything and runs every test suite: the core natively under
+# AddressSanitizer and UndefinedBehaviorSanitizer (scripts/test-native.sh
+# runs the same tests without them, for local work), fuzzed (libFuzzer, a
 # bounded time per target), and as WebAssembly
 # (ctest), the npm package (node --test), the server on SQLite and
 # PostgreSQL (node --test), the code samples of the docs, and the
@@ -18,7 +19,6 @@ run() {
   if "$@"; then echo "=== $name: ok"; else echo "=== $name: FAILED"; failed+=("$name"); fi
   times+=("$name $((SECONDS - start))s")
 }
-run core-native bash scripts/test-native.sh
 run core-sanitizers bash scripts/test-sanitizers.sh
 run core-fuzz bash scripts/test-fuzz.sh
 run core-wasm bash scripts/test-wasm-core.sh
