@@ -521,7 +521,7 @@ ValuePtr LazyGet(Tab& t, const TestStore& store, const std::string& key, int* pa
     std::vector<std::string> keys = t.persister.unloadedPageKeys(tx->missed(), 0);
     EXPECT_EQ(keys.size(), 1u);
     *pagesRead += int(keys.size());
-    EXPECT_TRUE(t.persister.fillPages(keys, store.getAll(keys)).empty());
+    EXPECT_TRUE(t.persister.fillPages(keys, store.viewAll(keys)).empty());
   }
 }
 
@@ -529,7 +529,7 @@ void LoadTheRest(Tab& t, const TestStore& store, std::vector<std::string>* probl
   while (true) {
     std::vector<std::string> keys = t.persister.unloadedPageKeys(std::nullopt, 500);
     if (keys.empty()) return;
-    std::vector<std::string> found = t.persister.fillPages(keys, store.getAll(keys));
+    std::vector<std::string> found = t.persister.fillPages(keys, store.viewAll(keys));
     if (problems) problems->insert(problems->end(), found.begin(), found.end());
   }
 }

@@ -183,7 +183,7 @@ std::vector<std::string> Persister::unloadedPageKeys(std::optional<uint64_t> fir
 }
 
 std::vector<std::string> Persister::fillPages(const std::vector<std::string>& keys,
-                                              const std::vector<std::optional<std::string>>& records) {
+                                              const std::vector<std::optional<std::string_view>>& records) {
   std::vector<std::string> problems;
   for (size_t i = 0; i < keys.size(); ++i) {
     auto found = lazyPages_.find(keys[i]);

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "replicore/persister.h"
@@ -24,6 +25,17 @@ class TestStore {
   std::vector<std::optional<std::string>> getAll(const std::vector<std::string>& keys) const {
     std::vector<std::optional<std::string>> out;
     for (const std::string& k : keys) out.push_back(get(k));
+    return out;
+  }
+  // The same as views into the store (as a host hands records to
+  // Persister::fillPages), valid until the store changes.
+  std::vector<std::optional<std::string_view>> viewAll(const std::vector<std::string>& keys) const {
+    std::vector<std::optional<std::string_view>> out;
+    for (const std::string& k : keys) {
+      auto it = records.find(k);
+      if (it == records.end()) out.emplace_back();
+      else out.emplace_back(std::string_view(it->second));
+    }
     return out;
   }
   // Carries out the first `limit` operations of `batch` (all when absent);

@@ -90,7 +90,7 @@ std::string Core::fillPages(std::string keys, uintptr_t ptr, size_t len) {
       list.push_back(keys.substr(at, end - at));
       at = end + 1;
     }
-    for (const std::string& p : persister_->fillPages(list, readRecords(ptr, len))) {
+    for (const std::string& p : persister_->fillPages(list, readRecordViews(ptr, len))) {
       if (!out.empty()) out += '\0';
       out += p;
     }

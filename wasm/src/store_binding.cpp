@@ -13,8 +13,8 @@ REPLICORE_SIZE_OPTIMIZED_BEGIN
 
 namespace replicore::wasm {
 
-std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len) {
-  std::vector<std::optional<std::string>> out;
+std::vector<std::optional<std::string_view>> readRecordViews(uintptr_t ptr, size_t len) {
+  std::vector<std::optional<std::string_view>> out;
   const char* p = reinterpret_cast<const char*>(ptr);
   const char* end = p + len;
   while (end - p >= 4) {
@@ -25,8 +25,17 @@ std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len) {
       out.emplace_back();
       continue;
     }
-    out.emplace_back(std::string(p, size_t(n)));
+    out.emplace_back(std::string_view(p, size_t(n)));
     p += n;
+  }
+  return out;
+}
+
+std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len) {
+  std::vector<std::optional<std::string>> out;
+  for (const std::optional<std::string_view>& r : readRecordViews(ptr, len)) {
+    if (r) out.emplace_back(std::string(*r));
+    else out.emplace_back();
   }
   return out;
 }

@@ -15,6 +15,9 @@ namespace replicore::wasm {
 
 // Records JS wrote into wasm memory at `ptr`: [int32 length (-1: absent),
 // UTF-8 bytes]... A length that overruns the buffer reads as absent.
+// The views point into that buffer (valid until JS frees it, after the call).
+std::vector<std::optional<std::string_view>> readRecordViews(uintptr_t ptr, size_t len);
+// The same, copied.
 std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len);
 
 // A write batch for JS, in one buffer: uint32 n, then n ops of uint8 kind

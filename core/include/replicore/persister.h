@@ -119,9 +119,11 @@ class Persister {
   // empty and the replica's cookie forgotten, so the next pull fetches the
   // whole state again (a lazy open has answered from the other pages, so
   // falling back to the older head is no longer possible). Returns the
-  // problems found.
+  // problems found. The records are read during the call only (views: the
+  // host's read buffer, with no copy of 10 MB of pages made to be thrown
+  // away).
   std::vector<std::string> fillPages(const std::vector<std::string>& keys,
-                                     const std::vector<std::optional<std::string>>& records);
+                                     const std::vector<std::optional<std::string_view>>& records);
 
   // --- Writing -------------------------------------------------------------------
   // Plans the next write, given both head slots as the store holds them now
