@@ -153,7 +153,7 @@ export function scanIndex(rep, txID, o, keysOnly = false, tries = 0) {
   const how = (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0) | (keysOnly ? 4 : 0) | (o.primary !== undefined ? 8 : 0);
   const view = wasm.coreScanIndex(core, txID, o.indexName, o.prefix, o.start ?? '', o.primary ?? '', how, o.limit);
   if (view.length === 0) throw new Error(wasm.coreLastError(core) || 'scan failed');
-  const answer = unpackScan(view, rep._cache, keysOnly, 2);
+  const answer = unpackScan(view, rep._cache, keysOnly, 2, () => wasm.coreScanRest(core));
   if (answer === null) return rep._afterMiss(ALL_PAGES, tries, () => scanIndex(rep, txID, o, keysOnly, tries + 1));
   const parts = answer.keys;
   const keys = new Array(parts.length / 2);

@@ -726,7 +726,7 @@ export class Replicache {
     const how = (o.start !== undefined ? 1 : 0) | (o.exclusive ? 2 : 0) | (keysOnly ? 4 : 0);
     const view = wasm.coreScan(core, txID, o.prefix, o.start ?? '', how, o.limit);
     if (view.length === 0) throw new Error(`scan: ${wasm.coreLastError(core) || 'failed'}`);
-    const answer = unpackScan(view, this._cache, keysOnly);
+    const answer = unpackScan(view, this._cache, keysOnly, 1, () => wasm.coreScanRest(core));
     if (answer === null) {
       const ahead = o.limit >= 0 && o.limit < 64 ? 0 : 1024 * 1024 * 8 ** Math.min(tries, 6);
       return this._afterMiss(ahead, tries, () => this._scan(txID, o, keysOnly, tries + 1));

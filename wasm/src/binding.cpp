@@ -101,6 +101,7 @@ EMSCRIPTEN_BINDINGS(replicore) {
   bindCore<&Core::has>("coreHas");
   bindCore<&Core::isEmpty>("coreIsEmpty");
   bindCore<&Core::scan>("coreScan");
+  bindCore<&Core::scanRest>("coreScanRest");
   bindCore<&Core::setMany>("coreSetMany");
   bindCore<&Core::bodyBuffer>("coreBodyBuffer");
   bindCore<&Core::transportDoneBody>("coreTransportDoneBody");

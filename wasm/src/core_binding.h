@@ -18,7 +18,9 @@
 //    text with takeValueText()", a second call only on a miss).
 //  - scan() is one call returning one buffer: all keys, all ids, and the
 //    texts of the values JS has not seen, as JSON arrays of tens of KiB
-//    that JS decodes and parses one by one (ScanAnswer).
+//    that JS decodes and parses one by one (ScanAnswer). Only a scan whose
+//    uncached values pass 1 MB crosses again, once per MB (scanRest), so
+//    that its buffer stays small and reused.
 //  - The core keeps each value as its JSON text (Value::text()), so what goes
 //    to JS is that text as stored, never re-printed.
 //  - A mutator's writes are buffered in JS and arrive in one setMany() call
@@ -162,14 +164,20 @@ class Core : public SyncHost {
 
   // One crossing per scan, one buffer (a Uint8Array view, valid until the
   // next call; JS reads it at once; empty on error), laid out by
-  // ScanAnswer::packInto (scan_answer.h). flags: 1 start key given, 2 start
-  // exclusive, 4 keys only (no values are sent for keys(), so JS neither
-  // parses nor caches them).
+  // ScanAnswer::packInto (scan_answer.h); values beyond about 1 MB follow
+  // through scanRest. flags: 1 start key given, 2 start exclusive, 4 keys
+  // only (no values are sent for keys(), so JS neither parses nor caches
+  // them).
   // A warm scan thus costs JS one decode + split of the keys and a typed
   // array of ids (JSON.parse of keys and ids was most of it).
   emscripten::val scan(int txID, std::string prefix, std::string startKey, int flags, double limit);
 
   bool scanInto(int txID, std::string prefix, std::string startKey, int flags, double limit);
+
+  // The next pieces of the last scan's (or index scan's) values, when its
+  // buffer said more remain (ScanAnswer::packRest; an empty view when none
+  // do). JS asks at once, before any other call.
+  emscripten::val scanRest();
 
   // Writes a batch of JS-held values in the open write transaction, in one
   // crossing. JS writes the UTF-8 keys back to back at `data`
@@ -413,6 +421,7 @@ class Core : public SyncHost {
   std::string lastError_;
   std::string valueText_;
   std::string out_;  // backs the views returned by scan and takeValueText
+  std::unique_ptr<ScanAnswer> scanRest_;  // the last scan's values not handed out yet
   std::string body_;  // a large custom-puller/pusher body being written by JS
   std::vector<ValuePtr> pullValues_;  // see holdPullValues
 

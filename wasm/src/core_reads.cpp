@@ -82,6 +82,7 @@ emscripten::val Core::scan(int txID, std::string prefix, std::string startKey, i
 }
 
 bool Core::scanInto(int txID, std::string prefix, std::string startKey, int flags, double limit) {
+  scanRest_.reset();
   return guard(false, [&] {
     ReadTransaction* tx = txFor(txID);
     if (!tx) return false;
@@ -119,7 +120,7 @@ bool Core::scanInto(int txID, std::string prefix, std::string startKey, int flag
       });
       answer.keys += ']';
     }
-    answer.packInto(out_);
+    if (answer.packInto(out_)) scanRest_ = std::make_unique<ScanAnswer>(std::move(answer));
     return true;
   });
 }
@@ -130,6 +131,7 @@ void Core::stageIndexKeys(uintptr_t ptr, size_t len) {
 
 emscripten::val Core::scanIndex(int txID, std::string name, std::string prefix, std::string startSecondary,
                                 std::string startPrimary, int flags, double limit) {
+  scanRest_.reset();
   bool ok = guard(false, [&] {
     ReadTransaction* tx = txFor(txID);
     if (!tx) return false;
@@ -169,10 +171,19 @@ emscripten::val Core::scanIndex(int txID, std::string name, std::string prefix, 
       });
       answer.keys += ']';
     }
-    answer.packInto(out_);
+    if (answer.packInto(out_)) scanRest_ = std::make_unique<ScanAnswer>(std::move(answer));
     return true;
   });
   if (!ok) out_.clear();
+  return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
+}
+
+emscripten::val Core::scanRest() {
+  if (!scanRest_) {
+    out_.clear();
+  } else if (!scanRest_->packRest(out_)) {
+    scanRest_.reset();
+  }
   return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
 }
 
@@ -185,7 +196,7 @@ bool Core::missed(ReadTransaction* tx) {
 
 void Core::noteEntry(ScanAnswer& answer, const ValuePtr& v, bool keysOnly) {
   answer.ids.push_back(double(v->id()));
-  if (!keysOnly && !v->heldByHost() && jsKnown_.insert(v->id())) answer.values.push_back(v.get());
+  if (!keysOnly && !v->heldByHost() && jsKnown_.insert(v->id())) answer.values.push_back(v);
 }
 
 ReadTransaction* Core::txFor(int txID) {

@@ -6,54 +6,74 @@
 #include <string>
 #include <vector>
 
-#include "replicore/value.h"
 #include "replicore/size_optimized.h"
 
 REPLICORE_SIZE_OPTIMIZED_BEGIN
 
 namespace replicore::wasm {
 
-void ScanAnswer::packInto(std::string& out) const {
+bool ScanAnswer::packInto(std::string& out) {
   // The pieces' ends, from the values' sizes, before anything is written.
-  std::vector<uint32_t> ends;
+  ends_.clear();
   size_t at = 0, pieceStart = 0;
   char digits[24];
-  for (const Value* v : values) {
+  for (const ValuePtr& v : values) {
     size_t entry = size_t(idDigits(v->id(), digits)) + 1 + v->text().size();
     if (at > pieceStart && at + entry + 1 - pieceStart > kPieceBytes) {
-      ends.push_back(uint32_t(++at));  // the closing bracket
+      ends_.push_back(uint32_t(++at));  // the closing bracket
       pieceStart = at;
     }
     at += 1 + entry;  // '[' or ',', then the entry
   }
-  if (at > pieceStart) ends.push_back(uint32_t(++at));
-  const size_t valueBytes = at;
-  const size_t endsBytes = (ends.size() + (ends.size() & 1)) * sizeof(uint32_t);
-  const uint32_t header[6] = {uint32_t(ids.size()), uint32_t(keys.size()), uint32_t(valueBytes),
-                              nul ? 1u : 0u, uint32_t(ends.size()), 0};
+  if (at > pieceStart) ends_.push_back(uint32_t(++at));
+  piece_ = value_ = 0;
+  // How many pieces the first buffer carries.
+  size_t here = 0;
+  while (here < ends_.size() && (here == 0 || ends_[here] <= kBufferBytes)) ++here;
+  const size_t endsBytes = (ends_.size() + (ends_.size() & 1)) * sizeof(uint32_t);
+  const uint32_t header[6] = {uint32_t(ids.size()), uint32_t(keys.size()), uint32_t(at), nul ? 1u : 0u,
+                              uint32_t(ends_.size()), uint32_t(here)};
   out.clear();
-  out.reserve(sizeof header + endsBytes + ids.size() * sizeof(double) + keys.size() + valueBytes);
+  out.reserve(sizeof header + endsBytes + ids.size() * sizeof(double) + keys.size() + (here ? ends_[here - 1] : 0));
   out.append(reinterpret_cast<const char*>(header), sizeof header);
-  out.append(reinterpret_cast<const char*>(ends.data()), ends.size() * sizeof(uint32_t));
-  if (ends.size() & 1) out.append(sizeof(uint32_t), '\0');
+  out.append(reinterpret_cast<const char*>(ends_.data()), ends_.size() * sizeof(uint32_t));
+  if (ends_.size() & 1) out.append(sizeof(uint32_t), '\0');
   out.append(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(double));
   out += keys;
+  return appendPieces(out);
+}
+
+bool ScanAnswer::packRest(std::string& out) {
+  out.clear();
+  return appendPieces(out);
+}
+
+bool ScanAnswer::appendPieces(std::string& out) {
+  if (piece_ >= ends_.size()) return false;
+  const size_t start = piece_ == 0 ? 0 : ends_[piece_ - 1];
+  size_t last = piece_;
+  while (last + 1 < ends_.size() && ends_[last + 1] - start <= kBufferBytes) ++last;
+  out.reserve(out.size() + (ends_[last] - start));
+  char digits[24];
   const size_t valuesAt = out.size();
-  size_t piece = 0;
   bool first = true;
-  for (const Value* v : values) {
+  while (piece_ <= last) {
+    const ValuePtr& v = values[value_++];
     out += first ? '[' : ',';
     first = false;
     out.append(digits, size_t(idDigits(v->id(), digits)));
     out += ',';
     out += v->text();
     // The same rule as above closes the piece at the same place.
-    if (out.size() - valuesAt + 1 == ends[piece]) {
+    if (start + (out.size() - valuesAt) + 1 == ends_[piece_]) {
       out += ']';
-      ++piece;
+      ++piece_;
       first = true;
     }
   }
+  if (piece_ < ends_.size()) return true;
+  values.clear();  // all handed out: let them go
+  return false;
 }
 
 int ScanAnswer::idDigits(uint64_t id, char* out) {

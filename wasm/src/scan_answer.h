@@ -1,21 +1,26 @@
 // ScanAnswer: a scan's answer for JavaScript, collected as the scan visits
 // its entries, then laid out for JS (wasm/js/scan-buffer.js, unpackScan) in
-// one buffer written once, at its final size, into the caller's reused
-// string (a cold full scan of 10 MB of values in one pass: no buffer
-// doubling, no second copy):
-//   uint32 n, keyBytes, valueBytes, flags, pieces, 0     (24 bytes)
+// buffers written once each, at their final size, into the caller's reused
+// string: the first holds
+//   uint32 n, keyBytes, valueBytes, flags, pieces, piecesHere   (24 bytes)
 //   uint32 end of each piece within the values           (padded to 8 bytes)
 //   n float64 value ids                                  (no JSON for the ids)
 //   keyBytes of UTF-8: the keys joined by NUL            (JS splits; if a key
 //                      holds a NUL, flags bit 0 and a JSON array instead)
-//   valueBytes of UTF-8: pieces, each a JSON array [id, value, ...] of the
-//                      values JS has not cached (none: the warm case)
+//   the first `piecesHere` pieces of the values: each a JSON array
+//                      [id, value, ...] of values JS has not cached (none:
+//                      the warm case)
+// and when pieces remain, JS asks for them (Core::scanRest): each next
+// buffer holds the next pieces, back to back, about kBufferBytes of them.
+// So a cold scan of 100 MB of values crosses about a hundred times and
+// needs one buffer of about 1 MB, reused, rather than a fresh 100 MB one:
+// the wasm heap never shrinks, and touching fresh memory is most of what
+// packing costs.
 // Header flags: 1 keys as JSON (above), 2 missed (see Core::get: nothing
 // else is sent; read missedKeys() and scan again).
 //
 // Primary scans and index scans (Core::scan, Core::scanIndex) both answer
-// with it. It does not own the values it lists: they must stay alive until
-// packInto returns (the scanned state holds them during the call).
+// with it. It holds the values it lists until it has handed them all out.
 #ifndef REPLICORE_WASM_SCAN_ANSWER_H_
 #define REPLICORE_WASM_SCAN_ANSWER_H_
 
@@ -25,14 +30,11 @@
 #include <vector>
 
 #include "replicore/size_optimized.h"
+#include "replicore/value.h"
 
 REPLICORE_SIZE_OPTIMIZED_BEGIN
 
-namespace replicore {
-
-class Value;
-
-namespace wasm {
+namespace replicore::wasm {
 
 class ScanAnswer {
  public:
@@ -43,11 +45,13 @@ class ScanAnswer {
   // and Firefox (193 ms, 14 ms), while WebKit's per-call cost makes pieces
   // much smaller than this slow there (16 KiB: 42 ms, 64 KiB: 6.7 ms).
   static constexpr size_t kPieceBytes = 64 * 1024;
+  // The values a buffer carries at most (unless one piece is larger).
+  static constexpr size_t kBufferBytes = 1024 * 1024;
 
   std::string keys;
   bool nul = false;  // a key holds a NUL: keys must be sent as JSON
   std::vector<double> ids;
-  std::vector<const Value*> values;  // owned by the scanned state, alive during the call
+  std::vector<ValuePtr> values;  // to send, in order
 
   void addKey(const std::string& key) {
     if (!ids.empty()) keys += '\0';
@@ -61,15 +65,25 @@ class ScanAnswer {
     out.assign(reinterpret_cast<const char*>(header), sizeof header);
   }
 
-  void packInto(std::string& out) const;
+  // Writes the first buffer into `out`. Returns whether pieces remain
+  // (then call packRest until it returns false).
+  bool packInto(std::string& out);
+  // Writes the next pieces into `out`; returns whether more remain.
+  bool packRest(std::string& out);
 
  private:
+  // Appends pieces from the next one on while they fit kBufferBytes (at
+  // least one); returns whether more remain.
+  bool appendPieces(std::string& out);
   // Writes `id` in decimal to `out`; returns how many digits.
   static int idDigits(uint64_t id, char* out);
+
+  std::vector<uint32_t> ends_;  // each piece's end within the values
+  size_t piece_ = 0;            // the next piece to hand out
+  size_t value_ = 0;            // its first value
 };
 
-}  // namespace wasm
-}  // namespace replicore
+}  // namespace replicore::wasm
 
 REPLICORE_SIZE_OPTIMIZED_END
 

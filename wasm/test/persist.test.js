@@ -521,16 +521,17 @@ test('lazy open: the first get reads the head and one page, the rest follows in 
   await b.close();
 });
 
-test('a reopened scan hands out values of many pieces whole: text beyond ASCII, one value larger than a piece, index scans', async () => {
+test('a reopened scan hands out values of many pieces and buffers whole: text beyond ASCII, one value larger than a buffer, index scans', async () => {
   // The core sends a scan's uncached values as JSON arrays of about 64 KiB
-  // each (wasm/src/scan_answer.h): values read from the store are texts
-  // JS has not seen, so a new instance's scan crosses every piece boundary.
+  // each, in buffers of about 1 MiB (wasm/src/scan_answer.h): values read
+  // from the store are texts JS has not seen, so a new instance's scan of
+  // these 3 MB crosses every piece and buffer boundary.
   const name = uniqueName('pieces');
   const server = fakeServer();
   const expected = [];
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 1000; i++) {
     const value = {i, tag: `t${i % 5}`, text: (i % 7 ? 'x' : 'é€😀').repeat(300 + i)};
-    if (i === 123) value.text = 'y'.repeat(200 * 1024);
+    if (i === 123) value.text = 'y'.repeat(1536 * 1024);
     const key = `k/${String(i).padStart(4, '0')}`;
     server.entries.set(key, value);
     expected.push([key, value]);
