@@ -225,7 +225,8 @@ export class Persistence {
    * replays the pending mutations next). Returns the core's load report.
    */
   async load(core) {
-    wasm.corePersistInit(core, this._groupID, 0, this._clientMaxAgeMs);
+    const pageBytes = Number.isSafeInteger(this._provider.pageBytes) ? this._provider.pageBytes : 0;
+    wasm.corePersistInit(core, this._groupID, pageBytes, this._clientMaxAgeMs);
     const heads = this._openedHeads ?? (await readAll(this._store, [`g/${this._groupID}/h0`, `g/${this._groupID}/h1`]));
     this._openedHeads = null;
     this._heads = heads;
