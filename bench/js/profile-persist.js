@@ -108,7 +108,8 @@ window.flushProfile = async ({keys}) => {
   M = await loadWasm();
   probeAll(M, {idb: true});
   const scripted = scriptedPuller();
-  const rep = new Replicache({name: 'flush-' + Math.random(), kvStore: 'idb', pullInterval: null, logLevel: 'error', mutators, puller: scripted.puller});
+  const rep = new Replicache({name: 'flush-' + Math.random(), kvStore: 'idb', pullInterval: null, logLevel: 'error', mutators, puller: scripted.puller,
+    maxPushBytes: 64 * 1024 * 1024});  // as row 7p: a 10 MB mutation is over the default push limit
   await settle(rep);
   await rep.flush();
   const entries = [];
