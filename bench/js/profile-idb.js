@@ -7,12 +7,8 @@
 //   node bench/js/profile-idb.js [--engines chromium,firefox,webkit] [--runs 5]
 //   (after bash bench/run.sh has installed the bench's packages)
 import {ENGINES, callPage, openBrowser, openPage, startServer} from './pages.js';
+import {option} from './options.js';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const engines = option('--engines', ENGINES.join(',')).split(',');
 const runs = Number(option('--runs', 5));
 const layouts = [

@@ -18,14 +18,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {report} from './probes.js';
 import {ENGINES, bundleReplicache, callPage, newPageErrors, openBrowser, openPage, replicoreEntry, startServer} from './pages.js';
+import {flag, option} from './options.js';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const sizes = option('--keys', '1000,10000,100000').split(',').map(Number);
-const flushOnly = args.includes('--flush-only');
+const flushOnly = flag('--flush-only');
 const runs = Number(option('--runs', 3));
 const engine = option('--engine', 'chromium');
 if (!ENGINES.includes(engine)) throw new Error(`--engine ${engine}: expected one of ${ENGINES.join(', ')}`);

@@ -17,12 +17,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {report} from './probes.js';
 import {ENGINES, bundleReplicache, callPage, newPageErrors, openBrowser, openPage, replicoreEntry, startServer} from './pages.js';
+import {option} from './options.js';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const rows = option('--rows', '5').split(',').map((x) => x.trim()).filter(Boolean);
 const runs = Number(option('--runs', 3));
 const engine = option('--engine', 'chromium');

@@ -10,12 +10,8 @@
 //   node bench/js/profile-text.js [--engines chromium,firefox,webkit] [--runs 9]
 //   (after bash bench/run.sh has installed the bench's packages)
 import {ENGINES, callPage, openBrowser, openPage, startServer} from './pages.js';
+import {option} from './options.js';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const engines = option('--engines', ENGINES.join(',')).split(',');
 const runs = Number(option('--runs', 9));
 const perPiece = [1, 4, 16, 64, 256, 10000];

@@ -40,19 +40,14 @@ import {workloads} from './workloads.js';
 import {coldSizes, persistRows} from './persist.js';
 import {ENGINES, ENGINE_LABELS, bundleReplicache, callPage, engineVersion, newPageErrors, openBrowser, openPage, packageDir, replicoreEntry,
   snapshotPackage, startServer} from './pages.js';
+import {flag, option} from './options.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
-const args = process.argv.slice(2);
 // Runs of the 100,000-key scaling rows (each takes seconds). Five, not
 // three: with three, one slow sample in Chromium (a GC) moved a median by
 // half.
 const BIG_RUNS = 5;
-const flag = (name) => args.includes(name);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 
 async function loadLibs() {
   // The installed package (bench/run.sh installs it from its tarball). It
