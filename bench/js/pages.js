@@ -192,3 +192,18 @@ export async function newPageErrors(tab, seen = 0) {
   const lines = (await tab.consoleLines()).filter((l) => l.startsWith('pageerror:') || l.startsWith('error:'));
   return lines.slice(seen);
 }
+
+// Opens the page at `url` in each engine in turn (one browser at a time)
+// and returns {engine: what `measure(tab)` resolved to}.
+export async function inEachEngine(engines, url, measure) {
+  const results = {};
+  for (const engine of engines) {
+    const browser = await openBrowser(engine);
+    try {
+      results[engine] = await measure(await openPage(browser.context, url));
+    } finally {
+      await browser.dispose();
+    }
+  }
+  return results;
+}

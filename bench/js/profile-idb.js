@@ -6,7 +6,7 @@
 //
 //   node bench/js/profile-idb.js [--engines chromium,firefox,webkit] [--runs 5]
 //   (after bash bench/run.sh has installed the bench's packages)
-import {ENGINES, callPage, openBrowser, openPage, startServer} from './pages.js';
+import {ENGINES, callPage, inEachEngine, startServer} from './pages.js';
 import {option} from './options.js';
 
 const engines = option('--engines', ENGINES.join(',')).split(',');
@@ -58,17 +58,11 @@ const {server, base} = await startServer({'/idb': page}, '/dev/null');
 try {
   console.log(`10 MiB in IndexedDB: open, a get per record in one transaction, best of ${runs} (ms)`);
   console.log(`${'layout'.padEnd(22)}${'records'.padStart(8)}${engines.map((e) => e.padStart(10)).join('')}`);
-  const results = {};
-  for (const engine of engines) {
-    const browser = await openBrowser(engine);
-    try {
-      const tab = await openPage(browser.context, `${base}/idb`);
-      results[engine] = [];
-      for (const layout of layouts) results[engine].push(await callPage(tab, 'measure', [{layout, runs}]));
-    } finally {
-      await browser.dispose();
-    }
-  }
+  const results = await inEachEngine(engines, `${base}/idb`, async (tab) => {
+    const out = [];
+    for (const layout of layouts) out.push(await callPage(tab, 'measure', [{layout, runs}]));
+    return out;
+  });
   layouts.forEach((layout, i) => {
     const count = results[engines[0]][i].count;
     console.log(`${layout.name.padEnd(22)}${String(count).padStart(8)}${engines.map((e) => results[e][i].ms.toFixed(1).padStart(10)).join('')}`);

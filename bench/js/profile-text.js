@@ -9,7 +9,7 @@
 //
 //   node bench/js/profile-text.js [--engines chromium,firefox,webkit] [--runs 9]
 //   (after bash bench/run.sh has installed the bench's packages)
-import {ENGINES, callPage, openBrowser, openPage, startServer} from './pages.js';
+import {ENGINES, callPage, inEachEngine, startServer} from './pages.js';
 import {option} from './options.js';
 
 const engines = option('--engines', ENGINES.join(',')).split(',');
@@ -55,16 +55,7 @@ const {server, base} = await startServer({'/text': page}, '/dev/null');
 try {
   console.log(`10,000 JSON values of ~1 KiB from wasm memory: decode + JSON.parse per piece, best of ${runs} (ms)`);
   console.log(`${'values a piece'.padEnd(16)}${'bytes a piece'.padStart(14)}${engines.map((e) => e.padStart(10)).join('')}`);
-  const results = {};
-  for (const engine of engines) {
-    const browser = await openBrowser(engine);
-    try {
-      const tab = await openPage(browser.context, `${base}/text`);
-      results[engine] = await callPage(tab, 'measure', [{runs, perPiece}]);
-    } finally {
-      await browser.dispose();
-    }
-  }
+  const results = await inEachEngine(engines, `${base}/text`, (tab) => callPage(tab, 'measure', [{runs, perPiece}]));
   for (const k of perPiece) {
     const bytes = results[engines[0]][k].bytes;
     console.log(`${String(k).padEnd(16)}${String(bytes).padStart(14)}${engines.map((e) => results[e][k].ms.toFixed(1).padStart(10)).join('')}`);
