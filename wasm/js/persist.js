@@ -487,7 +487,7 @@ export class Persistence {
       open.planned = true;
       this._heads = heads;
       const bytes = withRecords(heads, (p, n) => wasm.coreWritePlan(core, p, n, Date.now()));
-      plan = unpackPlan(bytes);
+      plan = unpackPlan(bytes, this._provider.recordsAsBytes === true);
       if (!plan) throw new Error(`planning the write failed: ${wasm.coreLastError(core)}`);
       // Puts and deletes in order: pages and chunks, the head, then what
       // no head names any more.

@@ -101,6 +101,62 @@ test('reopen: confirmed state, cookie and pending mutations survive; the first a
   await c.close();
 });
 
+// Every record of a database, through IndexedDB itself, as [key, value].
+async function idbRecords(dbName) {
+  const db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open(dbName);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  const all = (what) =>
+    new Promise((resolve, reject) => {
+      const req = db.transaction('chunks').objectStore('chunks')[what]();
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  const [keys, values] = [await all('getAllKeys'), await all('getAll')];
+  return {db, records: keys.map((k, i) => [k, values[i]])};
+}
+
+test('IndexedDB keeps records as bytes; a store whose records are strings reads back the same', async () => {
+  const name = uniqueName('bytes');
+  const server = fakeServer();
+  server.entries.set('s', {text: 'caf\u00e9 \u{1f600}'});
+  server.version = 1;
+  const a = make(name, {puller: server.puller, pusher: server.pusher, pushDelay: 1e9});
+  await a.pull();
+  server.online = false;
+  await a.mutate.put({key: 'mine', value: '\u00fc'});
+  await a.flush();
+  await a.close();
+
+  const {db, records} = await idbRecords(a.idbName);
+  const groupRecords = records.filter(([k]) => k.startsWith('g/'));
+  assert.ok(groupRecords.length >= 3, JSON.stringify(records.map(([k]) => k)));
+  for (const [k, v] of groupRecords) assert.ok(v instanceof Uint8Array, `${k} is kept as bytes`);
+  // The same records as strings, as a store written before records were
+  // bytes holds them (and as a custom kvStore gets them).
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction('chunks', 'readwrite');
+    for (const [k, v] of groupRecords) tx.objectStore('chunks').put(new TextDecoder().decode(v), k);
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+
+  const b = make(name, {puller: server.puller, pusher: server.pusher, pushDelay: 1e9});
+  assert.deepEqual(await b.query((tx) => tx.scan().entries().toArray()), [['mine', '\u00fc'], ['s', {text: 'caf\u00e9 \u{1f600}'}]]);
+  assert.deepEqual((await b.experimentalPendingMutations()).map((m) => [m.clientID, m.id]), [[a.clientID, 1]]);
+  await b.mutate.put({key: 'next', value: 2});
+  await b.flush();
+  await b.close();
+  assert.deepEqual(errors(b).filter((t) => !/threw: offline/.test(t)), [], 'nothing but the server being down');
+  const c = make(name, {puller: server.puller, pusher: server.pusher, pushDelay: 1e9});
+  assert.equal(await c.query((tx) => tx.get('next')), 2, 'a store of strings and bytes mixed reads back');
+  assert.equal((await c.experimentalPendingMutations()).length, 2);
+  await c.close();
+});
+
 test('client groups: one per schemaVersion and mutator names, shared across instances; profileID per profile', async () => {
   const name = uniqueName('groups');
   const a = make(name, {schemaVersion: '1'});

@@ -10,7 +10,9 @@
 //   "g/<G>/m<n>"      a chunk: pending mutations of one client, in order
 //
 // Every record is text (valid UTF-8 when its keys and values are, so it
-// crosses to JavaScript and into any store as a string) and carries the
+// can cross to JavaScript and into any store as a string; IndexedDB and
+// memory stores keep its UTF-8 bytes instead, and a reader takes either:
+// wasm/js/records.js) and carries the
 // format version, its kind and a checksum of its payload, so a torn,
 // truncated, corrupted or foreign record is detected, never half-used.
 // Pages and chunks are immutable once written: a changed page is written
@@ -137,6 +139,8 @@ std::optional<std::vector<GroupEntry>> decodeRegistry(std::string_view text, Rec
 namespace store_detail {
 // The record of `kind` holding `payload`: version, kind, checksum, payload.
 std::string frame(char kind, std::string_view payload);
+// frame()'s text before the payload (its size depends on the version only).
+std::string frameHeader(char kind, std::string_view payload);
 // Checks the frame of `text` (version, kind, checksum) and returns the
 // payload, or nullopt with *problem set.
 std::optional<std::string_view> unframe(std::string_view text, char kind, RecordProblem* problem);

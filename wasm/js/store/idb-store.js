@@ -63,8 +63,10 @@ function idbPageBytes() {
 export function idbStoreProvider(factory = globalThis.indexedDB) {
   if (typeof factory?.open !== 'function') throw new TypeError('replicore: IndexedDB is not available');
   return {
-    // Not part of Replicache's store interface: a hint for the core (0: its default).
+    // Not part of Replicache's store interface: a hint for the core (0: its
+    // default), and that records may be kept as bytes (records.js, unpackPlan).
     pageBytes: idbPageBytes(),
+    recordsAsBytes: true,
     create: (name) => idbStore(factory, String(name)),
     drop: async (name) => {
       try {

@@ -27,6 +27,9 @@ const closedError = (what) => Promise.reject(new Error(`replicore: memory store:
  */
 export function memStoreProvider(dbs = sharedDbs) {
   return {
+    // Not part of Replicache's store interface: records may be kept as
+    // bytes (records.js, unpackPlan).
+    recordsAsBytes: true,
     create(name) {
       name = String(name);
       let db = dbs.get(name);
