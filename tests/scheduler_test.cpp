@@ -633,6 +633,19 @@ TEST_F(SchedulerTest, AMutationNoPushCanCarryIsNamed) {
   std::string why = s->unpushableReason(big);
   EXPECT_NE(why.find("big"), std::string::npos) << why;
   EXPECT_NE(why.find("500"), std::string::npos) << why;
+  // The size named is the push's own, measured without building it.
+  size_t exact = buildPushBody(host.identity(), {big}).size();
+  EXPECT_NE(why.find(" is " + std::to_string(exact) + " bytes"), std::string::npos) << why;
+}
+
+TEST_F(SchedulerTest, AMutationExactlyAsLargeAsAPushMayBeIsPushable) {
+  Mutation m{"cid", 7, "fits", Value::fromText("\"" + std::string(300, 'y') + "\""), 1.5};
+  opts.maxPushBytes = buildPushBody(host.identity(), {m}).size();
+  make();
+  EXPECT_EQ(s->unpushableReason(m), "");
+  opts.maxPushBytes -= 1;
+  make();
+  EXPECT_NE(s->unpushableReason(m), "");
 }
 
 TEST_F(SchedulerTest, OnlineStatus) {

@@ -149,7 +149,8 @@ void appendRequestTail(std::string& out, const RequestIdentity& who, const char*
 namespace {
 void appendPushMutation(std::string& out, const Mutation& m) {
   out += "{\"args\":";
-  out += m.args ? m.args->text() : std::string("null");
+  if (m.args) out += m.args->text();
+  else out += "null";
   out += ",\"clientID\":";
   appendJsonString(out, m.clientID);
   out += ",\"id\":";

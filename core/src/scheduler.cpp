@@ -160,7 +160,12 @@ void SyncScheduler::traceAnswer(bool isPush, const HttpResponse& response) {
 }
 
 std::string SyncScheduler::unpushableReason(const Mutation& m) {
-  size_t bytes = buildPushBody(host_->identity(), {m}).size();
+  // The push of `m` alone, measured without copying its args (megabytes,
+  // at times): the body with null args, plus the args' text.
+  Mutation argless = m;
+  argless.args = nullptr;
+  size_t bytes = buildPushBody(host_->identity(), {argless}).size();
+  if (m.args) bytes += m.args->text().size() - 4;
   if (bytes <= options_.maxPushBytes) return "";
   return "mutation " + m.name + " is " + std::to_string(bytes) + " bytes as a push, more than the " +
          std::to_string(options_.maxPushBytes) + " bytes a push may carry (maxPushBytes; the server's body limit)";

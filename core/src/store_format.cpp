@@ -38,8 +38,13 @@ void appendHex16(std::string& out, uint64_t v) {
   for (int shift = 60; shift >= 0; shift -= 4) out += digits[(v >> shift) & 15];
 }
 
+// Writes a record's payload after room kept for its frame, which finish()
+// fills in place: a record of megabytes (a chunk holding a large mutation)
+// is not copied again to be framed.
 class Writer {
  public:
+  Writer() : out_(frameBytes(), ' ') {}
+  void reserve(size_t payloadBytes) { out_.reserve(frameBytes() + payloadBytes); }
   void number(uint64_t n) {
     appendJsonInteger(out_, n);
     out_ += ' ';
@@ -55,9 +60,18 @@ class Writer {
     out_.append(s.data(), s.size());
   }
   // The record: frame + payload.
-  std::string finish(char kind) { return store_detail::frame(kind, out_); }
+  std::string finish(char kind) {
+    size_t n = frameBytes();
+    std::string head = store_detail::frameHeader(kind, std::string_view(out_).substr(n));
+    out_.replace(0, n, head);  // the same size: in place
+    return std::move(out_);
+  }
 
  private:
+  static size_t frameBytes() {
+    static const size_t n = store_detail::frameHeader('m', "").size();
+    return n;
+  }
   std::string out_;
 };
 
@@ -81,7 +95,7 @@ bool readString(std::string_view& in, std::string* out) {
 
 namespace store_detail {
 
-std::string frame(char kind, std::string_view payload) {
+std::string frameHeader(char kind, std::string_view payload) {
   std::string record = "RC";
   appendJsonInteger(record, kStoreFormatVersion);
   record += ' ';
@@ -89,6 +103,11 @@ std::string frame(char kind, std::string_view payload) {
   record += ' ';
   appendHex16(record, checksum(payload));
   record += ' ';
+  return record;
+}
+
+std::string frame(char kind, std::string_view payload) {
+  std::string record = frameHeader(kind, payload);
   record.append(payload.data(), payload.size());
   return record;
 }
@@ -301,6 +320,9 @@ std::string encodePage(uint64_t number, const std::vector<std::pair<std::string_
 // Chunk payload: number client count (id name args timestamp)*
 std::string encodeChunk(uint64_t number, const std::string& clientID, const std::vector<Mutation>& mutations) {
   Writer w;
+  size_t bytes = clientID.size() + 64;
+  for (const Mutation& m : mutations) bytes += m.name.size() + m.args->text().size() + 64;
+  w.reserve(bytes);
   w.number(number);
   w.bytes(clientID);
   w.number(mutations.size());

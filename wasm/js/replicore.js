@@ -16,6 +16,7 @@
 import {wasm, loadWasm, configureWasm, moduleStopped, whenPreloading} from './loading.js';
 import {deepFreeze, frozenJSON, heldValue, pullSkeleton, deepEqual} from './values.js';
 import {unpackScan} from './scan-buffer.js';
+import {stageText} from './core-text.js';
 import {Mutex, ReadGate} from './locks.js';
 import {MISSED, TransactionClosedError, closedError, ReadTransactionImpl, WriteTransactionImpl} from './transactions.js';
 import {Persistence, makeIDBName, PERSIST_DELAY_MS} from './persist.js';
@@ -480,16 +481,9 @@ export class Replicache {
       if (argsText.length < 256) {
         id = wasm.coreBeginMutation(core, name, argsText, timestamp);
       } else {
-        // Large args as bytes (embind converts a std::string in a JS loop).
-        const max = argsText.length * 3 + 1;
-        const ptr = wasm._malloc(max);
-        if (!ptr) throw new Error('replicore: out of WebAssembly memory');
-        try {
-          const {written} = encoder.encodeInto(argsText, wasm.HEAPU8.subarray(ptr, ptr + max));
-          id = wasm.coreBeginMutationBytes(core, name, ptr, written, timestamp);
-        } finally {
-          wasm._free(ptr);
-        }
+        // Large args straight into the core's string (embind converts a
+        // std::string in a JS loop).
+        id = wasm.coreBeginMutationBody(core, name, stageText(core, argsText), timestamp);
       }
       if (!id) throw new Error(`mutate.${name}: ${wasm.coreLastError(core)}`);
       const tx = new WriteTransactionImpl(this, this._clientID, id, 'initial');
@@ -1058,23 +1052,10 @@ export class Replicache {
       error = `${isPull ? 'puller' : 'pusher'} threw: ${(e && e.message) || e}`;
     }
     if (!this._core || this._closed) return;
-    // Encoded straight into the string the core keeps (no second copy of a
-    // large body in wasm memory, which never shrinks): sized for ASCII
-    // first, grown once if the text is not.
     const core = this._core;
     let written = 0;
     try {
-      let max = text.length;
-      let ptr = wasm.coreBodyBuffer(core, max);
-      if (!ptr) throw new Error('out of WebAssembly memory');
-      const r = encoder.encodeInto(text, wasm.HEAPU8.subarray(ptr, ptr + max));
-      written = r.written;
-      if (r.read < text.length) {
-        max = written + (text.length - r.read) * 3;
-        ptr = wasm.coreBodyBuffer(core, max);
-        if (!ptr) throw new Error('out of WebAssembly memory');
-        written += encoder.encodeInto(text.slice(r.read), wasm.HEAPU8.subarray(ptr + written, ptr + max)).written;
-      }
+      written = stageText(core, text);
     } catch (e) {
       status = 0;
       written = 0;

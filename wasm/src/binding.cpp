@@ -91,7 +91,7 @@ EMSCRIPTEN_BINDINGS(replicore) {
   bindCore<&Core::close>("coreClose");
   bindCore<&Core::lastError>("coreLastError");
   bindCore<&Core::beginMutation>("coreBeginMutation");
-  bindCore<&Core::beginMutationBytes>("coreBeginMutationBytes");
+  bindCore<&Core::beginMutationBody>("coreBeginMutationBody");
   bindCore<&Core::commitMutation>("coreCommitMutation");
   bindCore<&Core::abortMutation>("coreAbortMutation");
   bindCore<&Core::openRead>("coreOpenRead");

@@ -130,9 +130,10 @@ class Core : public SyncHost {
   // lastError() set.
   double beginMutation(std::string name, std::string argsJson, double timestamp);
 
-  // beginMutation with the args' UTF-8 at `ptr` (large args: embind's
-  // std::string conversion walks a string in a JS loop).
-  double beginMutationBytes(std::string name, uintptr_t ptr, size_t len, double timestamp);
+  // beginMutation with the args' `len` bytes of UTF-8 staged in the body
+  // buffer (bodyBuffer): large args cross with no copy beyond JS's encode
+  // (embind's std::string conversion walks a string in a JS loop).
+  double beginMutationBody(std::string name, size_t len, double timestamp);
 
   // Commits the open mutation; returns the note (see the top of the file).
   std::string commitMutation();
@@ -261,11 +262,12 @@ class Core : public SyncHost {
   // response is not applied they are released. Returns count, or -1.
   int holdPullValues(int count, uintptr_t idsOut);
 
-  // transportDone for large bodies, without copies: JS asks for a buffer of
-  // `size` bytes (again, larger, keeping what it wrote, if the text was not
-  // ASCII), encodes the body into it with TextEncoder.encodeInto, then calls
-  // transportDoneBody with the bytes written. 0, with lastError(), if the
-  // heap cannot hold it.
+  // Large texts cross without copies: JS asks for a buffer of `size` bytes
+  // (again, larger, keeping what it wrote, if the text was not ASCII),
+  // encodes the text into it with TextEncoder.encodeInto, then hands it over
+  // in the same task with the bytes written: transportDoneBody (a response)
+  // or beginMutationBody (mutation args) takes the buffer. 0, with
+  // lastError(), if the heap cannot hold it.
   uintptr_t bodyBuffer(size_t size);
   void transportDoneBody(int token, int status, size_t len, std::string networkError);
 
@@ -422,7 +424,9 @@ class Core : public SyncHost {
   std::string valueText_;
   std::string out_;  // backs the views returned by scan and takeValueText
   std::unique_ptr<ScanAnswer> scanRest_;  // the last scan's values not handed out yet
-  std::string body_;  // a large custom-puller/pusher body being written by JS
+  std::string body_;  // a large text being written by JS (bodyBuffer)
+  // body_'s first `len` bytes, taken (body_ is left empty).
+  std::string takeBody(size_t len);
   std::vector<ValuePtr> pullValues_;  // see holdPullValues
 
   std::unique_ptr<PendingWrite> pendingWrite_;

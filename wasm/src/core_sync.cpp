@@ -271,11 +271,18 @@ uintptr_t Core::bodyBuffer(size_t size) {
   });
 }
 
-void Core::transportDoneBody(int token, int status, size_t len, std::string networkError) {
+std::string Core::takeBody(size_t len) {
   body_.resize(std::min(len, body_.size()));
   std::string body = std::move(body_);
   body_ = std::string();
-  transportDone(token, status, std::move(body), std::move(networkError));
+  // Sized for three bytes a character where the text was not ASCII: what
+  // is kept (a pending mutation's args) should not hold twice its size.
+  if (body.capacity() / 4 > body.size() / 3) body.shrink_to_fit();
+  return body;
+}
+
+void Core::transportDoneBody(int token, int status, size_t len, std::string networkError) {
+  transportDone(token, status, takeBody(len), std::move(networkError));
 }
 
 void Core::authAnswer(int token, bool has, std::string value) {

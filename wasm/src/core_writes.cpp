@@ -32,15 +32,10 @@ const char* outcomeKindName(PullOutcome::Kind k) {
 }  // namespace
 
 double Core::beginMutation(std::string name, std::string argsJson, double timestamp) {
-  return beginMutationBytes(std::move(name), reinterpret_cast<uintptr_t>(argsJson.data()), argsJson.size(), timestamp);
-}
-
-double Core::beginMutationBytes(std::string name, uintptr_t ptr, size_t len, double timestamp) {
   return guard(0.0, [&] {
     // JSON.stringify of a validated copy: valid JSON, kept as text (the
     // core never parses it; pushes and replays send it back as is).
-    const char* p = reinterpret_cast<const char*>(ptr);
-    pendingWrite_ = replica_->beginMutation(std::move(name), Value::fromText(std::string(p, len)), timestamp);
+    pendingWrite_ = replica_->beginMutation(std::move(name), Value::fromText(std::move(argsJson)), timestamp);
     // Refused before the mutator runs: no push could ever carry it, and
     // it would block every later mutation (ids are derived, so dropping
     // the open write leaves no gap).
@@ -51,6 +46,10 @@ double Core::beginMutationBytes(std::string name, uintptr_t ptr, size_t len, dou
     }
     return double(pendingWrite_->mutation().id);
   });
+}
+
+double Core::beginMutationBody(std::string name, size_t len, double timestamp) {
+  return beginMutation(std::move(name), takeBody(len), timestamp);
 }
 
 std::string Core::commitMutation() {

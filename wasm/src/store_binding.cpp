@@ -49,6 +49,11 @@ void appendU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const
 
 std::string encodeStoreBatch(const StoreBatch& batch) {
   std::string out;
+  // Sized first: a batch can carry a chunk of megabytes.
+  size_t bytes = 4;
+  for (const auto& [key, value] : batch.ops) bytes += 9 + key.size() + (value ? value->size() : 0);
+  for (const std::string& key : batch.foreignChunks) bytes += 5 + key.size();
+  out.reserve(bytes);
   appendU32(out, uint32_t(batch.ops.size() + batch.foreignChunks.size()));
   for (const auto& [key, value] : batch.ops) {
     out += char(value ? 1 : 0);

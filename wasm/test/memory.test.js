@@ -53,9 +53,10 @@ test('when the module stops, every later call is refused with a clear error', as
   const rep = new Replicache({name: `stopped-${process.pid}`, pullInterval: null, logSinks: [memorySink()], mutators});
   await rep.mutate.put({key: 'a', value: 1});
   const M = await loadWasm();
-  // A call the wrapper never makes: a 3 GB copy inside the core. Without C++
-  // exceptions the failed allocation stops the module.
-  assert.throws(() => M.coreBeginMutationBytes(rep._core, 'put', 0, 3e9, 0), /Aborted/);
+  // A call the wrapper never makes: room for 400 million values (3.2 GB)
+  // inside the core. Without C++ exceptions the failed allocation stops the
+  // module.
+  assert.throws(() => M.coreHoldPullValues(rep._core, 4e8, 0), /Aborted/);
   await assert.rejects(rep.mutate.put({key: 'b', value: 2}), /replicore: the WebAssembly module stopped/);
   await assert.rejects(rep.query((tx) => tx.get('a')), /replicore: the WebAssembly module stopped/);
   assert.throws(() => rep.subscribe((tx) => tx.get('a'), () => {}), /replicore: the WebAssembly module stopped/);
