@@ -61,17 +61,15 @@ class Writer {
   }
   // The record: frame + payload.
   std::string finish(char kind) {
-    size_t n = frameBytes();
-    std::string head = store_detail::frameHeader(kind, std::string_view(out_).substr(n));
-    out_.replace(0, n, head);  // the same size: in place
+    std::string head = store_detail::frameHeader(kind, std::string_view(out_).substr(frameBytes()));
+    std::memcpy(out_.data(), head.data(), frameBytes());  // the same size: in place
     return std::move(out_);
   }
 
  private:
-  static size_t frameBytes() {
-    static const size_t n = store_detail::frameHeader('m', "").size();
-    return n;
-  }
+  // "RC<version> <kind> <16 hex digits> ", for a one-digit version.
+  static_assert(kStoreFormatVersion >= 0 && kStoreFormatVersion < 10, "the frame's size counts one digit");
+  static constexpr size_t frameBytes() { return 2 + 1 + 1 + 1 + 1 + 16 + 1; }
   std::string out_;
 };
 

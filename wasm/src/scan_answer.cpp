@@ -28,8 +28,7 @@ bool ScanAnswer::packInto(std::string& out) {
   if (at > pieceStart) ends_.push_back(uint32_t(++at));
   piece_ = value_ = 0;
   // How many pieces the first buffer carries.
-  size_t here = 0;
-  while (here < ends_.size() && (here == 0 || ends_[here] <= kBufferBytes)) ++here;
+  const size_t here = ends_.empty() ? 0 : lastPieceOfBuffer(0) + 1;
   const size_t endsBytes = (ends_.size() + (ends_.size() & 1)) * sizeof(uint32_t);
   const uint32_t header[6] = {uint32_t(ids.size()), uint32_t(keys.size()), uint32_t(at), nul ? 1u : 0u,
                               uint32_t(ends_.size()), uint32_t(here)};
@@ -51,8 +50,7 @@ bool ScanAnswer::packRest(std::string& out) {
 bool ScanAnswer::appendPieces(std::string& out) {
   if (piece_ >= ends_.size()) return false;
   const size_t start = piece_ == 0 ? 0 : ends_[piece_ - 1];
-  size_t last = piece_;
-  while (last + 1 < ends_.size() && ends_[last + 1] - start <= kBufferBytes) ++last;
+  const size_t last = lastPieceOfBuffer(piece_);
   out.reserve(out.size() + (ends_[last] - start));
   char digits[24];
   const size_t valuesAt = out.size();
@@ -74,6 +72,13 @@ bool ScanAnswer::appendPieces(std::string& out) {
   if (piece_ < ends_.size()) return true;
   values.clear();  // all handed out: let them go
   return false;
+}
+
+size_t ScanAnswer::lastPieceOfBuffer(size_t first) const {
+  const size_t start = first == 0 ? 0 : ends_[first - 1];
+  size_t last = first;
+  while (last + 1 < ends_.size() && ends_[last + 1] - start <= kBufferBytes) ++last;
+  return last;
 }
 
 int ScanAnswer::idDigits(uint64_t id, char* out) {

@@ -75,6 +75,9 @@ class ScanAnswer {
   // Appends pieces from the next one on while they fit kBufferBytes (at
   // least one); returns whether more remain.
   bool appendPieces(std::string& out);
+  // The last piece of the buffer that starts with piece `first`: as many
+  // pieces as fit in kBufferBytes, and at least that one.
+  size_t lastPieceOfBuffer(size_t first) const;
   // Writes `id` in decimal to `out`; returns how many digits.
   static int idDigits(uint64_t id, char* out);
 
