@@ -5,7 +5,8 @@
 // reads like this). It weighs the store layout's page size and value type.
 //
 //   node bench/js/profile-idb.js [--engines chromium,firefox,webkit] [--runs 5]
-//   (after bash bench/run.sh has installed the bench's packages)
+//   (after bash bench/run.sh has installed the bench's packages; the record
+//   sizes in KiB: SIZES=16,32,... for strings, BYTE_SIZES=80,... for bytes)
 import {ENGINES, callPage, inEachEngine, startServer} from './pages.js';
 import {option} from './options.js';
 
@@ -13,7 +14,7 @@ const engines = option('--engines', ENGINES.join(',')).split(',');
 const runs = Number(option('--runs', 5));
 const layouts = [
   ...(process.env.SIZES ?? "16,32,64,80,128,256,1024").split(",").map(Number).map((k) => ({name: `strings of ${k} KiB`, bytes: k * 1024})),
-  ...[80, 1024].map((k) => ({name: `bytes of ${k} KiB`, bytes: k * 1024, binary: true})),
+  ...(process.env.BYTE_SIZES ?? "80,1024").split(",").map(Number).map((k) => ({name: `bytes of ${k} KiB`, bytes: k * 1024, binary: true})),
 ];
 
 const page = `<!doctype html><meta charset="utf-8"><title>idb</title><script>
