@@ -121,6 +121,29 @@ window.imported = typeof Replicache === 'function';`;
   });
 });
 
+test('an instance made while the warm-up runs cuts it short, and answers', async () => {
+  // The package starts loading its module in a microtask after it is
+  // imported (a page that asks first gets no warm-up), and the warm-up in a
+  // task after the module has loaded. This page makes its instance in the
+  // task after that, while the warm-up's first pull is under way.
+  const script = `import {Replicache, loadWasm} from './replicore.js';
+await null;
+await loadWasm();
+setTimeout(() => {
+  const rep = new Replicache({name: 'during-warm-up', kvStore: 'mem', pullInterval: null,
+    mutators: {async put(tx, {key, value}) { await tx.set(key, value); }}});
+  window.answer = rep.mutate.put({key: 'k', value: 1}).then(() => rep.query((tx) => tx.get('k')));
+}, 0);`;
+  await withPackagePage('cut-warm-up', script, async (page) => {
+    await page.waitForFunction(() => window.answer !== undefined, null, {timeout: 20000});
+    assert.equal(await page.evaluate(() => window.answer), 1);
+    const cut = () => page.evaluate(() => performance.getEntriesByName('replicore: warm-up (cut short by an instance)').length);
+    await page.waitForFunction(() => performance.getEntriesByName('replicore: warm-up (cut short by an instance)').length > 0, null, {timeout: 20000});
+    assert.deepEqual({whole: await warmUps(page), cut: await cut()}, {whole: 0, cut: 1});
+    assert.deepEqual(await page.consoleLines(), []);
+  });
+});
+
 test('a page that makes its instance as it imports the package: no warm-up (its own open compiles the code)', async () => {
   const script = `import {Replicache} from './replicore.js';
 const rep = new Replicache({name: 'at-once', kvStore: 'mem', pullInterval: null});
