@@ -570,6 +570,52 @@ TEST(Persister, ALazyOpenAnswersAfterReadingOnlyThePagesAReadNeeds) {
   EXPECT_EQ(Reopen(store), See(b.replica));
 }
 
+// fillPages finds a page by the number in its store key: keys that name no
+// page of this group's open (another group's, a chunk's, a number written
+// with a leading zero, one already filled) are ignored, whatever record
+// comes with them, and the right key still fills its page afterwards.
+TEST(Persister, FillPagesIgnoresKeysThatNameNoUnloadedPage) {
+  TestStore store;
+  Tab a("a", PersistOptions{200});
+  Open(a.persister, a.replica, store);
+  std::vector<PatchOp> patch;
+  for (int i = 0; i < 60; ++i) patch.push_back(PutOp("k" + std::to_string(100 + i), std::string(30, 'v')));
+  a.replica.applyPull(Pull(5, {}, patch), nullptr);
+  Write(a.persister, store);
+
+  Tab b("b", PersistOptions{200});
+  OpenLazily(b.persister, store);
+  const size_t unloaded = b.replica.unloaded().ranges.size();
+  ASSERT_GT(unloaded, 3u);
+  std::vector<std::string> first = b.persister.unloadedPageKeys(std::nullopt, 0);
+  ASSERT_EQ(first.size(), 1u);
+  const std::string& key = first[0];
+  const std::string number = key.substr(key.rfind("/p") + 2);
+  const std::optional<std::string> record = store.get(key);
+  ASSERT_TRUE(record);
+  std::vector<std::string> wrong = {
+      "g/H/p" + number,                        // another group
+      "g/G/m" + number,                        // a chunk
+      "g/G/p0" + number,                       // a leading zero
+      "g/G/p",                                 // no number
+      "g/G/p" + number + "x",                  // not a number
+      "g/G/p99999999999999999999999",          // too long to be one
+      "g/G/h0",
+  };
+  std::vector<std::optional<std::string_view>> records(wrong.size(), std::string_view(*record));
+  EXPECT_TRUE(b.persister.fillPages(wrong, records).empty());
+  EXPECT_EQ(b.replica.unloaded().ranges.size(), unloaded);
+
+  EXPECT_TRUE(b.persister.fillPages({key}, store.viewAll({key})).empty());
+  EXPECT_EQ(b.replica.unloaded().ranges.size(), unloaded - 1);
+  // Filled already: a second record for it (even a bad one) changes nothing.
+  EXPECT_TRUE(b.persister.fillPages({key}, {std::string_view("garbage")}).empty());
+  EXPECT_EQ(b.replica.cookie().text(), "5");
+  LoadTheRest(b, store);
+  EXPECT_TRUE(b.replica.fullyLoaded());
+  EXPECT_EQ(See(b.replica), See(a.replica));
+}
+
 TEST(Persister, MutationsWrittenDuringALazyOpenKeepThePagesAndSurvive) {
   TestStore store;
   Tab a("a", PersistOptions{200});

@@ -96,6 +96,7 @@ std::vector<std::string> Persister::beginLoad(const std::optional<std::string>& 
   report_ = LoadReport{};
   lazy_ = lazy;
   lazyPages_.clear();
+  lazyRefs_.clear();
   candidates_ = readHeads(head0, head1, &report_.problems);
   tried_ = 0;
   if (newerFormat_) {
@@ -117,15 +118,20 @@ std::vector<std::string> Persister::continueLoad(const std::vector<std::optional
   const Head& head = candidates_[tried_].head;
   if (lazy_) {
     // Only the chunks were read; every page stays in the store for now.
+    // The head lists its pages in key order, so each range goes in at the
+    // end of the map (no search: this runs once per page before the first
+    // answer).
     Unloaded unloaded;
     for (size_t i = 0; i < head.pages.size(); ++i) {
       const PageRef& ref = head.pages[i];
-      LazyPage page{ref.number, ref.firstKey, std::nullopt, ref.bytes};
-      if (i + 1 < head.pages.size()) page.endKey = head.pages[i + 1].firstKey;
-      unloaded.ranges[ref.firstKey] = Unloaded::Range{page.endKey, ref.number};
-      lazyPages_[pageKey(group_, ref.number)] = std::move(page);
+      std::optional<std::string> end;
+      if (i + 1 < head.pages.size()) end = head.pages[i + 1].firstKey;
+      unloaded.ranges.emplace_hint(unloaded.ranges.end(), ref.firstKey, Unloaded::Range{std::move(end), ref.number});
+      lazyPages_[ref.number] = i;
     }
     restoreFrom(head, BaseMap(), true, records, 0, std::move(unloaded));
+    // The head is not read again: its page list moves rather than copies.
+    lazyRefs_ = std::move(candidates_[tried_].head.pages);
     tried_ = candidates_.size();
     return {};
   }
@@ -174,10 +180,9 @@ std::vector<std::string> Persister::unloadedPageKeys(std::optional<uint64_t> fir
   }
   uint64_t bytes = 0;
   for (; it != ranges.end() && (keys.empty() || bytes < maxBytes); ++it) {
-    std::string key = pageKey(group_, it->second.page);
-    auto page = lazyPages_.find(key);
-    if (page != lazyPages_.end()) bytes += page->second.bytes;
-    keys.push_back(std::move(key));
+    auto page = lazyPages_.find(it->second.page);
+    if (page != lazyPages_.end()) bytes += lazyRefs_[page->second].bytes;
+    keys.push_back(pageKey(group_, it->second.page));
   }
   return keys;
 }
@@ -186,17 +191,19 @@ std::vector<std::string> Persister::fillPages(const std::vector<std::string>& ke
                                               const std::vector<std::optional<std::string_view>>& records) {
   std::vector<std::string> problems;
   for (size_t i = 0; i < keys.size(); ++i) {
-    auto found = lazyPages_.find(keys[i]);
+    std::optional<uint64_t> number = pageNumberOf(keys[i]);
+    auto found = number ? lazyPages_.find(*number) : lazyPages_.end();
     if (found == lazyPages_.end()) continue;
-    const LazyPage page = std::move(found->second);
+    const size_t index = found->second;
     lazyPages_.erase(found);
+    const PageRef& page = lazyRefs_[index];
     BaseMap entries;
     RecordProblem problem;
     if (i >= records.size() || !records[i]) {
       problem.kind = RecordError::kMissing;
     } else {
       std::optional<std::string_view> end;
-      if (page.endKey) end = *page.endKey;
+      if (index + 1 < lazyRefs_.size()) end = lazyRefs_[index + 1].firstKey;
       if (decodePage(*records[i], page.number, page.firstKey, end,
                      [&](std::string_view k, std::string_view value) {
                        entries.emplace_hint(entries.end(), std::string(k), Value::fromText(std::string(value)));
@@ -211,7 +218,25 @@ std::vector<std::string> Persister::fillPages(const std::vector<std::string>& ke
     replica_->forgetCookie();
     settled_.reset();
   }
+  // Every page is in: the bounds are not needed any more.
+  if (lazyPages_.empty()) std::vector<PageRef>().swap(lazyRefs_);
   return problems;
+}
+
+std::optional<uint64_t> Persister::pageNumberOf(std::string_view key) const {
+  // pageKey: "g/" group "/p" number, the number without leading zeros.
+  const size_t digits = 2 + group_.size() + 2;
+  if (key.size() <= digits || key.size() > digits + 19 || key.compare(0, 2, "g/") != 0 ||
+      key.compare(2, group_.size(), group_) != 0 || key.compare(digits - 2, 2, "/p") != 0 ||
+      (key[digits] == '0' && key.size() > digits + 1)) {
+    return std::nullopt;
+  }
+  uint64_t n = 0;
+  for (size_t i = digits; i < key.size(); ++i) {
+    if (key[i] < '0' || key[i] > '9') return std::nullopt;
+    n = n * 10 + uint64_t(key[i] - '0');
+  }
+  return n;
 }
 
 void Persister::restoreFrom(const Head& head, BaseMap base, bool confirmedOK,
@@ -219,7 +244,8 @@ void Persister::restoreFrom(const Head& head, BaseMap base, bool confirmedOK,
                             Unloaded unloaded) {
   pages_.clear();
   if (confirmedOK) {
-    for (const PageRef& ref : head.pages) pages_[ref.firstKey] = Page{ref.number, ref.bytes};
+    // In key order, as the head lists them: each goes in at the end.
+    for (const PageRef& ref : head.pages) pages_.emplace_hint(pages_.end(), ref.firstKey, Page{ref.number, ref.bytes});
   }
   report_.confirmedDropped = !confirmedOK;
   report_.entries = base.size();
