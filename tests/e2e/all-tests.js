@@ -14,6 +14,7 @@ import './chat.test.js';
 import './conformance.test.js';
 import './demo.test.js';
 import './interop.test.js';
+import './large-text.test.js';
 import './load-error.test.js';
 import './persist.test.js';
 import './react.test.js';

@@ -378,3 +378,25 @@ export async function serveFolder(dir) {
     }),
   };
 }
+
+/**
+ * Opens a page of the built package (build-wasm/package, copied into a new
+ * folder `dir`) whose module script is `script`, in `context`, and runs
+ * `body(page)`; closes the page and its server after.
+ */
+export async function withPackagePage(context, dir, script, body) {
+  const built = path.join(repoRoot, 'build-wasm/package');
+  fs.mkdirSync(dir, {recursive: true});
+  for (const f of ['replicore.js', 'replicore_wasm.mjs', 'replicore_wasm.wasm']) fs.copyFileSync(path.join(built, f), path.join(dir, f));
+  fs.writeFileSync(path.join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>${path.basename(dir)}</title><script type="module">${script}</script>`);
+  const server = await serveFolder(dir);
+  const page = await context.newPage();
+  try {
+    await page.goto(server.url);
+    return await body(page);
+  } finally {
+    await page.close();
+    await server.close();
+  }
+}

@@ -10,7 +10,7 @@ import path from 'node:path';
 import {createServer} from '../../node_server/src/server.js';
 import {silentLogger} from '../../node_server/src/log.js';
 import {engineName, openEngine} from './browsers.js';
-import {engineTest, repoRoot, serveFolder} from './harness.js';
+import {engineTest, repoRoot, withPackagePage as withPackage} from './harness.js';
 
 const test = engineTest(engineName());
 const built = path.join(repoRoot, 'build-wasm/package');
@@ -85,22 +85,7 @@ test('the built package: no error, the chat starts', async () => {
 // It must leave nothing behind that the page or the app could see.
 
 /** Opens a page of the built package whose module script is `script`; runs `body(page)`. */
-async function withPackagePage(name, script, body) {
-  const dir = path.join(tmp, name);
-  fs.mkdirSync(dir);
-  for (const f of ['replicore.js', 'replicore_wasm.mjs', 'replicore_wasm.wasm']) fs.copyFileSync(path.join(built, f), path.join(dir, f));
-  fs.writeFileSync(path.join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
-<title>${name}</title><script type="module">${script}</script>`);
-  const server = await serveFolder(dir);
-  const page = await context.newPage();
-  try {
-    await page.goto(server.url);
-    await body(page);
-  } finally {
-    await page.close();
-    await server.close();
-  }
-}
+const withPackagePage = (name, script, body) => withPackage(context, path.join(tmp, name), script, body);
 
 const warmUps = (page) => page.evaluate(() => performance.getEntriesByName('replicore: warm-up').length);
 

@@ -17,6 +17,7 @@ import {wasm, loadWasm, configureWasm, moduleStopped, whenPreloading} from './lo
 import {deepFreeze, frozenJSON, heldValue, pullSkeleton, deepEqual} from './values.js';
 import {unpackScan} from './scan-buffer.js';
 import {stageText} from './core-text.js';
+import {jsonText} from './json-pieces.js';
 import {Mutex, ReadGate} from './locks.js';
 import {MISSED, TransactionClosedError, closedError, ReadTransactionImpl, WriteTransactionImpl} from './transactions.js';
 import {Persistence, makeIDBName, PERSIST_DELAY_MS} from './persist.js';
@@ -467,7 +468,7 @@ export class Replicache {
     this._checkOpen();
     const mutator = this._mutators[name];
     const frozenArgs = args === undefined ? undefined : frozenJSON(args, `mutate.${name} args`);
-    const argsText = args === undefined ? 'null' : JSON.stringify(frozenArgs);
+    const argsText = args === undefined ? 'null' : jsonText(frozenArgs);
     const timestamp = performance.now();
     if (!this._opened) await this._ready;
     const w = this._writes.lock();
@@ -478,7 +479,7 @@ export class Replicache {
       if (this._closed || !this._core) throw closedError();
       const core = this._core;
       let id;
-      if (argsText.length < 256) {
+      if (typeof argsText === 'string' && argsText.length < 256) {
         id = wasm.coreBeginMutation(core, name, argsText, timestamp);
       } else {
         // Large args straight into the core's string (embind converts a
@@ -1044,7 +1045,7 @@ export class Replicache {
         if (skeleton) {
           text = skeleton.text;
           values = skeleton.values;
-        } else if (status === 200) text = JSON.stringify(res.response);
+        } else if (status === 200) text = jsonText(res.response);
       }
       if (status === 0 && !error) error = `${isPull ? 'puller' : 'pusher'} gave no HTTP status`;
     } catch (e) {

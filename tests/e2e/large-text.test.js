@@ -1,0 +1,76 @@
+// Large values into the core, in each engine: a custom puller's response of
+// 3,000 puts and a mutation whose args hold 200 values of about 1 KiB, with
+// text beyond ASCII (so the buffer sized for ASCII has to grow). In Blink
+// both go to the core as pieces of their JSON text (wasm/js/json-pieces.js,
+// core-text.js); elsewhere as one string. Either way the data read back
+// and the args the pusher is given must be what the app gave.
+import {after, before} from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {engineName, openEngine} from './browsers.js';
+import {engineTest, withPackagePage} from './harness.js';
+
+const test = engineTest(engineName());
+let tmp;
+let engine;
+let context;
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-large-text-'));
+  engine = await openEngine();
+  context = await engine.newContext();
+});
+
+after(async () => {
+  await context?.close();
+  await engine?.close();
+  fs.rmSync(tmp, {recursive: true, force: true});
+});
+
+const script = `import {Replicache} from './replicore.js';
+const ok200 = {httpStatusCode: 200, errorMessage: ''};
+const key = (i) => 'k/' + String(i).padStart(5, '0');
+// Under 256 bytes each, so the response goes as JSON text (values.js holds larger ones in JS).
+const puts = Array.from({length: 3000}, (_, i) => ({op: 'put', key: key(i), value: {i, t: 'é 日本 😀 ' + i}}));
+const entries = Array.from({length: 200}, (_, i) => ['m/' + i, {i, t: 'ü'.repeat(i % 5) + '𝄞'.repeat(3) + 'x'.repeat(1000)}]);
+const pushes = [];
+let pulls = 0;
+const rep = new Replicache({
+  name: 'large-text', kvStore: 'mem', pullInterval: null, pushDelay: 0,
+  mutators: {async putMany(tx, {entries}) { for (const [k, v] of entries) await tx.set(k, v); }},
+  puller: async () => {
+    const first = pulls++ === 0;
+    return {response: {cookie: 1, lastMutationIDChanges: {}, patch: first ? [{op: 'clear'}, ...puts] : []}, httpRequestInfo: ok200};
+  },
+  pusher: async (body) => {
+    pushes.push(body);
+    return {httpRequestInfo: ok200};
+  },
+});
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+window.result = (async () => {
+  await rep.pull();
+  const pulled = await rep.query((tx) => tx.scan({prefix: 'k/'}).entries().toArray());
+  await rep.mutate.putMany({entries});
+  const mine = await rep.query((tx) => tx.scan({prefix: 'm/'}).values().toArray());
+  for (let n = 0; n < 200 && pushes.length === 0; n++) await new Promise((r) => setTimeout(r, 25));
+  const mutation = pushes[0]?.mutations?.[0];
+  return {
+    pulled: pulled.length,
+    pulledSame: same(pulled, puts.map((p) => [p.key, p.value])),
+    read: mine.length,
+    readSame: same([...mine].sort((a, b) => a.i - b.i), entries.map(([, v]) => v)),
+    pushedName: mutation?.name,
+    pushedArgsSame: same(mutation?.args, {entries}),
+  };
+})().catch((e) => ({error: String(e && e.stack || e)}));`;
+
+test('a large pull response and large mutation args, beyond ASCII, arrive whole', {timeout: 120000}, async () => {
+  await withPackagePage(context, path.join(tmp, 'large'), script, async (page) => {
+    await page.waitForFunction(() => window.result !== undefined, null, {timeout: 60000});
+    const result = await page.evaluate(() => window.result);
+    assert.deepEqual(result, {pulled: 3000, pulledSame: true, read: 200, readSame: true, pushedName: 'putMany', pushedArgsSame: true});
+  });
+});
