@@ -534,13 +534,20 @@ void LoadTheRest(Tab& t, const TestStore& store, std::vector<std::string>* probl
   }
 }
 
+// Opens `a` on `store` and pulls `keys` keys (k100, k101, ...) of 30 bytes
+// into its confirmed state at cookie 5; with pages of about 200 bytes, a
+// few keys each. Not written yet.
+void OpenAndPullSmallKeys(Tab& a, const TestStore& store, int keys) {
+  Open(a.persister, a.replica, store);
+  std::vector<PatchOp> patch;
+  for (int i = 0; i < keys; ++i) patch.push_back(PutOp("k" + std::to_string(100 + i), std::string(30, 'v')));
+  ASSERT_EQ(a.replica.applyPull(Pull(5, {}, patch), nullptr).kind, PullOutcome::Kind::kApplied);
+}
+
 TEST(Persister, ALazyOpenAnswersAfterReadingOnlyThePagesAReadNeeds) {
   TestStore store;
   Tab a("a", PersistOptions{200});
-  Open(a.persister, a.replica, store);
-  std::vector<PatchOp> patch;
-  for (int i = 0; i < 100; ++i) patch.push_back(PutOp("k" + std::to_string(100 + i), std::string(30, 'v')));
-  a.replica.applyPull(Pull(5, {}, patch), nullptr);
+  OpenAndPullSmallKeys(a, store, 100);
   Write(a.persister, store);
   size_t pages = 0;
   for (const auto& [k, v] : store.records) pages += k.find("/p") != std::string::npos;
@@ -577,10 +584,7 @@ TEST(Persister, ALazyOpenAnswersAfterReadingOnlyThePagesAReadNeeds) {
 TEST(Persister, FillPagesIgnoresKeysThatNameNoUnloadedPage) {
   TestStore store;
   Tab a("a", PersistOptions{200});
-  Open(a.persister, a.replica, store);
-  std::vector<PatchOp> patch;
-  for (int i = 0; i < 60; ++i) patch.push_back(PutOp("k" + std::to_string(100 + i), std::string(30, 'v')));
-  a.replica.applyPull(Pull(5, {}, patch), nullptr);
+  OpenAndPullSmallKeys(a, store, 60);
   Write(a.persister, store);
 
   Tab b("b", PersistOptions{200});
@@ -619,10 +623,7 @@ TEST(Persister, FillPagesIgnoresKeysThatNameNoUnloadedPage) {
 TEST(Persister, MutationsWrittenDuringALazyOpenKeepThePagesAndSurvive) {
   TestStore store;
   Tab a("a", PersistOptions{200});
-  Open(a.persister, a.replica, store);
-  std::vector<PatchOp> patch;
-  for (int i = 0; i < 40; ++i) patch.push_back(PutOp("k" + std::to_string(100 + i), std::string(30, 'v')));
-  a.replica.applyPull(Pull(5, {}, patch), nullptr);
+  OpenAndPullSmallKeys(a, store, 40);
   a.replica.mutate("put", Put("k120", "pending"), 1);
   Write(a.persister, store);
   std::map<std::string, std::string> pagesBefore;
