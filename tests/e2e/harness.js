@@ -380,6 +380,28 @@ export async function serveFolder(dir) {
 }
 
 /**
+ * For a test file that opens its own pages: a context of the run's engine
+ * and a temporary folder named after `prefix`, made before its tests and
+ * removed after them. Read them from the returned object's `context` and
+ * `tmp` once the tests run.
+ */
+export function contextAndFolder(prefix) {
+  const fixture = {context: null, tmp: null};
+  let engine;
+  before(async () => {
+    fixture.tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    engine = await openEngine();
+    fixture.context = await engine.newContext();
+  });
+  after(async () => {
+    await fixture.context?.close();
+    await engine?.close();
+    if (fixture.tmp) fs.rmSync(fixture.tmp, {recursive: true, force: true});
+  });
+  return fixture;
+}
+
+/**
  * Opens a page of the built package (build-wasm/package, copied into a new
  * folder `dir`) whose module script is `script`, in `context`, and runs
  * `body(page)`; closes the page and its server after.

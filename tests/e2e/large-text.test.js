@@ -4,30 +4,13 @@
 // both go to the core as pieces of their JSON text (wasm/js/json-pieces.js,
 // core-text.js); elsewhere as one string. Either way the data read back
 // and the args the pusher is given must be what the app gave.
-import {after, before} from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import {engineName, openEngine} from './browsers.js';
-import {engineTest, withPackagePage} from './harness.js';
+import {engineName} from './browsers.js';
+import {contextAndFolder, engineTest, withPackagePage} from './harness.js';
 
 const test = engineTest(engineName());
-let tmp;
-let engine;
-let context;
-
-before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-large-text-'));
-  engine = await openEngine();
-  context = await engine.newContext();
-});
-
-after(async () => {
-  await context?.close();
-  await engine?.close();
-  fs.rmSync(tmp, {recursive: true, force: true});
-});
+const run = contextAndFolder('replicore-large-text-');
 
 const script = `import {Replicache} from './replicore.js';
 const ok200 = {httpStatusCode: 200, errorMessage: ''};
@@ -68,7 +51,7 @@ window.result = (async () => {
 })().catch((e) => ({error: String(e && e.stack || e)}));`;
 
 test('a large pull response and large mutation args, beyond ASCII, arrive whole', {timeout: 120000}, async () => {
-  await withPackagePage(context, path.join(tmp, 'large'), script, async (page) => {
+  await withPackagePage(run.context, path.join(run.tmp, 'large'), script, async (page) => {
     await page.waitForFunction(() => window.result !== undefined, null, {timeout: 60000});
     const result = await page.evaluate(() => window.result);
     assert.deepEqual(result, {pulled: 3000, pulledSame: true, read: 200, readSame: true, pushedName: 'putMany', pushedArgsSame: true});

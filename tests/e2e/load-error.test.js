@@ -2,42 +2,26 @@
 // on screen, not sit there claiming "online". The server runs in-process with a package folder
 // made for each case; the page is the real web/, in a real browser (the engine of the run:
 // browsers.js).
-import {after, before} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {createServer} from '../../node_server/src/server.js';
 import {silentLogger} from '../../node_server/src/log.js';
-import {engineName, openEngine} from './browsers.js';
-import {engineTest, repoRoot, withPackagePage as withPackage} from './harness.js';
+import {engineName} from './browsers.js';
+import {contextAndFolder, engineTest, repoRoot, withPackagePage as withPackage} from './harness.js';
 
 const test = engineTest(engineName());
 const built = path.join(repoRoot, 'build-wasm/package');
-let tmp;
-let engine;
-let context;
-
-before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replicore-load-error-'));
-  engine = await openEngine();
-  context = await engine.newContext();
-});
-
-after(async () => {
-  await context?.close();
-  await engine?.close();
-  fs.rmSync(tmp, {recursive: true, force: true});
-});
+const run = contextAndFolder('replicore-load-error-');
 
 /** Open the demo against a server whose /replicore/ is `packageDir`; returns what the page shows. */
 async function openWith(packageDir) {
   const server = createServer({
-    dataDir: path.join(tmp, 'data'), demoLogin: true, logger: silentLogger,
+    dataDir: path.join(run.tmp, 'data'), demoLogin: true, logger: silentLogger,
     webDir: path.join(repoRoot, 'web'), packageDir,
   });
   await server.listen(0, '127.0.0.1');
-  const page = await context.newPage();
+  const page = await run.context.newPage();
   try {
     await page.goto(`http://127.0.0.1:${server.port}/?user=alice&pullInterval=off`);
     await page.waitForFunction(() => window.replichat?.state?.rep || !document.getElementById('load-error').hidden,
@@ -54,7 +38,7 @@ async function openWith(packageDir) {
 }
 
 test('no package at /replicore/: the page shows an error saying how to build it', async () => {
-  const empty = path.join(tmp, 'empty');
+  const empty = path.join(run.tmp, 'empty');
   fs.mkdirSync(empty);
   const shown = await openWith(empty);
   assert.equal(shown.started, false);
@@ -64,7 +48,7 @@ test('no package at /replicore/: the page shows an error saying how to build it'
 });
 
 test('the .wasm missing: the page shows an error too', async () => {
-  const noWasm = path.join(tmp, 'no-wasm');
+  const noWasm = path.join(run.tmp, 'no-wasm');
   fs.mkdirSync(noWasm);
   for (const f of ['replicore.js', 'replicore_wasm.mjs']) fs.copyFileSync(path.join(built, f), path.join(noWasm, f));
   const shown = await openWith(noWasm);
@@ -85,7 +69,7 @@ test('the built package: no error, the chat starts', async () => {
 // It must leave nothing behind that the page or the app could see.
 
 /** Opens a page of the built package whose module script is `script`; runs `body(page)`. */
-const withPackagePage = (name, script, body) => withPackage(context, path.join(tmp, name), script, body);
+const withPackagePage = (name, script, body) => withPackage(run.context, path.join(run.tmp, name), script, body);
 
 const warmUps = (page) => page.evaluate(() => performance.getEntriesByName('replicore: warm-up').length);
 
