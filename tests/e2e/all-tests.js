@@ -41,7 +41,7 @@ if (process.env.E2E_HANDLES) {
   });
 }
 
-const imported = ['auth', 'bundle', 'chat', 'conformance', 'demo', 'interop', 'load-error', 'persist', 'react'].map((name) => `${name}.test.js`);
+const imported = ['auth', 'bundle', 'chat', 'conformance', 'demo', 'interop', 'large-text', 'load-error', 'persist', 'react'].map((name) => `${name}.test.js`);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const present = fs.readdirSync(here).filter((name) => name.endsWith('.test.js')).sort();
 if (JSON.stringify(present) !== JSON.stringify(imported)) {
