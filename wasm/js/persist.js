@@ -16,6 +16,7 @@ import {wasm} from './loading.js';
 import {PageLoader} from './page-loader.js';
 import {readAll, unpackPlan, withRecords} from './records.js';
 import {journalKeys, journalPrefix, journalStorage} from './store/journal.js';
+import {readOpenHint, writeOpenHint} from './store/open-hint.js';
 import {REGISTRY, registerDatabase} from './store/provider.js';
 
 /** Milliseconds from a change to the start of the write that stores it. */
@@ -36,6 +37,11 @@ export function makeIDBName(name, _schemaVersion) {
   // the group inside it). The number is the format (core/store_format.h);
   // "replicore:" keeps it apart from a Replicache database of the name.
   return `replicore:${name}:1`;
+}
+
+/** The store keys of the two head slots of group `groupID` (core/store_format.h). */
+function headKeys(groupID) {
+  return [`g/${groupID}/h0`, `g/${groupID}/h1`];
 }
 
 function message(e) {
@@ -82,42 +88,27 @@ export class Persistence {
    * Rejects when the store cannot be used.
    */
   async openGroup(schemaVersion, mutatorNames, newGroupID, newProfileID) {
-    if (!this._store) this.prefetch(newProfileID, false);
+    if (!this._store) this.prefetch(schemaVersion, newProfileID);
     const profile = this._profile;
     const names = mutatorNames.join('\u0000');
-    let choice = null;
-    if (this._registryRead) {
-      // Read while the module loaded: the heads in a second read.
-      const c = this._choose(await this._registryRead, schemaVersion, names, newGroupID);
-      if (!c.created && !c.problem) {
-        this._openedHeads = await readAll(this._store, [`g/${c.groupID}/h0`, `g/${c.groupID}/h1`]);
-        choice = c;
-      }
-    } else {
-      // Usually the group exists: found with a read, the group's heads in
-      // the same transaction, and nothing written before the first answer
-      // (the registry's note that the group was used is written after).
-      const r = await this._store.read();
-      try {
-        const registry = await r.get(REGISTRY_KEY);
-        const c = this._choose(registry, schemaVersion, names, newGroupID);
-        if (!c.created && !c.problem) {
-          this._openedHeads = await Promise.all([r.get(`g/${c.groupID}/h0`), r.get(`g/${c.groupID}/h1`)]);
-          choice = c;
-        }
-      } finally {
-        r.release();
-      }
-    }
-    if (choice) {
+    // Usually the group exists: found in the registry read at prefetch, its
+    // heads read in the same transaction when the hint named it (else in a
+    // second read), and nothing written before the first answer (the
+    // registry's note that the group was used is written after).
+    const [registry, ...hintedHeads] = await this._firstRead;
+    let choice = this._choose(registry, schemaVersion, names, newGroupID);
+    if (!choice.created && !choice.problem) {
+      const found = choice.groupID;
+      this._openedHeads = found === this._hintedGroup ? hintedHeads : await readAll(this._store, headKeys(found));
       // The registry's note that the group is in use (for clientMaxAgeMs)
       // waits for afterFirstAnswers.
-      this._noteUse = () => this._chooseInWrite(schemaVersion, names, newGroupID, choice.groupID);
+      this._noteUse = () => this._chooseInWrite(schemaVersion, names, newGroupID, found);
     } else {
       // A new group (or an unreadable registry): chosen and registered in
       // one write, so that two tabs opening at once agree on it.
       choice = await this._chooseInWrite(schemaVersion, names, newGroupID, null);
     }
+    writeOpenHint(this._storeName, schemaVersion, choice.groupID);
     this._groupID = choice.groupID;
     this._expired = choice.expired;
     return {groupID: choice.groupID, profileID: await profile, created: choice.created};
@@ -144,19 +135,19 @@ export class Persistence {
 
   /**
    * Starts what opening needs that the WebAssembly module does not: the
-   * profile id (from another store) and the store's connection, and with
-   * `readRegistry` the read of its registry. Called while the module may
-   * still be loading (a page's first instance), so that they overlap it;
-   * choosing the group, which is the core's rule, waits for the module.
+   * profile id (from another store), the store's connection, and one read
+   * of its registry with the heads of the group the last instance opened
+   * (store/open-hint.js). Called while the module may still be loading (a
+   * page's first instance), so that they overlap it; choosing the group,
+   * which is the core's rule, waits for the module.
    */
-  prefetch(newProfileID, readRegistry) {
+  prefetch(schemaVersion, newProfileID) {
     this._profile = this._profileID(newProfileID);
     this._profile.catch(() => {});
     this._store = this._provider.create(this._storeName);
-    if (readRegistry) {
-      this._registryRead = readAll(this._store, [REGISTRY_KEY]).then(([registry]) => registry);
-      this._registryRead.catch(() => {});
-    }
+    this._hintedGroup = readOpenHint(this._storeName, schemaVersion);
+    this._firstRead = readAll(this._store, [REGISTRY_KEY, ...(this._hintedGroup ? headKeys(this._hintedGroup) : [])]);
+    this._firstRead.catch(() => {});
   }
 
   _choose(registry, schemaVersion, names, newGroupID) {
@@ -179,8 +170,8 @@ export class Persistence {
       if (expected === null) {
         // The group's heads in the same transaction: one store round trip
         // less before the first answer (load() starts from them).
-        const [, h0, h1] = await Promise.all([w.put(REGISTRY_KEY, choice.registry), w.get(`g/${g}/h0`), w.get(`g/${g}/h1`)]);
-        this._openedHeads = [h0, h1];
+        const [, ...heads] = await Promise.all([w.put(REGISTRY_KEY, choice.registry), ...headKeys(g).map((k) => w.get(k))]);
+        this._openedHeads = heads;
       } else {
         await w.put(REGISTRY_KEY, choice.registry);
       }
@@ -227,7 +218,7 @@ export class Persistence {
   async load(core) {
     const pageBytes = Number.isSafeInteger(this._provider.pageBytes) ? this._provider.pageBytes : 0;
     wasm.corePersistInit(core, this._groupID, pageBytes, this._clientMaxAgeMs);
-    const heads = this._openedHeads ?? (await readAll(this._store, [`g/${this._groupID}/h0`, `g/${this._groupID}/h1`]));
+    const heads = this._openedHeads ?? (await readAll(this._store, headKeys(this._groupID)));
     this._openedHeads = null;
     this._heads = heads;
     // Lazily: the head and the pending mutations now, the pages when a
@@ -292,7 +283,7 @@ export class Persistence {
   async _removeGroup(group, force) {
     const w = await this._store.write();
     try {
-      const records = await Promise.all([w.get(`g/${group}/h0`), w.get(`g/${group}/h1`), w.get(REGISTRY_KEY)]);
+      const records = await Promise.all([...headKeys(group), REGISTRY_KEY].map((k) => w.get(k)));
       const out = withRecords(records, (p, n) => wasm.storeCollectGroup(group, p, n, force));
       if (!out) return; // unconfirmed mutations: kept
       const [registry, ...keys] = out.split('\u0000');
@@ -482,7 +473,7 @@ export class Persistence {
     try {
       const heads = unloading
         ? this._heads
-        : await Promise.all([w.get(`g/${this._groupID}/h0`), w.get(`g/${this._groupID}/h1`)]);
+        : await Promise.all(headKeys(this._groupID).map((k) => w.get(k)));
       if (open.superseded) throw Object.assign(new Error('superseded by an unload write'), {superseded: true});
       open.planned = true;
       this._heads = heads;
@@ -611,7 +602,7 @@ export class Persistence {
         this._refreshAgain = false;
         const core = this._rep._core;
         if (!core) return;
-        const heads = await readAll(this._store, [`g/${this._groupID}/h0`, `g/${this._groupID}/h1`]);
+        const heads = await readAll(this._store, headKeys(this._groupID));
         if (this._rep._core !== core) return;
         this._heads = heads;
         const keys = JSON.parse(withRecords(heads, (p, n) => wasm.coreRefreshPlan(core, p, n))).keys;

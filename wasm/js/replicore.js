@@ -177,7 +177,7 @@ export class Replicache {
     // still under way (a page's first instance).
     if (this._persistent) {
       this._persistOpening = new Persistence(this, this._storeProvider, this.idbName, {clientMaxAgeMs: this._clientMaxAgeMs});
-      this._persistOpening.prefetch(this._profileID, !wasm);
+      this._persistOpening.prefetch(this._schemaVersion, this._profileID);
     }
     this._ready = loadWasm().then(() => this._open());
     this._ready.catch((e) => {

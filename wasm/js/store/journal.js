@@ -19,7 +19,7 @@ export function journalPrefix(storeName, groupID = '') {
   return `replicore-journal/${storeName}/${groupID ? `${groupID}/` : ''}`;
 }
 
-/** The keys of the journals under `prefix`. */
+/** The keys of `storage` under `prefix` (journals', or open-hint.js's). */
 export function journalKeys(storage, prefix) {
   const keys = [];
   for (let i = 0; i < storage.length; i++) {

@@ -22,6 +22,7 @@ import {idbStoreProvider} from './idb-store.js';
 import {memStoreProvider} from './mem-store.js';
 import {storeError} from './errors.js';
 import {removeJournals} from './journal.js';
+import {removeOpenHints} from './open-hint.js';
 import {makeLog, consoleLogSink} from '../logging.js';
 
 export const REGISTRY = 'replicore-dbs-v1';
@@ -166,10 +167,16 @@ function providerOf(opts = {}) {
   return resolveStoreProvider(opts.kvStore, log);
 }
 
+// What a page keeps of a store in localStorage goes with it.
+function removeLocalRecords(name) {
+  removeJournals(name);
+  removeOpenHints(name);
+}
+
 export async function dropDatabase(name, opts) {
   const provider = providerOf(opts);
   await provider.drop(name);
-  removeJournals(name);
+  removeLocalRecords(name);
   await withRegistry(provider, (dbs) => {
     if (!Object.hasOwn(dbs, name)) return;
     delete dbs[name];
@@ -186,7 +193,7 @@ export async function dropAllDatabases(opts) {
   for (const name of names) {
     try {
       await provider.drop(name);
-      removeJournals(name);
+      removeLocalRecords(name);
       dropped.push(name);
     } catch (e) {
       errors.push(e);

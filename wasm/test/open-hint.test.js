@@ -1,0 +1,178 @@
+// The open hint (wasm/js/store/open-hint.js): a cold start reads the
+// registry and the heads of the group the last instance opened in one
+// store read, and a wrong or missing hint only costs a read. Node has no
+// localStorage; this file gives the package a page's (a Map behind the
+// Storage interface, and a `document`) for its own process only.
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {loadReplicore} from './helpers/package.js';
+import {memorySink, mutators} from './helpers/server.js';
+
+class MapStorage {
+  constructor() {
+    this._m = new Map();
+  }
+  get length() {
+    return this._m.size;
+  }
+  key(i) {
+    return [...this._m.keys()][i] ?? null;
+  }
+  getItem(k) {
+    return this._m.has(k) ? this._m.get(k) : null;
+  }
+  setItem(k, v) {
+    this._m.set(k, String(v));
+  }
+  removeItem(k) {
+    this._m.delete(k);
+  }
+}
+globalThis.document = {};
+globalThis.localStorage = new MapStorage();
+
+const {Replicache, dropDatabase, makeIDBName} = await loadReplicore();
+
+// A kvStore (Replicache 15's interface) in Maps that logs the keys of each
+// read transaction, in the order the transactions began, by store (the
+// profile's store is read through it too).
+function loggingStore() {
+  const dbs = new Map();
+  const reads = [];
+  const data = (name) => dbs.get(name) ?? dbs.set(name, new Map()).get(name);
+  const view = (name, keys, pending) => ({
+    closed: false,
+    async has(k) {
+      return pending?.has(k) ? pending.get(k) !== undefined : data(name).has(k);
+    },
+    async get(k) {
+      keys.push(k);
+      return pending?.has(k) ? pending.get(k) : data(name).get(k);
+    },
+    release() {},
+  });
+  return {
+    reads,
+    dbs,
+    create(name) {
+      return {
+        closed: false,
+        async read() {
+          const keys = [];
+          reads.push({name, keys});
+          return view(name, keys, null);
+        },
+        async write() {
+          const pending = new Map();
+          return {
+            ...view(name, [], pending),
+            async put(k, v) {
+              pending.set(k, v);
+            },
+            async del(k) {
+              pending.set(k, undefined);
+            },
+            async commit() {
+              for (const [k, v] of pending) (v === undefined ? data(name).delete(k) : data(name).set(k, v));
+            },
+          };
+        },
+        async close() {},
+      };
+    },
+    async drop(name) {
+      dbs.delete(name);
+    },
+  };
+}
+
+let n = 0;
+const uniqueName = (what) => `open-hint-${what}-${process.pid}-${n++}`;
+const hintKey = (name, schemaVersion = '') => `replicore-open/${makeIDBName(name)}/${schemaVersion}`;
+const heads = (g) => [`g/${g}/h0`, `g/${g}/h1`];
+// The keys of each read transaction of app `name`'s store.
+const readsOf = (store, name) => store.reads.filter((r) => r.name === makeIDBName(name)).map((r) => r.keys);
+const open = (name, kvStore, extra = {}) =>
+  new Replicache({name, kvStore, mutators, pullInterval: null, logSinks: [memorySink()], ...extra});
+
+// An instance that stores `count` keys, flushed and closed; its group id.
+async function stored(name, kvStore, count = 3, extra = {}) {
+  const rep = open(name, kvStore, extra);
+  for (let i = 0; i < count; i++) await rep.mutate.put({key: `k${i}`, value: {i}});
+  await rep.flush();
+  const group = await rep.clientGroupID;
+  await rep.close();
+  return group;
+}
+
+test('a cold start reads the registry and the heads of the group opened last in one store read', async () => {
+  const name = uniqueName('one-read');
+  const store = loggingStore();
+  const group = await stored(name, store);
+  assert.equal(localStorage.getItem(hintKey(name)), group, 'the group is remembered');
+
+  store.reads.length = 0;
+  const rep = open(name, store);
+  assert.deepEqual(await rep.query((tx) => tx.get('k2')), {i: 2});
+  assert.equal(await rep.clientGroupID, group);
+  assert.deepEqual(readsOf(store, name)[0], ['groups', ...heads(group)], 'the first read holds the registry and the heads');
+  assert.equal(readsOf(store, name).flat().filter((k) => k.endsWith('/h0')).length, 1, 'the heads are not read a second time');
+  await rep.close();
+});
+
+test('a hint that names another group costs one read more, and is corrected', async () => {
+  const name = uniqueName('stale');
+  const store = loggingStore();
+  const group = await stored(name, store);
+  // Another schemaVersion of the app made a group of its own in the same store.
+  const other = await stored(name, store, 1, {schemaVersion: 'v2'});
+  assert.notEqual(other, group);
+  assert.equal(localStorage.getItem(hintKey(name, 'v2')), other);
+
+  for (const wrong of [other, 'gone', 'x'.repeat(65)]) {
+    localStorage.setItem(hintKey(name), wrong);
+    store.reads.length = 0;
+    const rep = open(name, store);
+    assert.deepEqual(await rep.query((tx) => tx.scan().keys().toArray()), ['k0', 'k1', 'k2'], `hint ${wrong.slice(0, 8)}`);
+    assert.equal(await rep.clientGroupID, group);
+    assert.deepEqual(readsOf(store, name)[1], heads(group), 'the chosen group\'s heads in a second read');
+    assert.equal(localStorage.getItem(hintKey(name)), group, 'the hint names the chosen group again');
+    await rep.close();
+  }
+  // A hint over its length limit is not used for reading at all.
+  localStorage.setItem(hintKey(name), 'x'.repeat(65));
+  store.reads.length = 0;
+  const rep = open(name, store);
+  await rep.query((tx) => tx.get('k0'));
+  assert.deepEqual(readsOf(store, name)[0], ['groups']);
+  await rep.close();
+});
+
+test('without localStorage the store opens as before: the registry, then the heads', async () => {
+  const name = uniqueName('none');
+  const store = loggingStore();
+  const group = await stored(name, store);
+  const saved = globalThis.localStorage;
+  delete globalThis.localStorage;
+  try {
+    store.reads.length = 0;
+    const rep = open(name, store);
+    assert.deepEqual(await rep.query((tx) => tx.get('k1')), {i: 1});
+    assert.deepEqual(readsOf(store, name).slice(0, 2), [['groups'], heads(group)]);
+    await rep.close();
+  } finally {
+    globalThis.localStorage = saved;
+  }
+});
+
+test('dropDatabase removes the hints of that store only', async () => {
+  const store = loggingStore();
+  const [a, b] = [uniqueName('drop-a'), uniqueName('drop-b')];
+  await stored(a, store);
+  await stored(a, store, 1, {schemaVersion: 'v2'});
+  await stored(b, store);
+  await dropDatabase(makeIDBName(a), {kvStore: store});
+  assert.equal(localStorage.getItem(hintKey(a)), null);
+  assert.equal(localStorage.getItem(hintKey(a, 'v2')), null);
+  assert.notEqual(localStorage.getItem(hintKey(b)), null);
+});
