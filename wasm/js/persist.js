@@ -142,12 +142,14 @@ export class Persistence {
    * which is the core's rule, waits for the module.
    */
   prefetch(schemaVersion, newProfileID) {
-    this._profile = this._profileID(newProfileID);
-    this._profile.catch(() => {});
+    // The store first: its open and read are the longer way to the first
+    // answer, and an engine may open databases in the order asked.
     this._store = this._provider.create(this._storeName);
     this._hintedGroup = readOpenHint(this._storeName, schemaVersion);
     this._firstRead = readAll(this._store, [REGISTRY_KEY, ...(this._hintedGroup ? headKeys(this._hintedGroup) : [])]);
     this._firstRead.catch(() => {});
+    this._profile = this._profileID(newProfileID);
+    this._profile.catch(() => {});
   }
 
   _choose(registry, schemaVersion, names, newGroupID) {
