@@ -227,6 +227,14 @@ test('a reload shows every message at once, those typed offline as pending; onli
     const renders = await chat.page.evaluate(() => window.__renders);
     assert.ok(renders.every((r) => r.count === 4), `every render had the 4 messages: ${JSON.stringify(renders)}`);
     assert.equal(await chat.page.evaluate(() => window.__emptyShown), false, '"no messages" never showed');
+    // The reload read the group's heads with the registry: the open hint
+    // (wasm/js/store/open-hint.js) names the group the page uses.
+    const hint = await chat.page.evaluate(async () => {
+      const rep = window.replichat.state.rep;
+      const prefix = `replicore-open/${rep.idbName}/`;
+      return {group: await rep.clientGroupID, hinted: Object.keys(localStorage).filter((k) => k.startsWith(prefix)).map((k) => localStorage.getItem(k))};
+    });
+    assert.deepEqual(hint.hinted, [hint.group], 'the open hint names the group in use');
     await waitForPending(chat, 2);
     // Still offline after the reload: the reloaded client tries to sync and is refused.
     await waitUntil(() => gate.refused > refusedBefore, 'the reloaded page tried to sync while offline');
