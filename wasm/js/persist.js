@@ -84,11 +84,12 @@ export class Persistence {
   // --------------------------------------------------------------- open --
   /**
    * Opens the store and picks the client group for the schema and mutator
-   * names (a new random one when none matches), and the profile id.
+   * names (a new random one when none matches), and the profile id
+   * (`makeProfileID()` makes one if the profile has none).
    * Rejects when the store cannot be used.
    */
-  async openGroup(schemaVersion, mutatorNames, newGroupID, newProfileID) {
-    if (!this._store) this.prefetch(schemaVersion, newProfileID);
+  async openGroup(schemaVersion, mutatorNames, newGroupID, makeProfileID) {
+    if (!this._store) this.prefetch(schemaVersion, makeProfileID);
     const profile = this._profile;
     const names = mutatorNames.join('\u0000');
     // Usually the group exists: found in the registry read at prefetch, its
@@ -141,14 +142,14 @@ export class Persistence {
    * page's first instance), so that they overlap it; choosing the group,
    * which is the core's rule, waits for the module.
    */
-  prefetch(schemaVersion, newProfileID) {
+  prefetch(schemaVersion, makeProfileID) {
     // The store first: its open and read are the longer way to the first
     // answer, and an engine may open databases in the order asked.
     this._store = this._provider.create(this._storeName);
     this._hintedGroup = readOpenHint(this._storeName, schemaVersion);
     this._firstRead = readAll(this._store, [REGISTRY_KEY, ...(this._hintedGroup ? headKeys(this._hintedGroup) : [])]);
     this._firstRead.catch(() => {});
-    this._profile = this._profileID(newProfileID);
+    this._profile = this._profileID(makeProfileID);
     this._profile.catch(() => {});
   }
 
@@ -186,8 +187,9 @@ export class Persistence {
   }
 
   // The profile id is one per profile (browser profile, or process for
-  // memory stores): kept in the store that lists the databases, made once.
-  async _profileID(newProfileID) {
+  // memory stores): kept in the store that lists the databases, made once
+  // (by `makeProfileID()`, called only then).
+  async _profileID(makeProfileID) {
     const registry = this._provider.create(REGISTRY);
     try {
       const r = await registry.read();
@@ -202,9 +204,10 @@ export class Persistence {
       try {
         id = await w.get(PROFILE_KEY); // another tab may have made it meanwhile
         if (typeof id === 'string') return id;
-        await w.put(PROFILE_KEY, newProfileID);
+        id = makeProfileID();
+        await w.put(PROFILE_KEY, id);
         await w.commit();
-        return newProfileID;
+        return id;
       } finally {
         w.release();
       }

@@ -122,6 +122,16 @@ export class Replicache {
     this._storeProvider = resolveStoreProvider(kvStore, (level, msg) => this._log(level, msg));
     this._persistent = typeof kvStore === 'object' || (kvStore !== 'mem' && !!globalThis.indexedDB);
     this._persist = null;
+    // The store's opening overlaps the module's loading where that is
+    // still under way (a page's first instance), and the rest of this
+    // constructor: the first crypto.getRandomValues of a WebKit page takes
+    // 1 to 8 ms (WebKitGTK 2.50), and the store's first read need not wait
+    // for it. The profile id made below is stored only if the profile has
+    // none yet, after the profile's store answered.
+    if (this._persistent) {
+      this._persistOpening = new Persistence(this, this._storeProvider, this.idbName, {clientMaxAgeMs: this._clientMaxAgeMs});
+      this._persistOpening.prefetch(this._schemaVersion, () => this._profileID);
+    }
 
     this.getAuth = options.getAuth ?? null;
     this.onSync = null;
@@ -173,12 +183,6 @@ export class Replicache {
       },
     });
 
-    // The store's opening overlaps the module's loading where that is
-    // still under way (a page's first instance).
-    if (this._persistent) {
-      this._persistOpening = new Persistence(this, this._storeProvider, this.idbName, {clientMaxAgeMs: this._clientMaxAgeMs});
-      this._persistOpening.prefetch(this._schemaVersion, this._profileID);
-    }
     this._ready = loadWasm().then(() => this._open());
     this._ready.catch((e) => {
       this._log('error', 'replicore: could not load the WebAssembly module', e);
@@ -204,7 +208,7 @@ export class Replicache {
       this._persistOpening = null;
       try {
         const names = Object.keys(this._mutators);
-        const g = await persist.openGroup(this._schemaVersion, names, this._clientGroupID, this._profileID);
+        const g = await persist.openGroup(this._schemaVersion, names, this._clientGroupID, () => this._profileID);
         this._clientGroupID = g.groupID;
         this._profileID = g.profileID;
       } catch (e) {
