@@ -693,3 +693,14 @@ test('lazy open: a page that fails to read later is logged once, and the next pu
   assert.equal((await b.query((tx) => tx.get('k00999'))).i, 999);
   await b.close();
 });
+
+test('the profile id is made once per profile: every store and every reopen share it', async () => {
+  const [a, b] = [make(uniqueName('profile-a')), make(uniqueName('profile-b'))];
+  const id = await a.profileID;
+  assert.match(id, /^p[0-9a-v]{19}$/);
+  assert.equal(await b.profileID, id, 'another app name in the same profile');
+  await Promise.all([a.close(), b.close()]);
+  const c = make(uniqueName('profile-c'));
+  assert.equal(await c.profileID, id, 'after every instance closed');
+  await c.close();
+});
