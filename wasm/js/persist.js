@@ -109,7 +109,7 @@ export class Persistence {
       // one write, so that two tabs opening at once agree on it.
       choice = await this._chooseInWrite(schemaVersion, names, newGroupID, null);
     }
-    writeOpenHint(this._storeName, schemaVersion, choice.groupID);
+    if (!this._provider.inMemory) writeOpenHint(this._storeName, schemaVersion, choice.groupID);
     this._groupID = choice.groupID;
     this._expired = choice.expired;
     return {groupID: choice.groupID, profileID: await profile, created: choice.created};
@@ -146,7 +146,7 @@ export class Persistence {
     // The store first: its open and read are the longer way to the first
     // answer, and an engine may open databases in the order asked.
     this._store = this._provider.create(this._storeName);
-    this._hintedGroup = readOpenHint(this._storeName, schemaVersion);
+    this._hintedGroup = this._provider.inMemory ? '' : readOpenHint(this._storeName, schemaVersion);
     this._firstRead = readAll(this._store, [REGISTRY_KEY, ...(this._hintedGroup ? headKeys(this._hintedGroup) : [])]);
     this._firstRead.catch(() => {});
     this._profile = this._profileID(makeProfileID);

@@ -58,10 +58,6 @@ function randomID(n) {
   const alphabet = '0123456789abcdefghijklmnopqrstuv';
   return Array.from(randomBytes(n), (x) => alphabet[x & 31]).join('');
 }
-// 64-bit FNV-1a as two 32-bit halves; hex.
-
-// --------------------------------------------------------------- logging --
-
 
 // ------------------------------------------------------------- Replicache --
 

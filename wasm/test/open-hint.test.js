@@ -176,3 +176,20 @@ test('dropDatabase removes the hints of that store only', async () => {
   assert.equal(localStorage.getItem(hintKey(a, 'v2')), null);
   assert.notEqual(localStorage.getItem(hintKey(b)), null);
 });
+
+test('a provider whose stores end with the realm (inMemory) leaves no hint and reads none', async () => {
+  // The package's warm-up opens an instance over such a provider: a page
+  // that only imports the package must find its localStorage untouched.
+  const name = uniqueName('in-memory');
+  const store = Object.assign(loggingStore(), {inMemory: true});
+  const group = await stored(name, store);
+  assert.equal(localStorage.getItem(hintKey(name)), null, 'no hint written');
+
+  localStorage.setItem(hintKey(name), group);
+  store.reads.length = 0;
+  const rep = open(name, store);
+  assert.deepEqual(await rep.query((tx) => tx.get('k0')), {i: 0});
+  assert.deepEqual(readsOf(store, name).slice(0, 2), [['groups'], heads(group)], 'a hint left by others is not read');
+  await rep.close();
+  localStorage.removeItem(hintKey(name));
+});

@@ -30,6 +30,9 @@ export function memStoreProvider(dbs = sharedDbs) {
     // Not part of Replicache's store interface: records may be kept as
     // bytes (records.js, unpackPlan).
     recordsAsBytes: true,
+    // Nor is this: what it keeps ends with the realm, so nothing about it
+    // is worth leaving in localStorage for the next load (open-hint.js).
+    inMemory: true,
     create(name) {
       name = String(name);
       let db = dbs.get(name);
