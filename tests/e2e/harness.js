@@ -27,10 +27,11 @@ export async function freePort() {
   });
 }
 
-async function waitForHealth(url, child, timeoutMs = 20000) {
+// `log()`: what the server printed, for the error when it does not start.
+async function waitForHealth(url, child, log, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}; it printed:\n${log().slice(-4000)}`);
     try {
       const r = await fetch(`${url}/healthz`);
       if (r.ok) return;
@@ -39,7 +40,7 @@ async function waitForHealth(url, child, timeoutMs = 20000) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('server did not become healthy in time');
+  throw new Error(`server did not become healthy in time; it printed:\n${log().slice(-4000)}`);
 }
 
 // A node_server process that can be stopped and started again on the same
@@ -74,7 +75,7 @@ export class ServerProcess {
     };
     this.child.stdout.on('data', keep);
     this.child.stderr.on('data', keep);
-    await waitForHealth(this.url, this.child);
+    await waitForHealth(this.url, this.child, () => this.log.join(''));
   }
 
   async stop() {
