@@ -70,19 +70,22 @@ export function withRecords(values, fn) {
   }
 }
 
-// A write plan (core_persist.cpp, writePlan) out of wasm memory. Its
-// values are copied out as bytes when `asBytes` (the store keeps any
-// structured-clonable value: IndexedDB, memory), else decoded to strings
-// (Replicache's kvStore interface carries JSON values: a custom store).
-// Bytes are what both ends hold: no decoding on the way out, no encoding on
-// the way back in, and a copy where a string would be built. Firefox took
-// 173 ms to decode one 10 MB record and 253 ms to store the string
-// (bench/js/profile-persist.js --flush-only).
+// A write plan (core_persist.cpp, writePlan) out of wasm memory: its index
+// (store_binding.h, encodeStoreBatchIndex) in `bytes`, its values read
+// where the core holds them, at once (they live until the core's next
+// writePlan or writeDone). Values are copied out as bytes when `asBytes`
+// (the store keeps any structured-clonable value: IndexedDB, memory), else
+// decoded to strings (Replicache's kvStore interface carries JSON values: a
+// custom store). Bytes are what both ends hold: no decoding on the way out,
+// no encoding on the way back in, and a copy where a string would be built.
+// Firefox took 173 ms to decode one 10 MB record and 253 ms to store the
+// string (bench/js/profile-persist.js --flush-only).
 export function unpackPlan(bytes, asBytes = false) {
   const ops = [];
   const foreign = [];
   if (bytes.length < 4) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const heap = wasm.HEAPU8;
   const n = view.getUint32(0, true);
   let at = 4;
   for (let i = 0; i < n; i++) {
@@ -92,9 +95,10 @@ export function unpackPlan(bytes, asBytes = false) {
     at += 5 + keyLen;
     if (kind === 1) {
       const valueLen = view.getUint32(at, true);
-      const value = bytes.subarray(at + 4, at + 4 + valueLen);
+      const valueAt = view.getUint32(at + 4, true);
+      const value = heap.subarray(valueAt, valueAt + valueLen);
       ops.push([key, asBytes ? value.slice() : decoder.decode(value)]);
-      at += 4 + valueLen;
+      at += 8;
     } else if (kind === 0) {
       ops.push([key, undefined]);
     } else {

@@ -99,17 +99,19 @@ std::string Core::fillPages(std::string keys, uintptr_t ptr, size_t len) {
 }
 
 emscripten::val Core::writePlan(uintptr_t ptr, size_t len, double nowMs) {
+  plan_ = StoreBatch();
   out_ = guard(std::string(), [&] {
     if (!persister_) return fail(std::string(), "no persister");
     auto heads = readRecords(ptr, len);
     heads.resize(2);
-    StoreBatch batch = persister_->planWrite(heads[0], heads[1], nowMs);
-    return encodeStoreBatch(batch);
+    plan_ = persister_->planWrite(heads[0], heads[1], nowMs);
+    return encodeStoreBatchIndex(plan_);
   });
   return emscripten::val(emscripten::typed_memory_view(out_.size(), reinterpret_cast<const uint8_t*>(out_.data())));
 }
 
 void Core::writeDone(bool committed) {
+  plan_ = StoreBatch();
   if (persister_) persister_->writeDone(committed);
 }
 

@@ -47,11 +47,10 @@ void appendU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const
 
 }  // namespace
 
-std::string encodeStoreBatch(const StoreBatch& batch) {
+std::string encodeStoreBatchIndex(const StoreBatch& batch) {
   std::string out;
-  // Sized first: a batch can carry a chunk of megabytes.
   size_t bytes = 4;
-  for (const auto& [key, value] : batch.ops) bytes += 9 + key.size() + (value ? value->size() : 0);
+  for (const auto& [key, value] : batch.ops) bytes += 13 + key.size();
   for (const std::string& key : batch.foreignChunks) bytes += 5 + key.size();
   out.reserve(bytes);
   appendU32(out, uint32_t(batch.ops.size() + batch.foreignChunks.size()));
@@ -61,7 +60,7 @@ std::string encodeStoreBatch(const StoreBatch& batch) {
     out += key;
     if (value) {
       appendU32(out, uint32_t(value->size()));
-      out += *value;
+      appendU32(out, uint32_t(reinterpret_cast<uintptr_t>(value->data())));
     }
   }
   for (const std::string& key : batch.foreignChunks) {

@@ -20,10 +20,11 @@ std::vector<std::optional<std::string_view>> readRecordViews(uintptr_t ptr, size
 // The same, copied.
 std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len);
 
-// A write batch for JS, in one buffer: uint32 n, then n ops of uint8 kind
-// (1 put, 0 delete, 2 a foreign chunk to read), uint32 key length, key, and
-// for puts uint32 value length, value.
-std::string encodeStoreBatch(const StoreBatch& batch);
+// The index of a write batch for JS, in one buffer: uint32 n, then n ops of
+// uint8 kind (1 put, 0 delete, 2 a foreign chunk to read), uint32 key
+// length, key, and for puts uint32 value length, uint32 value address: the
+// values are read where `batch` holds them, so it must outlive the reading.
+std::string encodeStoreBatchIndex(const StoreBatch& batch);
 
 // {"keys":[...]}: the records to read next.
 std::string keysJson(const std::vector<std::string>& keys);
