@@ -13,7 +13,9 @@
 // `profileDir` the browser is launched on that folder, so what a page
 // stored is there when the test launches it again after a close or a
 // kill -9. With `onDisk` the storage is on disk (as a user's IndexedDB
-// is), else it may be in memory. A Context opens Pages; a Page navigates,
+// is), else it may be in memory. With `colorScheme` ('light' or 'dark') the
+// system's colour scheme is that one, as each engine learns it (Chromium's
+// emulation, Firefox's ui.systemUsesDarkTheme, WebKitGTK's GTK setting). A Context opens Pages; a Page navigates,
 // evaluates, waits, types, clicks, takes screenshots and reports its
 // console.
 //
@@ -301,16 +303,16 @@ class ChromiumEngine {
 
   // `args`: more command-line switches (the benchmark gives V8 a larger
   // heap); a context with them gets a browser of its own.
-  async newContext({profileDir, onDisk = false, viewport = DEFAULT_VIEWPORT, args = []} = {}) {
+  async newContext({profileDir, onDisk = false, viewport = DEFAULT_VIEWPORT, args = [], colorScheme} = {}) {
     if (profileDir || onDisk || args.length) {
       const dir = profileDir ?? tempDir('chromium');
       const context = await chromium.launchPersistentContext(dir, {
-        executablePath: '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, ...args], viewport,
+        executablePath: '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, ...args], viewport, colorScheme,
       });
       return new ChromiumContext(context, dir, profileDir ? null : dir);
     }
     this._shared ??= chromium.launch({executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS});
-    const context = await (await this._shared).newContext({viewport});
+    const context = await (await this._shared).newContext({viewport, colorScheme});
     return new ChromiumContext(context, null, null);
   }
 
@@ -468,8 +470,11 @@ class FirefoxEngine {
   _shared = null;
 
   // `prefs`: Firefox preferences (the benchmark turns off async stack
-  // capture); a context with them gets a browser of its own.
-  async newContext({profileDir, viewport = DEFAULT_VIEWPORT, prefs} = {}) {
+  // capture); a context with them gets a browser of its own. So does one
+  // with a `colorScheme`: WebDriver BiDi in Firefox ESR cannot emulate
+  // prefers-color-scheme, so the browser is told what the system uses.
+  async newContext({profileDir, viewport = DEFAULT_VIEWPORT, prefs, colorScheme} = {}) {
+    if (colorScheme) prefs = {...prefs, 'ui.systemUsesDarkTheme': colorScheme === 'dark' ? 1 : 0};
     if (profileDir || prefs) {
       const dir = profileDir ?? tempDir('firefox');
       const browser = await launchFirefox(dir, prefs);
@@ -673,7 +678,7 @@ class WebKitEngine {
   // off the network with a SyncGate (harness.js) instead.
   canGoOffline = false;
 
-  async newContext({profileDir, viewport = DEFAULT_VIEWPORT} = {}) {
+  async newContext({profileDir, viewport = DEFAULT_VIEWPORT, colorScheme} = {}) {
     const dir = profileDir ?? tempDir('webkit');
     const scratch = tempDir('webkit-session');
     const initScripts = path.join(scratch, 'init-scripts.json');
@@ -708,7 +713,7 @@ class WebKitEngine {
       'webkitgtk:browserOptions': {
         binary: '/usr/bin/python3',
         args: [WEBKIT_BROWSER, `--profile=${dir}`, `--init-scripts=${initScripts}`,
-          `--size=${viewport.width}x${viewport.height}`],
+          `--size=${viewport.width}x${viewport.height}`, ...(colorScheme ? [`--color-scheme=${colorScheme}`] : [])],
       },
     }).build();
     await driver.manage().setTimeouts({script: 60000, pageLoad: 60000});

@@ -312,22 +312,21 @@ test('reading history stays put; new messages show a marker and a button; the li
   });
 });
 
-test('dark mode follows the system', {skip: engineName() !== 'chromium' && 'emulating the system\'s colour scheme is Chromium-only here'},
-  async () => {
-    const room = uniqueRoom('dark');
-    await withChats([{user: 'alice', room}], async (alice) => {
-      const background = () => alice.page.evaluate(() => getComputedStyle(document.querySelector('.app')).backgroundColor);
-      // playwright-core's page under browsers.js's ChromiumPage.
-      await alice.page._page.emulateMedia({colorScheme: 'light'});
-      const light = await background();
-      await alice.page._page.emulateMedia({colorScheme: 'dark'});
-      const dark = await background();
+// The system's scheme is set per browser context, in each engine its own way
+// (browsers.js, colorScheme).
+test('dark mode follows the system', async () => {
+  const room = uniqueRoom('dark');
+  await withChats([{user: 'alice', room, colorScheme: 'light'}, {user: 'bob', room, colorScheme: 'dark'}],
+    async (alice, bob) => {
+      const background = (chat) => chat.page.evaluate(() => getComputedStyle(document.querySelector('.app')).backgroundColor);
+      const light = await background(alice);
+      const dark = await background(bob);
       assert.equal(light, 'rgb(255, 255, 255)');
       assert.notEqual(dark, light);
       const [r, g, b] = dark.match(/\d+/g).map(Number);
       assert.ok(r + g + b < 150, `dark: ${dark}`);
     });
-  });
+});
 
 // ------------------------------------------------------------ screenshots --
 // docs/screenshot-desktop.png and docs/screenshot-phone.png: two people in one room, side by

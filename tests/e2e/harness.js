@@ -93,8 +93,8 @@ export class ServerProcess {
 
 // One window of the chat in a fresh browser profile of `engine`: a
 // separate user. `origin` is the server's URL or a SyncGate's.
-export async function openChat(engine, server, {user, room, pullInterval = 'off', viewport, origin}) {
-  const context = await engine.newContext({viewport});
+export async function openChat(engine, server, {user, room, pullInterval = 'off', viewport, origin, colorScheme}) {
+  const context = await engine.newContext({viewport, colorScheme});
   try {
     const chat = await openChatPage(context, origin ?? server.url, {user, room, pullInterval});
     return {

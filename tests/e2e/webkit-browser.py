@@ -37,6 +37,11 @@ if not profile:
     sys.exit('webkit-browser.py: --profile=DIR is required')
 init_scripts_file = option('init-scripts')
 width, height = (int(n) for n in option('size', '900x700').split('x'))
+# --color-scheme=dark|light: what the system asks of apps. WebKitGTK answers
+# prefers-color-scheme from GTK's dark-theme preference.
+color_scheme = option('color-scheme')
+if color_scheme:
+    Gtk.Settings.get_default().set_property('gtk-application-prefer-dark-theme', color_scheme == 'dark')
 
 data_manager = WebKit2.WebsiteDataManager(
     base_data_directory=os.path.join(profile, 'data'),
