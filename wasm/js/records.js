@@ -1,7 +1,8 @@
 // Records between the store and the core: what the store read goes into
 // wasm memory as one buffer per batch (the core reads it with
 // readRecords, wasm/src/store_binding.cpp), and a write plan comes out as
-// one buffer. Never one crossing per record.
+// one index whose values JS copies from where the core holds them. Never
+// one crossing per record.
 import {wasm} from './loading.js';
 
 const encoder = new TextEncoder();

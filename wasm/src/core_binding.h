@@ -286,7 +286,8 @@ class Core : public SyncHost {
   // never one call per record: records go in as one buffer of
   // [int32 length (-1: absent), UTF-8 bytes]... that JS writes into
   // memory from malloc (readRecords), and write batches come out as one
-  // buffer (writePlan). The rules are all the Persister's (core/persister.h).
+  // index of where their values are (writePlan). The rules are all the
+  // Persister's (core/persister.h).
   void persistInit(std::string groupID, double pageBytes, double clientMaxAgeMs);
 
   // Opening: the two head slots in; {"keys":[...]} of the records to read
