@@ -15,9 +15,9 @@
 // kill -9. With `onDisk` the storage is on disk (as a user's IndexedDB
 // is), else it may be in memory. With `colorScheme` ('light' or 'dark') the
 // system's colour scheme is that one, as each engine learns it (Chromium's
-// emulation, Firefox's ui.systemUsesDarkTheme, WebKitGTK's GTK setting). A Context opens Pages; a Page navigates,
-// evaluates, waits, types, clicks, takes screenshots and reports its
-// console.
+// emulation, Firefox's ui.systemUsesDarkTheme, WebKitGTK's GTK setting).
+// A Context opens Pages; a Page navigates, evaluates, waits, types, clicks,
+// takes screenshots and reports its console.
 //
 // How each engine gives a fresh context: Chromium opens an off-the-record
 // context (storage in memory) in a browser shared by the test process, or
