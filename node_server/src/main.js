@@ -46,7 +46,7 @@ function defaultDataDir() {
 }
 
 // What the page loads from /replicore/: without them it would come up "online" and do nothing.
-const PACKAGE_FILES = ['replicore.js', 'replicore_wasm.mjs', 'replicore_wasm.wasm'];
+const PACKAGE_FILES = ['replicore.js', 'replicore_wasm.wasm'];
 
 function packageDir() {
   if (env.PACKAGE_DIR === 'off') return null;

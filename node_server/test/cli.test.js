@@ -19,7 +19,7 @@ import { mintToken } from '../src/auth.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.resolve(here, '../src/main.js');
 const BUILT = path.resolve(here, '../../build-wasm/package');
-const PACKAGE_FILES = ['replicore.js', 'replicore_wasm.mjs', 'replicore_wasm.wasm'];
+const PACKAGE_FILES = ['replicore.js', 'replicore_wasm.wasm'];
 const CLI_SECRET = 'replicore-cli-secret-0123456789abcdef';
 
 /** The URL of a `listening` line, JSON or pretty; undefined for any other line. */
@@ -151,9 +151,12 @@ describe('main.js', { timeout: 120_000 }, () => {
   it('refuses a PACKAGE_DIR without a built package, naming what is missing and how to build it', async () => {
     const empty = path.join(tmp, 'empty');
     fs.mkdirSync(empty, { recursive: true });
-    fs.writeFileSync(path.join(empty, 'replicore.js'), '');
     const result = await run({ PACKAGE_DIR: empty }, dataDir);
-    assertOneLine(result, /PACKAGE_DIR.*replicore_wasm\.mjs, replicore_wasm\.wasm.*bash scripts\/build-wasm\.sh/);
+    assertOneLine(result, /PACKAGE_DIR.*replicore\.js, replicore_wasm\.wasm.*bash scripts\/build-wasm\.sh/);
+    // One file there, the other named alone.
+    fs.writeFileSync(path.join(empty, 'replicore.js'), '');
+    const again = await run({ PACKAGE_DIR: empty }, dataDir);
+    assertOneLine(again, /PACKAGE_DIR.*has no replicore_wasm\.wasm\).*bash scripts\/build-wasm\.sh/);
   });
 
   it('serves the package of PACKAGE_DIR; PACKAGE_DIR=off serves none', async () => {

@@ -410,7 +410,7 @@ export function contextAndFolder(prefix) {
 export async function withPackagePage(context, dir, script, body) {
   const built = path.join(repoRoot, 'build-wasm/package');
   fs.mkdirSync(dir, {recursive: true});
-  for (const f of ['replicore.js', 'replicore_wasm.mjs', 'replicore_wasm.wasm']) fs.copyFileSync(path.join(built, f), path.join(dir, f));
+  for (const f of ['replicore.js', 'replicore_wasm.wasm']) fs.copyFileSync(path.join(built, f), path.join(dir, f));
   fs.writeFileSync(path.join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
 <title>${path.basename(dir)}</title><script type="module">${script}</script>`);
   const server = await serveFolder(dir);

@@ -1,6 +1,7 @@
 // Loading the WebAssembly module: once per JavaScript realm, with the Node
 // globals Emscripten's fetch and WebSocket need. Every other module reads
 // the loaded module through the live binding `wasm`.
+// Emscripten's glue, bundled into the shipped replicore.js (wasm/CMakeLists.txt).
 import createReplicoreModule from './replicore_wasm.mjs';
 
 export const isNode =
@@ -23,7 +24,7 @@ export let moduleStopped = null;
  * Options for loading the WebAssembly module, before the first Replicache is
  * made: `locateFile(path, scriptDirectory)` to say where `replicore_wasm.wasm`
  * is served from, or `wasmBinary` (an ArrayBuffer/Uint8Array) to supply it.
- * By default the .wasm is loaded from next to `replicore_wasm.mjs`
+ * By default the .wasm is loaded from next to `replicore.js`
  * (`new URL('replicore_wasm.wasm', import.meta.url)` in browsers, the file
  * system in Node).
  */

@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {brotliCompressSync, constants, gzipSync} from 'node:zlib';
 
 const dir = process.argv[2];
-const files = ['replicore_wasm.wasm', 'replicore_wasm.mjs', 'replicore.js', 'replicore.d.ts'];
+const files = ['replicore_wasm.wasm', 'replicore.js', 'replicore.d.ts'];
 let total = [0, 0, 0];
 console.log('file                    raw      gzip    brotli');
 for (const f of files) {
