@@ -4,12 +4,26 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
-import {copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import * as esbuild from 'esbuild';
-import {installedProject, wasmDir} from './helpers/package.js';
+import {installedProject, packageDir, wasmDir} from './helpers/package.js';
 
 const project = installedProject();
+
+// A page learns of a second module only after the first has loaded and been
+// parsed, and the .wasm's fetch waited for it (wasm/CMakeLists.txt): the
+// wrapper and Emscripten's glue ship as one module, which imports nothing
+// of its own, only Node's modules and ws/xhr2, under Node.
+test('the package ships one JavaScript module next to its .wasm', () => {
+  const files = readdirSync(packageDir).filter((f) => /\.(m?js|wasm)$/.test(f)).sort();
+  assert.deepEqual(files, ['replicore.js', 'replicore_wasm.wasm']);
+  const js = readFileSync(join(packageDir, 'replicore.js'), 'utf8');
+  const specifiers = [...js.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)["']([^"']+)["']/g)].map((m) => m[1]);
+  assert.ok(specifiers.length > 0, 'the lazy Node imports are found, so the pattern matches');
+  assert.deepEqual(specifiers.filter((s) => s.startsWith('.') || s.startsWith('/')), []);
+  assert.deepEqual([...new Set(specifiers)].sort(), ['module', 'path', 'url', 'ws', 'xhr2']);
+});
 
 const app = `
 import {Replicache} from 'replicore';
