@@ -325,8 +325,8 @@ window.benchReady = true;
         // Every start, in the order run, with when it constructed: a median
         // of five hides a start slowed by the tab before it.
         for (const i of [0, 1]) {
-          const runs = samples[mode][i].map((ms, k) => `${fmt(ms)} (at ${fmt(at[mode][i][k])})`).join(', ');
-          console.log(`[${engine} idb]         ${i === 0 ? 'replicore' : 'Replicache'} starts: ${runs}`);
+          const starts = samples[mode][i].map((ms, k) => `${fmt(ms)} (at ${fmt(at[mode][i][k])})`).join(', ');
+          console.log(`[${engine} idb]         ${i === 0 ? 'replicore' : 'Replicache'} starts: ${starts}`);
         }
       }
     }
