@@ -240,7 +240,7 @@ export class Persistence {
       this._disabled = true;
     }
     this.pages = new PageLoader(this._rep, this._store);
-    this._takeJournals(core);
+    step.journaled = this._takeJournals(core);
     this._listen();
     this._collecting = this.collectGroups().catch(() => {});
     return step;
@@ -567,14 +567,15 @@ export class Persistence {
   }
 
   // At open, before the first replay: the journals other clients of the
-  // group left as their pages unloaded.
+  // group left as their pages unloaded. Returns how many mutations they
+  // gave (the replay shows them).
   _takeJournals(core) {
     const storage = this._localStorage();
-    if (!storage || this._disabled) return;
+    if (!storage || this._disabled) return 0;
     const prefix = this._journalPrefix();
     this._takenJournals = [];
+    let taken = 0;
     try {
-      let taken = 0;
       for (const key of journalKeys(storage, prefix)) {
         const record = storage.getItem(key);
         const n = record === null ? 0 : wasm.coreTakeJournal(core, record);
@@ -589,8 +590,10 @@ export class Persistence {
       if (taken > 0) this._rep._log('debug', `replicore: took ${taken} mutations from the journals of pages that unloaded`);
       if (wasm.coreJournalsPending(core)) this.schedule();
       else this._dropStoredJournals(core);
+      return taken;
     } catch (e) {
       this._rep._log('error', `replicore: reading unload journals failed: ${message(e)}`);
+      return taken;
     }
   }
 
