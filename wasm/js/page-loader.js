@@ -9,11 +9,16 @@
 // while the whole state is in memory and a pull can apply (a pull waits for
 // `loaded`). So the first answer costs the head and one page, not the store.
 //
+// The pages the first reads missed are noted for the next start's open hint
+// (store/open-hint.js), which reads them right after the heads; those reads
+// come in here as `prefetched` and stand in for a store read of their keys.
+//
 // A page that cannot be read (missing, corrupt, or the store failing) is
 // handed to the core as absent: it leaves its range empty and forgets the
 // cookie, so the next pull fetches the whole state again.
 import {wasm} from './loading.js';
 import {readAll, withRecords} from './records.js';
+import {HINT_PAGES_PER_START} from './store/open-hint.js';
 
 // Background batches: one store transaction each. Large enough that a
 // store of 100 MB takes ~100 transactions, small enough that a read that
@@ -49,11 +54,15 @@ function fillInGroups(core, keys, records) {
 export class PageLoader {
   /**
    * `rep` gives _core, _closed and _log(level, ...); `store` is the open
-   * store the pages are read from.
+   * store the pages are read from; `prefetched` (or null) maps page keys to
+   * the promise of their records (undefined if missing), read at open.
    */
-  constructor(rep, store) {
+  constructor(rep, store, prefetched = null) {
     this._rep = rep;
     this._store = store;
+    this._prefetched = prefetched && prefetched.size > 0 ? prefetched : null;
+    // The pages the reads missed, in order, until takeFirstReads.
+    this._firstReads = [];
     this._inFlight = new Map(); // store key -> promise of its read and fill
     this._failed = false;
     this.done = false;
@@ -70,6 +79,9 @@ export class PageLoader {
    */
   loadMissed(core, bytes = 0) {
     const keys = wasm.coreMissedKeys(core, bytes);
+    if (keys !== '' && this._firstReads && this._firstReads.length < HINT_PAGES_PER_START) {
+      this._firstReads.push(...keys.split('\u0000').slice(0, HINT_PAGES_PER_START - this._firstReads.length));
+    }
     if (keys === '') {
       // Nothing is missing any more (another read filled it meanwhile), or
       // the core failed: either way the caller asks again, and a core that
@@ -86,7 +98,34 @@ export class PageLoader {
       if (keys === '') break;
       await this._load(core, keys.split('\u0000'));
     }
+    // The core asked for every page it lacks: what is left was not its.
+    this._prefetched = null;
     this._check(core);
+  }
+
+  /** The keys of the first pages the reads missed; noted no more after. */
+  takeFirstReads() {
+    const keys = this._firstReads ?? [];
+    this._firstReads = null;
+    return keys;
+  }
+
+  // The records of `keys`: those prefetched at open from their read; the
+  // others, and a prefetched one that was missing or failed, from the store.
+  async _records(keys) {
+    const pre = this._prefetched;
+    const early = pre ? keys.map((k) => pre.get(k)) : [];
+    if (!early.some((p) => p)) return readAll(this._store, keys);
+    for (const k of keys) pre.delete(k);
+    if (pre.size === 0) this._prefetched = null;
+    const records = await Promise.all(early);
+    const rest = keys.filter((_, i) => records[i] === undefined);
+    if (rest.length > 0) {
+      const read = await readAll(this._store, rest);
+      let j = 0;
+      for (let i = 0; i < records.length; i++) if (records[i] === undefined) records[i] = read[j++];
+    }
+    return records;
   }
 
   // Reads `keys`, sharing reads already in flight, and fills the pages in.
@@ -111,7 +150,7 @@ export class PageLoader {
   async _read(core, keys) {
     let records;
     try {
-      records = await readAll(this._store, keys);
+      records = await this._records(keys);
     } catch (e) {
       if (!this._failed) {
         this._rep._log('error', `replicore: reading the stored state failed (${message(e)}); the confirmed state will be fetched from the server again`);

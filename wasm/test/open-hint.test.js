@@ -193,3 +193,100 @@ test('a provider whose stores end with the realm (inMemory) leaves no hint and r
   await rep.close();
   localStorage.removeItem(hintKey(name));
 });
+
+// --- The first pages -----------------------------------------------------------
+
+const isPage = (k) => /\/p\d+$/.test(k);
+const ok = {httpStatusCode: 200, errorMessage: ''};
+const padded = (i) => ({i, pad: 'x'.repeat(500)});
+const keyOf = (i) => `k${String(i).padStart(5, '0')}`;
+
+// A store whose group holds `count` confirmed entries of ~0.5 KB (about 16
+// pages of the core's default 64 KiB at 2,000), put there by a pull.
+async function storedPages(name, kvStore, count = 2000) {
+  const patch = [{op: 'clear'}];
+  for (let i = 0; i < count; i++) patch.push({op: 'put', key: keyOf(i), value: padded(i)});
+  const puller = async () => ({response: {cookie: 1, lastMutationIDChanges: {}, patch}, httpRequestInfo: ok});
+  const rep = open(name, kvStore, {puller});
+  await rep.pull();
+  await rep.flush();
+  const group = await rep.clientGroupID;
+  await rep.close();
+  return group;
+}
+const hintOf = (name) => localStorage.getItem(hintKey(name)).split('\n');
+
+test('a cold start reads the pages its last start\'s first read needed right after the heads, and its first get reads no more', async () => {
+  const name = uniqueName('first-page');
+  const store = loggingStore();
+  const group = await storedPages(name, store);
+  assert.deepEqual(hintOf(name), [group], 'a pull is not a read: no page yet');
+
+  const b = open(name, store);
+  assert.deepEqual(await b.query((tx) => tx.get(keyOf(1234))), padded(1234));
+  await b.close();
+  const [hinted, page, ...more] = hintOf(name);
+  assert.equal(hinted, group);
+  assert.match(page, new RegExp(`^g/${group}/p\\d+$`), 'the page the get read');
+  assert.deepEqual(more, []);
+
+  store.reads.length = 0;
+  const c = open(name, store);
+  assert.deepEqual(await c.query((tx) => tx.get(keyOf(1234))), padded(1234));
+  const before = readsOf(store, name);
+  assert.deepEqual(before.slice(0, 2), [['groups', ...heads(group)], [page]], 'the page is read after the registry and the heads');
+  assert.deepEqual(before.slice(2).flat().filter(isPage), [], 'no other page read before the answer');
+  await c._persist.pages.loaded;
+  const pages = readsOf(store, name).flat().filter(isPage);
+  assert.equal(pages.filter((k) => k === page).length, 1, 'the background load does not read the hinted page again');
+  assert.ok(pages.length >= 10, `${pages.length} pages, each read once`);
+  assert.equal(new Set(pages).size, pages.length);
+  assert.equal((await c.query((tx) => tx.scan().keys().toArray())).length, 2000);
+  await c.close();
+});
+
+test('the hint names the first two pages of each start, newest first, four in all', async () => {
+  const name = uniqueName('first-pages');
+  const store = loggingStore();
+  const group = await storedPages(name, store);
+  const start = async (body) => {
+    const rep = open(name, store);
+    const v = await rep.query(body);
+    await rep.close();
+    return v;
+  };
+  await start((tx) => tx.get(keyOf(1900)));
+  const [, last] = hintOf(name);
+  // A scan from the start misses its first page and reads ahead: two join.
+  assert.equal((await start((tx) => tx.scan().keys().toArray())).length, 2000);
+  const afterScan = hintOf(name).slice(1);
+  assert.equal(afterScan.length, 3);
+  assert.equal(afterScan[2], last, 'the get\'s page stays, behind the scan\'s');
+  assert.notEqual(afterScan[0], last);
+  // The get after the scan finds its page in the first read.
+  store.reads.length = 0;
+  assert.deepEqual(await start((tx) => tx.get(keyOf(1900))), padded(1900));
+  assert.deepEqual(readsOf(store, name).slice(0, 2), [['groups', ...heads(group)], afterScan]);
+  assert.deepEqual(readsOf(store, name).slice(2).flat().filter((k) => k === last), [], 'its page is not read again');
+  assert.deepEqual(hintOf(name).slice(1), [last, afterScan[0], afterScan[1]], 'a page already named moves to the front');
+  await start((tx) => tx.get(keyOf(0)));
+  await start((tx) => tx.get(keyOf(1000)));
+  assert.equal(hintOf(name).length, 1 + 4, 'never more than four pages');
+});
+
+test('hinted pages that are gone, another group\'s or not asked for cost a read, never a wrong answer', async () => {
+  const name = uniqueName('first-page-stale');
+  const store = loggingStore();
+  const group = await storedPages(name, store);
+  const other = 'o'.repeat(20);
+  localStorage.setItem(hintKey(name), [group, `g/${group}/p999999`, `g/${other}/p1`, 'groups', `g/${group}/p1`].join('\n'));
+  store.reads.length = 0;
+  const rep = open(name, store);
+  assert.deepEqual(await rep.query((tx) => tx.get(keyOf(1999))), padded(1999));
+  assert.deepEqual(readsOf(store, name).slice(0, 2), [['groups', ...heads(group)], [`g/${group}/p999999`, `g/${group}/p1`]],
+    'only this group\'s page keys are read');
+  assert.equal((await rep.query((tx) => tx.scan().keys().toArray())).length, 2000);
+  await rep.close();
+  const pages = hintOf(name).slice(1);
+  assert.ok(pages.length >= 1 && pages.every((k) => k.startsWith(`g/${group}/p`)), pages.join(' '));
+});
