@@ -14,7 +14,7 @@
 // was committed before the call is durable.
 import {wasm} from './loading.js';
 import {PageLoader} from './page-loader.js';
-import {readAll, unpackPlan, withRecords} from './records.js';
+import {readAll, readEach, unpackPlan, withRecords} from './records.js';
 import {journalKeys, journalPrefix, journalStorage} from './store/journal.js';
 import {readOpenHint, writeOpenHint} from './store/open-hint.js';
 import {REGISTRY, registerDatabase} from './store/provider.js';
@@ -111,8 +111,7 @@ export class Persistence {
         this._openedHeads = hinted;
         // The hint's pages, being read: the page loader hands them to the
         // core when a read needs them.
-        const read = this._pagesRead;
-        this._prefetchedPages = new Map(this._hintedPages.map((key, i) => [key, read.then((r) => r[i], () => undefined)]));
+        this._prefetchedPages = new Map(this._hintedPages.map((key, i) => [key, this._pagesRead.then((each) => each[i])]));
       } else {
         this._openedHeads = await readAll(this._store, headKeys(found));
       }
@@ -179,9 +178,10 @@ export class Persistence {
     // 15 to 25 ms longer, and the profile's read, asked for after a read
     // of the pages, 10 to 20 ms; the pages are needed only once the core
     // has loaded the head.
+    // Each page is handed on as it arrives: a read that needs the last one
+    // waits for the others, one that needs the first does not.
     const pages = this._hintedPages;
-    this._pagesRead = pages.length > 0 ? this._firstRead.then(() => readAll(this._store, pages)) : null;
-    this._pagesRead?.catch(() => {});
+    this._pagesRead = pages.length > 0 ? this._firstRead.then(() => readEach(this._store, pages), () => pages.map(() => undefined)) : null;
   }
 
   _choose(registry, schemaVersion, names, newGroupID) {

@@ -109,6 +109,18 @@ export function unpackPlan(bytes, asBytes = false) {
   return {ops, foreign};
 }
 
+/**
+ * One read transaction of `keys` whose records arrive one by one: an array
+ * of promises, each of one record (undefined where it is missing or the
+ * read failed), in the order of `keys`.
+ */
+export function readEach(store, keys) {
+  const reading = store.read();
+  const each = keys.map((k) => reading.then((r) => r.get(k)).catch(() => undefined));
+  Promise.all(each).then(() => reading.then((r) => r.release(), () => {}));
+  return each;
+}
+
 export async function readAll(store, keys) {
   const r = await store.read();
   try {
