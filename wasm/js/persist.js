@@ -77,8 +77,6 @@ export class Persistence {
     this._heads = [undefined, undefined];
     // Set by prefetch and openGroup (store/open-hint.js).
     this._hintedGroup = '';
-    this._hintedPages = [];
-    this._pagesRead = null;
     this._prefetchedPages = null;
     this._schemaVersion = '';
   }
@@ -107,14 +105,7 @@ export class Persistence {
     this._schemaVersion = schemaVersion;
     if (!choice.created && !choice.problem) {
       const found = choice.groupID;
-      if (found === this._hintedGroup) {
-        this._openedHeads = hinted;
-        // The hint's pages, being read: the page loader hands them to the
-        // core when a read needs them.
-        this._prefetchedPages = new Map(this._hintedPages.map((key, i) => [key, this._pagesRead.then((each) => each[i])]));
-      } else {
-        this._openedHeads = await readAll(this._store, headKeys(found));
-      }
+      this._openedHeads = found === this._hintedGroup ? hinted : await readAll(this._store, headKeys(found));
       // The registry's note that the group is in use (for clientMaxAgeMs)
       // waits for afterFirstAnswers.
       this._noteUse = () => this._chooseInWrite(schemaVersion, names, newGroupID, found);
@@ -123,7 +114,12 @@ export class Persistence {
       // one write, so that two tabs opening at once agree on it.
       choice = await this._chooseInWrite(schemaVersion, names, newGroupID, null);
     }
-    if (!this._provider.inMemory && choice.groupID !== this._hintedGroup) writeOpenHint(this._storeName, schemaVersion, choice.groupID);
+    if (choice.groupID !== this._hintedGroup) {
+      // The hint's pages (being read) go to the page loader only with the
+      // heads of their group.
+      this._prefetchedPages = null;
+      if (!this._provider.inMemory) writeOpenHint(this._storeName, schemaVersion, choice.groupID);
+    }
     this._groupID = choice.groupID;
     this._expired = choice.expired;
     return {groupID: choice.groupID, profileID: await profile, created: choice.created};
@@ -167,7 +163,6 @@ export class Persistence {
     this._store = this._provider.create(this._storeName);
     const hint = this._provider.inMemory ? {group: '', pages: []} : readOpenHint(this._storeName, schemaVersion);
     this._hintedGroup = hint.group;
-    this._hintedPages = hint.group ? hint.pages : [];
     this._firstRead = readAll(this._store, [REGISTRY_KEY, ...(hint.group ? headKeys(hint.group) : [])]);
     this._firstRead.catch(() => {});
     this._profile = this._profileID(makeProfileID);
@@ -177,11 +172,13 @@ export class Persistence {
     // them. In WebKit a first read that held three pages of 256 KiB took
     // 15 to 25 ms longer, and the profile's read, asked for after a read
     // of the pages, 10 to 20 ms; the pages are needed only once the core
-    // has loaded the head.
-    // Each page is handed on as it arrives: a read that needs the last one
-    // waits for the others, one that needs the first does not.
-    const pages = this._hintedPages;
-    this._pagesRead = pages.length > 0 ? this._firstRead.then(() => readEach(this._store, pages), () => pages.map(() => undefined)) : null;
+    // has loaded the head. Each page is handed on as it arrives: a read
+    // that needs the first need not wait for the others.
+    const pages = hint.pages;
+    if (pages.length > 0) {
+      const read = this._firstRead.then(() => readEach(this._store, pages), () => pages.map(() => undefined));
+      this._prefetchedPages = new Map(pages.map((key, i) => [key, read.then((each) => each[i])]));
+    }
   }
 
   _choose(registry, schemaVersion, names, newGroupID) {
