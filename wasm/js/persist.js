@@ -174,10 +174,20 @@ export class Persistence {
     // of the pages, 10 to 20 ms; the pages are needed only once the core
     // has loaded the head. Each page is handed on as it arrives: a read
     // that needs the first need not wait for the others.
+    //
+    // Opening goes on only once the pages' gets have been asked: a store's
+    // read takes a few promise turns to begin, and opening's turns between
+    // them (choosing the group, making the core, loading the head) are
+    // long on a cold start. In WebKit the gets went out 10 to 15 ms after
+    // the first read was in, and the first answer waited that much longer
+    // for its page.
     const pages = hint.pages;
     if (pages.length > 0) {
-      const read = this._firstRead.then(() => readEach(this._store, pages), () => pages.map(() => undefined));
-      this._prefetchedPages = new Map(pages.map((key, i) => [key, read.then((each) => each[i])]));
+      const first = this._firstRead;
+      const read = first.then(() => readEach(this._store, pages)).catch(() => null);
+      this._prefetchedPages = new Map(pages.map((key, i) => [key, read.then((r) => r?.records[i])]));
+      this._firstRead = read.then((r) => r?.asked).then(() => first);
+      this._firstRead.catch(() => {});
     }
   }
 

@@ -110,15 +110,18 @@ export function unpackPlan(bytes, asBytes = false) {
 }
 
 /**
- * One read transaction of `keys` whose records arrive one by one: an array
- * of promises, each of one record (undefined where it is missing or the
- * read failed), in the order of `keys`.
+ * One read transaction of `keys` whose records arrive one by one:
+ * `records`, an array of promises, each of one record (undefined where it is
+ * missing or the read failed), in the order of `keys`; and `asked`, which
+ * resolves once every get has been asked of the store (or the read failed).
  */
 export function readEach(store, keys) {
   const reading = store.read();
-  const each = keys.map((k) => reading.then((r) => r.get(k)).catch(() => undefined));
-  Promise.all(each).then(() => reading.then((r) => r.release(), () => {}));
-  return each;
+  const records = keys.map((k) => reading.then((r) => r.get(k)).catch(() => undefined));
+  // After the gets above: reactions to one promise run in the order added.
+  const asked = reading.then(() => {}, () => {});
+  Promise.all(records).then(() => reading.then((r) => r.release(), () => {}));
+  return {records, asked};
 }
 
 export async function readAll(store, keys) {

@@ -31,7 +31,7 @@ class MapStorage {
 globalThis.document = {};
 globalThis.localStorage = new MapStorage();
 
-const {Replicache, dropDatabase, makeIDBName} = await loadReplicore();
+const {Replicache, dropDatabase, makeIDBName, loadWasm} = await loadReplicore();
 
 // A kvStore (Replicache 15's interface) in Maps that logs the keys of each
 // read transaction, in the order the transactions began, by store (the
@@ -243,6 +243,36 @@ test('a cold start reads the pages its last start\'s first read needed right aft
   assert.equal(new Set(pages).size, pages.length);
   assert.equal((await c.query((tx) => tx.scan().keys().toArray())).length, 2000);
   await c.close();
+});
+
+test('the hinted pages are asked of the store before opening goes on to choose the group', async () => {
+  // Opening's steps after the first read (choosing the group, making the
+  // core, loading the head) run for the first time on a cold start and are
+  // long; the pages' gets must not wait behind them.
+  const name = uniqueName('first-page-early');
+  const store = loggingStore();
+  await storedPages(name, store);
+  const warm = open(name, store);
+  await warm.query((tx) => tx.get(keyOf(600)));
+  await warm.close();
+  const page = hintOf(name)[1];
+
+  const M = await loadWasm();
+  const choose = M.storeChooseGroup;
+  const seen = [];
+  M.storeChooseGroup = function (...args) {
+    seen.push(store.reads.flatMap((r) => r.keys).filter(isPage));
+    return choose.apply(this, args);
+  };
+  try {
+    store.reads.length = 0;
+    const rep = open(name, store);
+    assert.deepEqual(await rep.query((tx) => tx.get(keyOf(600))), padded(600));
+    assert.deepEqual(seen[0], [page], 'the page\'s get was asked before the group was chosen');
+    await rep.close();
+  } finally {
+    M.storeChooseGroup = choose;
+  }
 });
 
 test('the hint names the first two pages of each start, newest first, four in all', async () => {
