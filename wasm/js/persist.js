@@ -178,9 +178,8 @@ export class Persistence {
     // Opening goes on only once the pages' gets have been asked: a store's
     // read takes a few promise turns to begin, and opening's turns between
     // them (choosing the group, making the core, loading the head) are
-    // long on a cold start. In WebKit the gets went out 10 to 15 ms after
-    // the first read was in, and the first answer waited that much longer
-    // for its page.
+    // long on a cold start: in WebKit the gets went out 10 to 15 ms after
+    // the first read was in (docs/benchmarks.md, 2026-12-02).
     const pages = hint.pages;
     if (pages.length > 0) {
       const first = this._firstRead;
