@@ -742,10 +742,11 @@ TEST_F(SchedulerTest, OnPullFinishedReportsEachAttempt) {
 
 TEST_F(SchedulerTest, EveryPullAskedForIsAnsweredEvenWhenNoneFollows) {
   // A pull() during another pull waits for the follow-up; when the first
-  // one ends syncing (ClientStateNotFound) or cannot be retried
-  // (VersionNotSupported), the report says no pull follows, so the host
-  // answers every waiter instead of leaving one hanging.
-  for (const char* error : {"ClientStateNotFound", "VersionNotSupported"}) {
+  // one ends syncing (ClientStateNotFound), the report says no pull
+  // follows, so the host answers every waiter instead of leaving one
+  // hanging. (After VersionNotSupported the follow-up runs: the test
+  // below.)
+  for (const char* error : {"ClientStateNotFound"}) {
     std::vector<std::pair<std::string, bool>> finished;
     cb.onPullFinished = [&](const std::string& e, bool follows) { finished.push_back({e, follows}); };
     size_t before = pulls();
@@ -906,6 +907,26 @@ TEST_F(SchedulerTest, VersionNotSupportedAsksForAnUpdateAndDoesNotRetry) {
   clock.advance(100000);
   EXPECT_EQ(pushes(), 1u);
   EXPECT_FALSE(s->stopped());
+}
+
+// As in Replicache: a pull asked for while one is out runs after it even
+// when that one answered VersionNotSupported, and the app hears of each.
+// Only retries stop (wasm/test/conformance-scenarios.js compares).
+TEST_F(SchedulerTest, VersionNotSupportedStillRunsThePullAskedForMeanwhile) {
+  std::vector<bool> follows;
+  cb.onPullFinished = [&](const std::string&, bool f) { follows.push_back(f); };
+  make();
+  s->start();
+  clock.runDue();
+  s->pull();
+  net.respondOpen("/pull", 200, R"({"error":"VersionNotSupported","versionType":"schema"})");
+  clock.runDue();
+  EXPECT_EQ(pulls(), 2u);
+  net.respondOpen("/pull", 200, R"({"error":"VersionNotSupported","versionType":"schema"})");
+  EXPECT_EQ(updates, (std::vector<std::string>{"schema", "schema"}));
+  EXPECT_EQ(follows, (std::vector<bool>{true, false}));
+  clock.advance(100000);
+  EXPECT_EQ(pulls(), 2u);
 }
 
 TEST_F(SchedulerTest, RequestHeaders) {

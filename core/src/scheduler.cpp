@@ -385,8 +385,9 @@ void SyncScheduler::onPullResponse(HttpResponse response, Cookie requestCookie) 
     return;
   }
   if (auto* v = std::get_if<VersionNotSupported>(&*parsed.result)) {
-    // No follow-up pull: retrying cannot help until the app updates.
-    pull_.again = false;
+    // Not retried: that cannot help until the app updates. A pull asked
+    // for while this one was out still runs, as in Replicache, whose app
+    // hears onUpdateNeeded once per pull (wasm/test/conformance-scenarios.js).
     finish(pull_, false, true, "");
     if (callbacks_.onUpdateNeeded) callbacks_.onUpdateNeeded(v->versionType);
     return;

@@ -154,6 +154,7 @@ export class Replicache {
     this._profileID = 'p' + randomID(19);
     this._clientGroupID = randomID(20);
     this._opened = false;
+    this._syncStarted = false;
     this._online = true;
     this._closed = false;
     this._closePromise = null;
@@ -240,11 +241,9 @@ export class Replicache {
     if (this._closed || !this._core) return;
     // Syncing starts a task later: the queries that waited for opening run
     // first, so that the pages they need are asked of the store before
-    // the first pull's work (the puller's call, its answer) runs.
-    const started = this._core;
-    setTimeout(() => {
-      if (this._core === started && !this._closed) wasm.coreStart(started);
-    }, 0);
+    // the first pull's work (the puller's call, its answer) runs. A pull or
+    // push the app asks for meanwhile starts it at once (_startSync).
+    setTimeout(() => this._startSync(), 0);
     if (this._persist) {
       // The pages no read asked for, in the background: after the first
       // answers, whose own pages are read first (an app's first queries
@@ -999,9 +998,20 @@ export class Replicache {
   }
 
   // ----------------------------------------------------------------- sync --
+  // Starts syncing (the start-up pull, the push of loaded mutations, the
+  // poke socket) once, after opening. A pull asked for before it would
+  // otherwise run first and the start-up pull after it: its promise would
+  // resolve while a pull was still to come (onSync would report it later).
+  _startSync() {
+    if (this._syncStarted || this._closed || !this._core) return;
+    this._syncStarted = true;
+    wasm.coreStart(this._core);
+  }
+
   async _sync(isPull) {
     if (!this._opened) await this._ready;
     this._checkOpen();
+    this._startSync();
     const core = this._core;
     const waiter = new Promise((resolve) => this._idleWaiters.push(resolve));
     if (isPull) wasm.corePull(core);
@@ -1017,6 +1027,7 @@ export class Replicache {
   async pull(_options) {
     if (!this._opened) await this._ready;
     this._checkOpen();
+    this._startSync();
     const n = wasm.corePull(this._core);
     if (n === 0 || n <= this._pullsSettled) return;
     await new Promise((resolve) => this._pullWaiters.push({n, resolve}));
