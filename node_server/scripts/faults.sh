@@ -27,4 +27,4 @@ bash scripts/ensure-postgres.sh
 if ! npm ls --all >/dev/null 2>&1; then
   npm ci --no-audit --no-fund
 fi
-node --test --test-concurrency=1 test/faults/*.test.js
+node --test --test-force-exit --test-concurrency=1 test/faults/*.test.js
