@@ -830,6 +830,9 @@ class WebKitContext {
   }
 }
 
+// Numbers the WebKit pages' evaluations (WebKitPage.evaluate).
+let evaluations = 0;
+
 class WebKitPage {
   constructor(context, handle) {
     this._context = context;
@@ -857,10 +860,27 @@ class WebKitPage {
 
   // Runs fn(arg) in the page; the value comes back through JSON, so that
   // undefined stays undefined (WebDriver would make it null).
+  //
+  // WebKitWebDriver now and then fails a script that ran with "Could not
+  // parse script result" (seen once in a CI run, two tabs open). The page
+  // keeps the last result with its number, so that it is then read again
+  // rather than fn run twice (many fns have effects).
   async evaluate(fn, arg) {
+    const id = ++evaluations;
     const script = `const fn = (${functionSource(fn)});
-      return Promise.resolve(fn(arguments[0])).then((v) => JSON.stringify({v}));`;
-    const text = await this._run((d) => d.executeScript(script, arg ?? null));
+      return Promise.resolve(fn(arguments[0])).then((v) => {
+        const text = JSON.stringify({v});
+        window.__e2eLastResult = {id: ${id}, text};
+        return text;
+      });`;
+    let text;
+    try {
+      text = await this._run((d) => d.executeScript(script, arg ?? null));
+    } catch (e) {
+      if (!/Could not parse script result/.test(e?.message)) throw e;
+      text = await this._run((d) => d.executeScript(`const r = window.__e2eLastResult; return r && r.id === ${id} ? r.text : null;`));
+      if (typeof text !== 'string') throw e;
+    }
     return JSON.parse(text).v;
   }
 
