@@ -283,7 +283,7 @@ TEST(Persister, AWritePlannedAgainstOldHeadsLosesNothingForGood) {
 
 bool WritesAChunkOf(const StoreBatch& batch, const std::string& client) {
   for (const auto& [key, value] : batch.ops) {
-    if (value && key.find("/m") != std::string::npos && value->find(client) != std::string::npos) return true;
+    if (value && key.find("/m") != std::string::npos && value->text().find(client) != std::string::npos) return true;
   }
   return false;
 }

@@ -107,7 +107,7 @@ TEST(StoreFormat, ChunkRoundTripsAndChecksIds) {
   ms[1].id = 5;
   ms[1].name = "del";
   ms[1].args = Value::fromText("null");
-  std::string text = encodeChunk(11, "c1", ms);
+  std::string text = encodeChunk(11, "c1", ms).text();
   RecordProblem problem;
   auto back = decodeChunk(text, ChunkRef{11, 4, 5}, "c1", &problem);
   ASSERT_TRUE(back) << problem.message;
@@ -119,6 +119,59 @@ TEST(StoreFormat, ChunkRoundTripsAndChecksIds) {
   EXPECT_FALSE(decodeChunk(text, ChunkRef{11, 4, 6}, "c1", &problem));
   EXPECT_FALSE(decodeChunk(text, ChunkRef{11, 4, 5}, "c2", &problem));
   EXPECT_FALSE(decodeChunk(text, ChunkRef{12, 4, 5}, "c1", &problem));
+}
+
+// A chunk keeps large args as pieces of their own, read where the mutation
+// holds them: the record's text is what one string would have been, frame
+// and checksum included, and it decodes back.
+TEST(StoreFormat, ChunkKeepsLargeArgsAsPiecesOfTheSameRecord) {
+  std::vector<Mutation> ms(3);
+  std::string big = "{\"text\":\"" + std::string(kChunkArgsPieceBytes, 'x') + "\"}";
+  for (size_t i = 0; i < ms.size(); ++i) {
+    ms[i].clientID = "c1";
+    ms[i].id = 7 + i;
+    ms[i].name = "put";
+    ms[i].timestamp = 1700000000000.5 + double(i);
+  }
+  ms[0].args = Value::fromText(R"({"small":1})");
+  ms[1].args = Value::fromText(big);
+  ms[2].args = Value::fromText(R"({"small":2})");
+  StoreRecord record = encodeChunk(3, "c1", ms);
+  ASSERT_EQ(record.pieceCount(), 3u);
+  EXPECT_EQ(record.piece(1).data(), ms[1].args->text().data()) << "the args are not copied";
+  std::string text = record.text();
+  EXPECT_EQ(text.size(), record.size());
+  const size_t frameBytes = store_detail::frameHeader('m', "").size();
+  EXPECT_EQ(text, store_detail::frame('m', std::string_view(text).substr(frameBytes)))
+      << "the checksum in pieces is the checksum of the whole payload";
+  RecordProblem problem;
+  auto back = decodeChunk(text, ChunkRef{3, 7, 9}, "c1", &problem);
+  ASSERT_TRUE(back) << problem.message;
+  ASSERT_EQ(back->size(), 3u);
+  EXPECT_EQ((*back)[1].args->text(), big);
+  EXPECT_EQ((*back)[2].args->text(), R"({"small":2})");
+  // Args just under the limit stay in the one piece.
+  ms[1].args = Value::fromText(std::string(kChunkArgsPieceBytes - 3, '1'));
+  EXPECT_EQ(encodeChunk(3, "c1", ms).pieceCount(), 1u);
+}
+
+// The checksum taken piece by piece, split anywhere, equals the one over
+// the whole payload: words that straddle pieces are carried.
+TEST(StoreFormat, ChecksumInPiecesMatchesTheWhole) {
+  std::string payload;
+  for (int i = 0; i < 61; ++i) payload += char('a' + (i * 7) % 26);
+  std::string whole = store_detail::frameHeader('m', payload);
+  for (size_t a = 0; a <= payload.size(); ++a) {
+    for (size_t b = a; b <= payload.size(); b += 3) {
+      std::string_view p(payload);
+      std::vector<std::string_view> pieces = {p.substr(0, a), p.substr(a, b - a), p.substr(b)};
+      ASSERT_EQ(store_detail::frameHeader('m', store_detail::payloadChecksum(pieces)), whole) << a << "," << b;
+    }
+  }
+  // Many one-byte pieces.
+  std::vector<std::string_view> bytes;
+  for (size_t i = 0; i < payload.size(); ++i) bytes.push_back(std::string_view(payload).substr(i, 1));
+  EXPECT_EQ(store_detail::frameHeader('m', store_detail::payloadChecksum(bytes)), whole);
 }
 
 TEST(StoreFormat, RegistryRoundTrips) {

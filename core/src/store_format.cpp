@@ -1,5 +1,6 @@
 #include "replicore/store_format.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "replicore/json_text.h"
@@ -14,23 +15,52 @@ namespace {
 // A 64-bit checksum of a record's payload: eight bytes a step, each step
 // mixed by a multiply and a shift, so that a torn or altered record fails
 // it. Not cryptographic: it guards against accidents, not attackers (an
-// attacker who can write the store can write anything).
-uint64_t checksum(std::string_view s) {
-  uint64_t h = 0x6a09e667f3bcc909ull ^ s.size();
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
+// attacker who can write the store can write anything). Taken in pieces
+// (a chunk's large args are pieces of their own), with the same result as
+// over their concatenation: words that straddle two pieces are carried.
+class Checksum {
+ public:
+  explicit Checksum(size_t totalBytes) : h_(0x6a09e667f3bcc909ull ^ totalBytes) {}
+  void add(std::string_view s) {
+    size_t i = 0;
+    if (carried_ > 0) {
+      i = std::min(8 - carried_, s.size());
+      std::memcpy(carry_ + carried_, s.data(), i);
+      carried_ += i;
+      if (carried_ < 8) return;
+      word(carry_);
+      carried_ = 0;
+    }
+    for (; i + 8 <= s.size(); i += 8) word(s.data() + i);
+    carried_ = s.size() - i;
+    std::memcpy(carry_, s.data() + i, carried_);
   }
-  uint64_t tail = 0;
-  std::memcpy(&tail, s.data() + i, s.size() - i);
-  h = (h ^ tail) * 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 31;
-  h *= 0x94d049bb133111ebull;
-  h ^= h >> 32;
-  return h;
+  uint64_t finish() const {
+    uint64_t h = h_, tail = 0;
+    std::memcpy(&tail, carry_, carried_);
+    h = (h ^ tail) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 32;
+    return h;
+  }
+
+ private:
+  void word(const char* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h_ = (h_ ^ w) * 0x9e3779b97f4a7c15ull;
+    h_ ^= h_ >> 29;
+  }
+  uint64_t h_;
+  char carry_[8] = {};
+  size_t carried_ = 0;
+};
+
+uint64_t checksum(std::string_view s) {
+  Checksum c(s.size());
+  c.add(s);
+  return c.finish();
 }
 
 void appendHex16(std::string& out, uint64_t v) {
@@ -40,7 +70,8 @@ void appendHex16(std::string& out, uint64_t v) {
 
 // Writes a record's payload after room kept for its frame, which finish()
 // fills in place: a record of megabytes (a chunk holding a large mutation)
-// is not copied again to be framed.
+// is not copied again to be framed. keptBytes() makes a value's text a
+// piece of its own (finishRecord), not a copy.
 class Writer {
  public:
   Writer() : out_(frameBytes(), ' ') {}
@@ -59,19 +90,48 @@ class Writer {
     out_ += ':';
     out_.append(s.data(), s.size());
   }
+  // As bytes(value->text()), with the text left where `value` keeps it.
+  void keptBytes(const ValuePtr& value) {
+    const std::string& s = value->text();
+    appendJsonInteger(out_, s.size());
+    out_ += ':';
+    pieces_.emplace_back(std::move(out_), nullptr);
+    pieces_.emplace_back(std::string(), value);
+    out_.clear();
+  }
   // The record: frame + payload.
   std::string finish(char kind) {
     std::string head = store_detail::frameHeader(kind, std::string_view(out_).substr(frameBytes()));
     std::memcpy(out_.data(), head.data(), frameBytes());  // the same size: in place
     return std::move(out_);
   }
+  // The record, in the pieces written.
+  StoreRecord finishRecord(char kind);
 
  private:
   // "RC<version> <kind> <16 hex digits> ", for a one-digit version.
   static_assert(kStoreFormatVersion >= 0 && kStoreFormatVersion < 10, "the frame's size counts one digit");
   static constexpr size_t frameBytes() { return 2 + 1 + 1 + 1 + 1 + 16 + 1; }
   std::string out_;
+  std::vector<std::pair<std::string, ValuePtr>> pieces_;  // before out_
 };
+
+StoreRecord Writer::finishRecord(char kind) {
+  if (pieces_.empty()) return StoreRecord(finish(kind));
+  pieces_.emplace_back(std::move(out_), nullptr);
+  std::vector<std::string_view> payload;
+  for (const auto& [text, kept] : pieces_) payload.push_back(kept ? std::string_view(kept->text()) : text);
+  payload[0].remove_prefix(frameBytes());
+  std::string head = store_detail::frameHeader(kind, store_detail::payloadChecksum(payload));
+  std::memcpy(pieces_[0].first.data(), head.data(), frameBytes());
+  StoreRecord record;
+  for (auto& [text, kept] : pieces_) {
+    if (kept) record.append(std::move(kept));
+    else record.append(std::move(text));
+  }
+  pieces_.clear();
+  return record;
+}
 
 bool readReal(std::string_view& in, double* out) {
   std::string_view text;
@@ -93,15 +153,25 @@ bool readString(std::string_view& in, std::string* out) {
 
 namespace store_detail {
 
-std::string frameHeader(char kind, std::string_view payload) {
+std::string frameHeader(char kind, uint64_t payloadChecksum) {
   std::string record = "RC";
   appendJsonInteger(record, kStoreFormatVersion);
   record += ' ';
   record += kind;
   record += ' ';
-  appendHex16(record, checksum(payload));
+  appendHex16(record, payloadChecksum);
   record += ' ';
   return record;
+}
+
+std::string frameHeader(char kind, std::string_view payload) { return frameHeader(kind, checksum(payload)); }
+
+uint64_t payloadChecksum(const std::vector<std::string_view>& pieces) {
+  size_t total = 0;
+  for (std::string_view p : pieces) total += p.size();
+  Checksum c(total);
+  for (std::string_view p : pieces) c.add(p);
+  return c.finish();
 }
 
 std::string frame(char kind, std::string_view payload) {
@@ -315,11 +385,37 @@ std::string encodePage(uint64_t number, const std::vector<std::pair<std::string_
   return w.finish('p');
 }
 
+StoreRecord::StoreRecord(std::string text) { append(std::move(text)); }
+
+void StoreRecord::append(std::string text) {
+  size_ += text.size();
+  pieces_.push_back({std::move(text), nullptr});
+}
+
+void StoreRecord::append(ValuePtr value) {
+  size_ += value->text().size();
+  pieces_.push_back({std::string(), std::move(value)});
+}
+
+std::string StoreRecord::text() const {
+  if (pieces_.size() == 1 && !pieces_[0].kept) return pieces_[0].owned;
+  std::string out;
+  out.reserve(size_);
+  for (size_t i = 0; i < pieces_.size(); ++i) {
+    std::string_view p = piece(i);
+    out.append(p.data(), p.size());
+  }
+  return out;
+}
+
 // Chunk payload: number client count (id name args timestamp)*
-std::string encodeChunk(uint64_t number, const std::string& clientID, const std::vector<Mutation>& mutations) {
+StoreRecord encodeChunk(uint64_t number, const std::string& clientID, const std::vector<Mutation>& mutations) {
   Writer w;
   size_t bytes = clientID.size() + 64;
-  for (const Mutation& m : mutations) bytes += m.name.size() + m.args->text().size() + 64;
+  for (const Mutation& m : mutations) {
+    size_t args = m.args->text().size();
+    bytes += m.name.size() + (args >= kChunkArgsPieceBytes ? 0 : args) + 64;
+  }
   w.reserve(bytes);
   w.number(number);
   w.bytes(clientID);
@@ -327,10 +423,11 @@ std::string encodeChunk(uint64_t number, const std::string& clientID, const std:
   for (const Mutation& m : mutations) {
     w.number(m.id);
     w.bytes(m.name);
-    w.bytes(m.args->text());
+    if (m.args->text().size() >= kChunkArgsPieceBytes) w.keptBytes(m.args);
+    else w.bytes(m.args->text());
     w.real(m.timestamp);
   }
-  return w.finish('m');
+  return w.finishRecord('m');
 }
 
 std::optional<std::vector<Mutation>> decodeChunk(std::string_view text, const ChunkRef& ref,

@@ -46,13 +46,13 @@ class TestStore {
     for (size_t i = 0; i < n; ++i) {
       const auto& [key, value] = batch.ops[i];
       if (value) {
-        records[key] = *value;
+        records[key] = value->text();
       } else {
         records.erase(key);
       }
     }
     if (tearAt && n < batch.ops.size() && batch.ops[n].second) {
-      const std::string& v = *batch.ops[n].second;
+      const std::string v = batch.ops[n].second->text();
       records[batch.ops[n].first] = v.substr(0, std::min(*tearAt, v.size()));
     }
   }

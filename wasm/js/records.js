@@ -95,11 +95,29 @@ export function unpackPlan(bytes, asBytes = false) {
     const key = decoder.decode(bytes.subarray(at + 5, at + 5 + keyLen));
     at += 5 + keyLen;
     if (kind === 1) {
-      const valueLen = view.getUint32(at, true);
-      const valueAt = view.getUint32(at + 4, true);
-      const value = heap.subarray(valueAt, valueAt + valueLen);
-      ops.push([key, asBytes ? value.slice() : decoder.decode(value)]);
-      at += 8;
+      const pieces = view.getUint32(at, true);
+      at += 4;
+      let value;
+      if (pieces === 1) {
+        const valueAt = view.getUint32(at + 4, true);
+        value = heap.subarray(valueAt, valueAt + view.getUint32(at, true));
+        if (asBytes) value = value.slice();
+      } else {
+        // A chunk whose large args are pieces of their own (StoreRecord,
+        // store_format.h): copied once, into the buffer the store keeps.
+        let size = 0;
+        for (let p = 0; p < pieces; p++) size += view.getUint32(at + 8 * p, true);
+        value = new Uint8Array(size);
+        let to = 0;
+        for (let p = 0; p < pieces; p++) {
+          const pieceLen = view.getUint32(at + 8 * p, true);
+          const pieceAt = view.getUint32(at + 8 * p + 4, true);
+          value.set(heap.subarray(pieceAt, pieceAt + pieceLen), to);
+          to += pieceLen;
+        }
+      }
+      ops.push([key, asBytes ? value : decoder.decode(value)]);
+      at += 8 * pieces;
     } else if (kind === 0) {
       ops.push([key, undefined]);
     } else {

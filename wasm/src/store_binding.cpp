@@ -50,7 +50,7 @@ void appendU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const
 std::string encodeStoreBatchIndex(const StoreBatch& batch) {
   std::string out;
   size_t bytes = 4;
-  for (const auto& [key, value] : batch.ops) bytes += 13 + key.size();
+  for (const auto& [key, value] : batch.ops) bytes += 9 + key.size() + (value ? 8 * value->pieceCount() : 0);
   for (const std::string& key : batch.foreignChunks) bytes += 5 + key.size();
   out.reserve(bytes);
   appendU32(out, uint32_t(batch.ops.size() + batch.foreignChunks.size()));
@@ -59,8 +59,12 @@ std::string encodeStoreBatchIndex(const StoreBatch& batch) {
     appendU32(out, uint32_t(key.size()));
     out += key;
     if (value) {
-      appendU32(out, uint32_t(value->size()));
-      appendU32(out, uint32_t(reinterpret_cast<uintptr_t>(value->data())));
+      appendU32(out, uint32_t(value->pieceCount()));
+      for (size_t i = 0; i < value->pieceCount(); ++i) {
+        std::string_view piece = value->piece(i);
+        appendU32(out, uint32_t(piece.size()));
+        appendU32(out, uint32_t(reinterpret_cast<uintptr_t>(piece.data())));
+      }
     }
   }
   for (const std::string& key : batch.foreignChunks) {

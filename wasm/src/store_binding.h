@@ -22,7 +22,8 @@ std::vector<std::optional<std::string>> readRecords(uintptr_t ptr, size_t len);
 
 // The index of a write batch for JS, in one buffer: uint32 n, then n ops of
 // uint8 kind (1 put, 0 delete, 2 a foreign chunk to read), uint32 key
-// length, key, and for puts uint32 value length, uint32 value address: the
+// length, key, and for puts uint32 piece count then each piece's uint32
+// length and uint32 address (a record's pieces, in order: StoreRecord): the
 // values are read where `batch` holds them, so it must outlive the reading.
 std::string encodeStoreBatchIndex(const StoreBatch& batch);
 

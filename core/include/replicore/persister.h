@@ -61,9 +61,9 @@ struct PersistOptions {
   double clientMaxAgeMs = 14.0 * 24 * 3600 * 1000;
 };
 
-// Writes for the store: a value to put, or nullopt to delete, in order.
+// Writes for the store: a record to put, or nullopt to delete, in order.
 struct StoreBatch {
-  std::vector<std::pair<std::string, std::optional<std::string>>> ops;
+  std::vector<std::pair<std::string, std::optional<StoreRecord>>> ops;
   // Chunks of other clients of the group that this client has not merged:
   // read them and hand them to takeForeign (tabs).
   std::vector<std::string> foreignChunks;

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "replicore/protocol.h"
+#include "replicore/value.h"
 
 namespace replicore {
 
@@ -115,7 +116,45 @@ template <typename F>
 bool decodePage(std::string_view text, uint64_t number, std::string_view firstKey,
                 const std::optional<std::string_view>& endKey, F&& entry, RecordProblem* problem);
 
-std::string encodeChunk(uint64_t number, const std::string& clientID, const std::vector<Mutation>& mutations);
+// A record ready to be written, as the pieces of text it is made of, in
+// order. A chunk holds each large mutation's args as a piece of its own, the
+// text the mutation keeps, instead of a copy: a store that takes bytes
+// copies the pieces once into what it keeps (wasm/js/records.js,
+// unpackPlan), so a 10 MB mutation is not copied into a 10 MB record first.
+// Most records are one piece. Copies share the kept args; the pieces live
+// as long as any copy does.
+class StoreRecord {
+ public:
+  StoreRecord(std::string text);  // implicit: a record of one piece
+  size_t size() const { return size_; }
+  size_t pieceCount() const { return pieces_.size(); }
+  // Piece i, valid while this record (or a copy of it) lives.
+  std::string_view piece(size_t i) const {
+    const Piece& p = pieces_[i];
+    return p.kept ? std::string_view(p.kept->text()) : std::string_view(p.owned);
+  }
+  // The whole record as one string: a copy of every piece.
+  std::string text() const;
+
+  StoreRecord() = default;  // no pieces: an empty record
+  void append(std::string text);
+  // A piece that is `value`'s text, kept by holding `value`.
+  void append(ValuePtr value);
+
+ private:
+  struct Piece {
+    std::string owned;
+    ValuePtr kept;  // when set, the piece is its text
+  };
+  std::vector<Piece> pieces_;
+  size_t size_ = 0;
+};
+
+// Chunk records keep args of at least this many bytes as pieces of their
+// own. Below it a piece costs more than the copy it saves.
+constexpr size_t kChunkArgsPieceBytes = 64 * 1024;
+
+StoreRecord encodeChunk(uint64_t number, const std::string& clientID, const std::vector<Mutation>& mutations);
 // The mutations of chunk `number` of `clientID`, or nullopt with *problem
 // set. Their ids must ascend by one from `ref.firstID` to `ref.lastID`.
 std::optional<std::vector<Mutation>> decodeChunk(std::string_view text, const ChunkRef& ref,
@@ -141,6 +180,10 @@ namespace store_detail {
 std::string frame(char kind, std::string_view payload);
 // frame()'s text before the payload (its size depends on the version only).
 std::string frameHeader(char kind, std::string_view payload);
+std::string frameHeader(char kind, uint64_t payloadChecksum);
+// The checksum a frame carries for the payload made of `pieces`, in order:
+// the same as for their concatenation.
+uint64_t payloadChecksum(const std::vector<std::string_view>& pieces);
 // Checks the frame of `text` (version, kind, checksum) and returns the
 // payload, or nullopt with *problem set.
 std::optional<std::string_view> unframe(std::string_view text, char kind, RecordProblem* problem);
