@@ -154,7 +154,6 @@ export class Replicache {
     this._profileID = 'p' + randomID(19);
     this._clientGroupID = randomID(20);
     this._opened = false;
-    this._syncStarted = false;
     this._online = true;
     this._closed = false;
     this._closePromise = null;
@@ -999,13 +998,12 @@ export class Replicache {
 
   // ----------------------------------------------------------------- sync --
   // Starts syncing (the start-up pull, the push of loaded mutations, the
-  // poke socket) once, after opening. A pull asked for before it would
-  // otherwise run first and the start-up pull after it: its promise would
-  // resolve while a pull was still to come (onSync would report it later).
+  // poke socket) after opening; the core starts once, whoever calls first.
+  // A pull asked for before it would otherwise run first and the start-up
+  // pull after it: its promise would resolve while a pull was still to come
+  // (onSync would report it later).
   _startSync() {
-    if (this._syncStarted || this._closed || !this._core) return;
-    this._syncStarted = true;
-    wasm.coreStart(this._core);
+    if (!this._closed && this._core) wasm.coreStart(this._core);
   }
 
   async _sync(isPull) {

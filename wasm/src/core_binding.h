@@ -111,6 +111,10 @@ class Core : public SyncHost {
   ~Core() override;
 
   // ----------------------------------------------------------- lifecycle --
+  // Starts syncing: the start-up pull, the push of loaded mutations, the
+  // poke socket. Only the first call does anything, so JS may call it
+  // before every pull and push (one asked for before the start-up task
+  // joins the start-up pull instead of running ahead of it).
   void start();
 
   void close();
@@ -419,6 +423,7 @@ class Core : public SyncHost {
   std::unique_ptr<SyncScheduler> scheduler_;
   std::unique_ptr<PokeSocket> poke_;
   bool closed_ = false;
+  bool started_ = false;
   std::string pushURL_, pullURL_;  // as given to the scheduler
   uint64_t pullsSent_ = 0, pullsSettled_ = 0;
   uint64_t pullsAsked_ = 0;  // the highest attempt number pull() has promised
