@@ -270,7 +270,8 @@ namespace {
 // Resizes `s` to `size` bytes, leaving the new ones unwritten where libc++
 // allows it: JS writes every byte of a body buffer next, and std::string's
 // resize would first write megabytes of zeros (a 10 MB mutation's args in
-// WebKit: ~20 ms of a loop that runs once in the interpreter).
+// WebKit: about 10 ms; touching the new memory costs the rest, wherever
+// it happens first).
 template <typename S>
 auto resizeForOverwrite(S& s, size_t size, int) -> decltype(s.__resize_default_init(size)) {
   return s.__resize_default_init(size);
