@@ -48,6 +48,15 @@ export function probeAll(M, {idb = false} = {}) {
   if (!idb) return;
   // IndexedDB: requests issued (the wait is in the gaps) and transactions.
   probe(IDBObjectStore.prototype, 'get', 'idb get (issue)');
+  // When each get's answer reached the page (the engine's queue shows in
+  // these: WebKit answers a database's requests in the order asked).
+  const get = IDBObjectStore.prototype.get;
+  IDBObjectStore.prototype.get = function (key) {
+    const r = get.call(this, key);
+    const t0 = now();
+    r.addEventListener('success', () => events.push([`idb get of ${key} on ${this.transaction.db.name}, to success`, t0, now(), true, 0, 1]));
+    return r;
+  };
   probe(IDBObjectStore.prototype, 'put', 'idb put (issue)');
   const tx = IDBDatabase.prototype.transaction;
   IDBDatabase.prototype.transaction = function (...a) {
