@@ -121,25 +121,25 @@ bool decodePage(std::string_view text, uint64_t number, std::string_view firstKe
 // text the mutation keeps, instead of a copy: a store that takes bytes
 // copies the pieces once into what it keeps (wasm/js/records.js,
 // unpackPlan), so a 10 MB mutation is not copied into a 10 MB record first.
-// Most records are one piece. Copies share the kept args; the pieces live
-// as long as any copy does.
+// Most records are one piece. A copy shares the kept args (they are
+// immutable) and copies the rest.
 class StoreRecord {
  public:
+  StoreRecord() = default;        // no pieces: an empty record
   StoreRecord(std::string text);  // implicit: a record of one piece
+  void append(std::string text);
+  // A piece that is `value`'s text, kept by holding `value`.
+  void append(ValuePtr value);
+
   size_t size() const { return size_; }
   size_t pieceCount() const { return pieces_.size(); }
-  // Piece i, valid while this record (or a copy of it) lives.
+  // Piece i, valid while this record lives.
   std::string_view piece(size_t i) const {
     const Piece& p = pieces_[i];
     return p.kept ? std::string_view(p.kept->text()) : std::string_view(p.owned);
   }
   // The whole record as one string: a copy of every piece.
   std::string text() const;
-
-  StoreRecord() = default;  // no pieces: an empty record
-  void append(std::string text);
-  // A piece that is `value`'s text, kept by holding `value`.
-  void append(ValuePtr value);
 
  private:
   struct Piece {
