@@ -114,7 +114,8 @@ class Core : public SyncHost {
   // Starts syncing: the start-up pull, the push of loaded mutations, the
   // poke socket. Only the first call does anything, so JS may call it
   // before every pull and push (one asked for before the start-up task
-  // joins the start-up pull instead of running ahead of it).
+  // joins the start-up pull instead of running ahead of it), and a poke
+  // socket closed by ClientStateNotFound stays closed.
   void start();
 
   void close();

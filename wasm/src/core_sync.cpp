@@ -128,7 +128,13 @@ Core::Core(std::string optionsJson, emscripten::val host) : host_(std::move(host
   SchedulerCallbacks cb;
   cb.onOnlineChange = [this](bool online) { host_.call<void>("onOnlineChange", online); };
   cb.onSync = [this](bool syncing) { host_.call<void>("onSync", syncing); };
-  cb.onClientStateNotFound = [this] { host_.call<void>("onClientStateNotFound"); };
+  // The server no longer knows this client: syncing has stopped for good
+  // (the scheduler pulls and pushes no more), so its pokes would wake
+  // nothing, and the socket would only hold a connection of the server's.
+  cb.onClientStateNotFound = [this] {
+    if (poke_) poke_->stop();
+    host_.call<void>("onClientStateNotFound");
+  };
   cb.onUpdateNeeded = [this](const std::string& t) { host_.call<void>("onUpdateNeeded", t); };
   // Attempts are numbered as they are sent (notePullSent); an attempt's
   // end settles every attempt sent so far (a 401 retry is one attempt).

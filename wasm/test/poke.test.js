@@ -127,3 +127,27 @@ test("logLevel 'debug' traces each poke", async () => {
   await rep.close();
   await server.stop();
 });
+
+// A client the server no longer knows stops syncing: its poke socket closes
+// and stays closed. Pulls the app asks for afterwards still get an answer,
+// but must not start syncing again (the core starts once: Core::start).
+test('after ClientStateNotFound the poke socket stays closed, whatever the app pulls', async () => {
+  const server = await startServer();
+  let connections = 0;
+  server.onConnection = () => connections++;
+  const rep = make(server);
+  let notFound = 0;
+  rep.onClientStateNotFound = () => notFound++;
+  await waitFor(() => connections === 1 && server.sockets.size === 1, {what: 'socket open'});
+  await startupPullsDone(server);
+  server.pullResponse = () => ({error: 'ClientStateNotFound'});
+  await rep.pull();
+  await waitFor(() => notFound === 1 && server.sockets.size === 0, {what: 'the socket closed after ClientStateNotFound'});
+  await rep.pull();
+  await rep.pull();
+  await sleep(300);
+  assert.equal(connections, 1, 'no socket opened again');
+  assert.equal(server.sockets.size, 0);
+  await rep.close();
+  await server.stop();
+});
