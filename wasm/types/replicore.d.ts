@@ -531,7 +531,11 @@ export declare class Replicache<MD extends MutatorDefs = {}> {
   onOnlineChange: ((online: boolean) => void) | null;
   /** Default (as Replicache): logs, and reloads the page in a browser. */
   onUpdateNeeded: ((reason: UpdateNeededReason) => void) | null;
-  /** Default (as Replicache): logs, and reloads the page in a browser. */
+  /**
+   * The server no longer knows this client's group: syncing has stopped for
+   * good and the poke socket is closed. Default (as Replicache): logs, and
+   * reloads the page in a browser.
+   */
   onClientStateNotFound: (() => void) | null;
   /** replicore only: a mutator threw during a rebase; its mutation stays pending. */
   onReplayError: ((error: ReplayError) => void) | null;
