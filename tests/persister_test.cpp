@@ -160,7 +160,11 @@ TEST(Persister, AWriteCutAtAnyPointOrTornReopensToAConsistentPrefix) {
       }});
     }
   }
+  // A mutation whose args are a piece of their own in the chunk record
+  // (StoreRecord): a tear inside them must be caught like any other.
+  steps.push_back({[](Replica& r) { r.mutate("put", Put("big", std::string(kChunkArgsPieceBytes + 10, 'L')), 7); }});
   int cases = 0;
+  int piecedWrites = 0;
   for (size_t cutStep = 0; cutStep < steps.size(); ++cutStep) {
     // Run the history up to cutStep with whole writes, remembering what
     // each reopen should show.
@@ -177,6 +181,7 @@ TEST(Persister, AWriteCutAtAnyPointOrTornReopensToAConsistentPrefix) {
     Seen after = See(a.replica);
     StoreBatch batch = a.persister.planWrite(store.get("g/G/h0"), store.get("g/G/h1"), 1000);
     a.persister.writeDone(false);
+    for (const auto& op : batch.ops) piecedWrites += op.second && op.second->pieceCount() > 1;
     for (size_t limit = 0; limit <= batch.ops.size(); ++limit) {
       for (int tear = 0; tear < 3; ++tear) {
         if (tear && (limit == batch.ops.size() || !batch.ops[limit].second)) continue;
@@ -202,6 +207,7 @@ TEST(Persister, AWriteCutAtAnyPointOrTornReopensToAConsistentPrefix) {
     }
   }
   EXPECT_GT(cases, 80);
+  EXPECT_EQ(piecedWrites, 1);
 }
 
 TEST(Persister, TwoTabsOfOneGroupShareTheirMutationsAndNeitherLosesTheOthers) {
